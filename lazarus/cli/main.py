@@ -1,0 +1,83 @@
+"""`lazarus`: run and operate the Lazarus streaming-ML pipeline.
+
+Errors end in one line on stderr: exit 2 for a bad argument or setting,
+exit 1 for a service that is missing or failed.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from lazarus import __version__
+from lazarus.cli import config_cmd, later, produce, schemas_cmd, stack_cmds, topics
+from lazarus.cli.context import CliContext
+from lazarus.errors import ConfigError, LazarusError
+from lazarus.logs import setup_logging
+
+EPILOG = """\b
+Start here:
+  lazarus up                      the whole pipeline on the embedded broker
+  lazarus up --duration 60        ... and stop by itself after a minute
+  lazarus config show             the settings in effect (secrets masked)
+
+Every option that has a setting falls back to its LAZARUS_* environment
+variable (also read from ./.env); `lazarus config show` lists them all.
+"""
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="lazarus")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default=None,
+    help="Log level.  [env var: LAZARUS_LOG_LEVEL; default: INFO]",
+)
+@click.pass_context
+def cli(ctx: click.Context, log_level: str | None) -> None:
+    """Lazarus keeps models learning from conservation sensor and genomic streams
+    and serves their predictions, with training and inference decoupled.
+
+    Sensor and genomic events flow through Kafka; trainers learn online (river)
+    and publish signed snapshots to Redis; scorer workers hot-swap to the newest
+    snapshot and publish scores that name the model version that made them.
+    """
+    obj = ctx.ensure_object(CliContext)
+    obj.overrides["log_level"] = log_level.upper() if log_level else None
+    if ctx.invoked_subcommand and ctx.invoked_subcommand not in ("config",):
+        setup_logging(obj.settings.log_level)
+
+
+for command in (
+    stack_cmds.up,
+    stack_cmds.broker,
+    topics.topics,
+    config_cmd.config,
+    schemas_cmd.schemas,
+    produce.produce,
+    *later.COMMANDS,
+):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line and a clear exit code for every expected failure."""
+    err = Console(stderr=True)
+    try:
+        code = cli.main(args=argv, prog_name="lazarus", standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except LazarusError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,88 @@
+"""Role heartbeats in Redis: who runs, what it has done, which model it serves.
+
+Each long-running role writes a small hash every `interval` seconds under
+``{prefix}:roles:{role}:{instance}`` with a short TTL, so a role that dies
+disappears by itself. `lazarus up` and `lazarus status` read them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import redis
+
+log = logging.getLogger(__name__)
+
+TTL_FACTOR = 5
+
+
+def role_key(prefix: str, role: str, instance: str) -> str:
+    return f"{prefix}:roles:{role}:{instance}"
+
+
+class HeartbeatThread(threading.Thread):
+    """Publishes `stats()` every `interval` s. Redis being down is logged once, never fatal."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        role: str,
+        instance: str,
+        stats: Callable[[], Mapping[str, Any]],
+        interval: float = 1.0,
+    ) -> None:
+        super().__init__(name=f"heartbeat-{role}", daemon=True)
+        self._client = client
+        self._key = role_key(prefix, role, instance)
+        self._stats = stats
+        self._interval = interval
+        self._stop_event = threading.Event()
+        self._static = {
+            "role": role,
+            "instance": instance,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": time.time(),
+        }
+        self._failing = False
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self._interval):
+            self.beat()
+
+    def beat(self, state: str = "running") -> None:
+        fields = {**self._static, **self._stats(), "state": state, "updated_at": time.time()}
+        clean = {k: ("" if v is None else v) for k, v in fields.items()}
+        try:
+            pipe = self._client.pipeline()
+            pipe.hset(self._key, mapping=clean)
+            pipe.expire(self._key, max(3, int(self._interval * TTL_FACTOR)))
+            pipe.execute()
+            if self._failing:
+                log.info("Redis is back; heartbeats resumed")
+            self._failing = False
+        except (redis.RedisError, OSError) as exc:
+            if not self._failing:
+                log.warning("cannot write heartbeat to Redis (%s); the role keeps working", exc)
+            self._failing = True
+
+    def stop(self, state: str = "stopped") -> None:
+        self._stop_event.set()
+        self.beat(state)
+
+
+def read_heartbeats(client: redis.Redis, prefix: str) -> list[dict[str, str]]:
+    """Every live role's last heartbeat, sorted by role and instance."""
+    rows: list[dict[str, str]] = []
+    for key in client.scan_iter(match=f"{prefix}:roles:*", count=500):
+        raw = client.hgetall(key)
+        if raw:
+            rows.append({k.decode(): v.decode() for k, v in raw.items()})
+    return sorted(rows, key=lambda r: (r.get("role", ""), r.get("instance", "")))

@@ -1,0 +1,1 @@
+"""Kafka adapters: client configuration, admin helpers, producer and consumer wrappers."""

@@ -1,0 +1,84 @@
+"""Consumer lag: committed offset against log end, per group, topic and partition.
+
+The log end is read from the data, not only from the broker's high watermark:
+some Kafka-protocol brokers (Tansu 0.6) report the last batch's base offset + 1
+as the high watermark. Reading the last batch and taking its last offset + 1 is
+correct on every broker and costs one small fetch per partition.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from confluent_kafka import OFFSET_INVALID, Consumer, TopicPartition
+
+from lazarus.kafka.config import KafkaConfig
+
+LOG_END_PROBE_S = 2.0
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    group: str
+    topic: str
+    partition: int
+    committed: int | None
+    end: int
+    lag: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _probe_consumer(conf: KafkaConfig, group: str) -> Consumer:
+    c = dict(conf)
+    c.update({"group.id": group, "enable.auto.commit": False, "enable.partition.eof": True})
+    return Consumer(c)
+
+
+def log_end(consumer: Consumer, tp: TopicPartition, timeout: float = LOG_END_PROBE_S) -> int:
+    """The offset after the last record of `tp`."""
+    low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+    if high <= low:
+        return int(high)
+    consumer.assign([TopicPartition(tp.topic, tp.partition, high - 1)])
+    end = int(high)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = consumer.poll(0.2)
+        if msg is None:
+            continue
+        if msg.error():
+            break  # partition EOF (or an error): we have read what there is
+        end = max(end, msg.offset() + 1)
+    consumer.unassign()
+    return end
+
+
+def group_lag(conf: KafkaConfig, group: str, topics: list[str]) -> list[PartitionLag]:
+    """Lag of `group` on every partition of `topics` (committed None: the group never committed)."""
+    consumer = _probe_consumer(conf, group)
+    try:
+        md = consumer.list_topics(timeout=5.0)
+        tps = [
+            TopicPartition(t, p)
+            for t in topics
+            if t in md.topics
+            for p in sorted(md.topics[t].partitions)
+        ]
+        committed = consumer.committed(tps, timeout=5.0) if tps else []
+        rows = []
+        for tp in committed:
+            end = log_end(consumer, tp)
+            offset = None if tp.offset == OFFSET_INVALID or tp.offset < 0 else int(tp.offset)
+            lag = end - (offset or 0)
+            rows.append(PartitionLag(group, tp.topic, tp.partition, offset, end, max(0, lag)))
+        return rows
+    finally:
+        consumer.close()
+
+
+def total_lag(rows: list[PartitionLag]) -> int:
+    return sum(r.lag for r in rows)

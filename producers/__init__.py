@@ -1,0 +1,1 @@
+"""Producers: simulated sensor and genomic feeds, replay of real recordings, delayed outcomes."""

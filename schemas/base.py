@@ -1,0 +1,42 @@
+"""What every event shares: an id, a subject key, a timezone-aware time, a schema version."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+Features = dict[str, float]
+"""The flat numeric dict a river model sees."""
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number (NaN and infinity are rejected)")
+    return value
+
+
+FiniteFloat = Annotated[float, AfterValidator(_finite)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0), AfterValidator(_finite)]
+Identifier = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+class Contract(BaseModel):
+    """Base of every schema model: frozen, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Event(Contract):
+    """Base of every wire event."""
+
+    KEY_FIELD: ClassVar[str] = "event_id"
+
+    event_id: Identifier = Field(description="Unique, deterministic id of this event.")
+    event_time: AwareDatetime = Field(description="When it happened (timezone-aware, ISO 8601).")
+
+    @property
+    def key(self) -> str:
+        """The subject key: the Kafka message key, so one subject stays on one partition, in order."""
+        return str(getattr(self, self.KEY_FIELD))

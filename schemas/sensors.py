@@ -1,0 +1,118 @@
+"""Habitat sensor telemetry: climate, soil, vegetation, acoustic and eDNA readings."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from schemas.base import Contract, Event, Features, FiniteFloat, Identifier
+
+
+class SensorKind(StrEnum):
+    CLIMATE = "climate"
+    SOIL = "soil"
+    VEGETATION = "vegetation"
+    ACOUSTIC = "acoustic"
+    EDNA = "edna"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A well-known measurement: its unit and the range a working sensor can report."""
+
+    unit: str
+    low: float
+    high: float
+    about: str
+
+
+KNOWN_MEASUREMENTS: dict[str, Measure] = {
+    "temperature_c": Measure("°C", -70.0, 65.0, "air temperature"),
+    "relative_humidity": Measure("%", 0.0, 100.0, "relative humidity"),
+    "precipitation_mm": Measure("mm", 0.0, 500.0, "rain in the last interval"),
+    "wind_speed_m_s": Measure("m/s", 0.0, 120.0, "mean wind speed"),
+    "soil_moisture": Measure("m³/m³", 0.0, 1.0, "volumetric water content"),
+    "soil_temperature_c": Measure("°C", -50.0, 70.0, "soil temperature"),
+    "soil_ph": Measure("pH", 0.0, 14.0, "soil acidity"),
+    "ndvi": Measure("index", -1.0, 1.0, "normalised difference vegetation index"),
+    "canopy_cover": Measure("fraction", 0.0, 1.0, "share of sky hidden by canopy"),
+    "acoustic_index": Measure("index", 0.0, 1.0, "acoustic complexity index, normalised"),
+    "sound_level_db": Measure("dB SPL", 0.0, 194.0, "sound pressure level"),
+    "edna_copies_per_l": Measure("copies/L", 0.0, 1e12, "target eDNA copies per litre of water"),
+}
+"""Names with units and validated ranges. Any other finite numeric name is accepted as is."""
+
+MEASUREMENT_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+_NAME = re.compile(MEASUREMENT_NAME)
+
+
+class Location(Contract):
+    """A point on Earth (WGS 84)."""
+
+    lat: FiniteFloat = Field(ge=-90.0, le=90.0, description="latitude, degrees")
+    lon: FiniteFloat = Field(ge=-180.0, le=180.0, description="longitude, degrees")
+    elevation_m: FiniteFloat | None = Field(None, ge=-500.0, le=9000.0, description="metres above sea level")
+
+
+class SensorReading(Event):
+    """One reading of one sensor at one site. Key: `site_id` (a site's readings stay in order)."""
+
+    KEY_FIELD: ClassVar[str] = "site_id"
+
+    schema_version: Literal[1] = 1
+    site_id: Identifier
+    sensor_id: Identifier
+    kind: SensorKind
+    location: Location
+    measurements: dict[str, FiniteFloat] = Field(
+        min_length=1,
+        max_length=256,
+        description="name -> value; well-known names carry units and ranges (see KNOWN_MEASUREMENTS)",
+    )
+
+    @field_validator("measurements")
+    @classmethod
+    def _check_measurements(cls, values: dict[str, float]) -> dict[str, float]:
+        for name, value in values.items():
+            if not _NAME.match(name):
+                raise ValueError(f"measurement name {name!r} must be snake_case ({MEASUREMENT_NAME})")
+            known = KNOWN_MEASUREMENTS.get(name)
+            if known and not known.low <= value <= known.high:
+                raise ValueError(
+                    f"{name}={value} is outside {known.low}..{known.high} {known.unit} ({known.about})"
+                )
+        return values
+
+    def to_features(self) -> Features:
+        """The features of this reading; the only feature code trainer and scorer run."""
+        t = self.event_time
+        hour = (t.hour + t.minute / 60.0) / 24.0
+        day = (t.timetuple().tm_yday - 1) / 365.25
+        feats: Features = {
+            "hour_sin": math.sin(2 * math.pi * hour),
+            "hour_cos": math.cos(2 * math.pi * hour),
+            "season_sin": math.sin(2 * math.pi * day),
+            "season_cos": math.cos(2 * math.pi * day),
+            "lat": self.location.lat,
+            "lon": self.location.lon,
+            f"kind_{self.kind.value}": 1.0,
+        }
+        m = self.measurements
+        for name in KNOWN_MEASUREMENTS:
+            if name in m:
+                feats[name] = float(m[name])
+        for name in sorted(m.keys() - KNOWN_MEASUREMENTS.keys()):
+            feats[f"x_{name}"] = float(m[name])
+        return feats
+
+    FEATURE_SPEC: ClassVar[tuple[str, ...]] = (
+        "hour_sin", "hour_cos", "season_sin", "season_cos", "lat", "lon",
+        *(f"kind_{k.value}" for k in SensorKind),
+        *KNOWN_MEASUREMENTS,
+        "x_*",
+    )

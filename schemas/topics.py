@@ -1,0 +1,70 @@
+"""Every topic, declared once: its name (`<domain>.<event>.v<N>`), its event class, its key field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from schemas.base import Event
+from schemas.deadletter import DeadLetter
+from schemas.genomics import GenomicSample
+from schemas.outcomes import Outcome
+from schemas.scores import Score
+from schemas.sensors import SensorReading
+
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True)
+class Topic(Generic[E]):
+    """A topic and its contract. `name` is the base name; `full(prefix)` is what the broker sees."""
+
+    name: str
+    event: type[E]
+    about: str
+
+    @property
+    def key_field(self) -> str:
+        return self.event.KEY_FIELD
+
+    def full(self, prefix: str = "") -> str:
+        return f"{prefix}{self.name}"
+
+    def decode(self, raw: bytes | str) -> E:
+        """Parse and validate one message value; raises pydantic.ValidationError."""
+        return self.event.model_validate_json(raw)
+
+    @staticmethod
+    def encode(event: Event) -> bytes:
+        return event.model_dump_json().encode()
+
+
+SENSOR_READINGS = Topic("habitat.sensor_readings.v1", SensorReading, "habitat sensor telemetry")
+GENOMIC_SAMPLES = Topic("genomics.samples.v1", GenomicSample, "assays of revived individuals")
+HABITAT_OUTCOMES = Topic("habitat.occupancy_outcomes.v1", Outcome, "was the cohort at the site")
+VIABILITY_OUTCOMES = Topic("genomics.viability_outcomes.v1", Outcome, "did the individual survive")
+HABITAT_SCORES = Topic("habitat.scores.v1", Score, "scores of the habitat model")
+VIABILITY_SCORES = Topic("genomics.scores.v1", Score, "scores of the viability model")
+DEAD_LETTERS = Topic("lazarus.dead_letters.v1", DeadLetter, "inputs that could not be used")
+
+ALL_TOPICS: tuple[Topic[Event], ...] = (
+    SENSOR_READINGS,  # type: ignore[assignment]
+    GENOMIC_SAMPLES,  # type: ignore[assignment]
+    HABITAT_OUTCOMES,  # type: ignore[assignment]
+    VIABILITY_OUTCOMES,  # type: ignore[assignment]
+    HABITAT_SCORES,  # type: ignore[assignment]
+    VIABILITY_SCORES,  # type: ignore[assignment]
+    DEAD_LETTERS,  # type: ignore[assignment]
+)
+
+
+def topic_names(prefix: str = "") -> list[str]:
+    return [t.full(prefix) for t in ALL_TOPICS]
+
+
+def by_name(name: str, prefix: str = "") -> Topic[Event]:
+    """The declared topic called `name` (with or without the prefix)."""
+    for topic in ALL_TOPICS:
+        if name in (topic.name, topic.full(prefix)):
+            return topic
+    raise KeyError(f"no topic called {name!r}; declared: {', '.join(t.name for t in ALL_TOPICS)}")

@@ -1,0 +1,1 @@
+"""Scorer workers (issue #5): a consumer group that hot-swaps verified snapshots."""
