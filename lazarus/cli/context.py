@@ -19,8 +19,8 @@ from lazarus.settings import Settings, env_name
 class CliContext:
     overrides: dict[str, Any] = field(default_factory=dict)
     _settings: Settings | None = None
-    console: Console = field(default_factory=lambda: Console(stderr=False))
-    err: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=lambda: Console(stderr=False, soft_wrap=True))
+    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
 
     @property
     def settings(self) -> Settings:

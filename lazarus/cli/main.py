@@ -12,8 +12,9 @@ import click
 from rich.console import Console
 
 from lazarus import __version__
-from lazarus.cli import config_cmd, later, produce, schemas_cmd, stack_cmds, topics
+from lazarus.cli import config_cmd, later, schemas_cmd, stack_cmds, topics
 from lazarus.cli.context import CliContext
+from lazarus.cli.lazy import LazyGroup
 from lazarus.errors import ConfigError, LazarusError
 from lazarus.logs import setup_logging
 
@@ -28,7 +29,12 @@ variable (also read from ./.env); `lazarus config show` lists them all.
 """
 
 
-@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+ROLE_COMMANDS = {
+    "produce": ("producers.cli:produce", "Publish events: simulated feeds, or replays of real recordings."),
+}
+
+
+@click.group(cls=LazyGroup, lazy=ROLE_COMMANDS, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lazarus")
 @click.option(
     "--log-level",
@@ -57,7 +63,6 @@ for command in (
     topics.topics,
     config_cmd.config,
     schemas_cmd.schemas,
-    produce.produce,
     *later.COMMANDS,
 ):
     cli.add_command(command)

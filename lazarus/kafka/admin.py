@@ -53,7 +53,7 @@ def wait_for_broker(
     raise ServiceUnavailable(
         f"no Kafka broker answered at {conf['bootstrap.servers']} within {timeout:.0f}s "
         f"({last or 'no brokers in metadata'}); start one, or set "
-        f"{env_name('kafka_bootstrap_servers')} (and {env_name('embedded')}=true for the embedded broker)"
+        f"{env_name('kafka_bootstrap_servers')}"
     )
 
 

@@ -1,0 +1,135 @@
+"""The one producer wrapper: idempotent, keyed, counted, backpressure-aware.
+
+`publish()` never blocks forever and never drops: when librdkafka's queue is
+full (`BufferError`) it serves delivery reports and tries again. Delivery
+callbacks count what the broker acknowledged and what failed for good.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from lazarus.errors import ServiceUnavailable
+from lazarus.kafka.admin import wait_for_broker
+from lazarus.kafka.config import KafkaConfig, quiet_logger
+
+log = logging.getLogger(__name__)
+
+POLL_EVERY = 1000
+"""Serve delivery callbacks every this many produces (confluent-kafka's advice: poll in the loop)."""
+
+
+@dataclass
+class DeliveryCounts:
+    sent: int = 0
+    acked: int = 0
+    failed: int = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self.sent - self.acked - self.failed
+
+
+OnDelivery = Callable[[KafkaError | None, Message], None]
+
+
+class Publisher:
+    """`with Publisher(conf) as pub: pub.publish(topic, key, value)`; connects in `start()`."""
+
+    def __init__(self, conf: KafkaConfig, *, on_delivery: OnDelivery | None = None) -> None:
+        self._conf = dict(conf)
+        self._producer: Producer | None = None
+        self._since_poll = 0
+        self._on_delivery = on_delivery
+        self.counts = DeliveryCounts()
+        self._first_error: str | None = None
+
+    def start(self, timeout: float = 30.0) -> Publisher:
+        """Wait for the broker (retrying with backoff, logging why), then create the producer."""
+        wait_with_backoff(self._conf, timeout)
+        self._producer = Producer(self._conf)
+        return self
+
+    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self.counts.acked += 1
+        else:
+            self.counts.failed += 1
+            if self._first_error is None:
+                self._first_error = str(err)
+                log.error("delivery to %s failed: %s", msg.topic(), err)
+        if self._on_delivery is not None:
+            self._on_delivery(err, msg)
+
+    def publish(self, topic: str, key: str | bytes | None, value: bytes, **kwargs: Any) -> None:
+        """Queue one message; on a full queue, serve callbacks and retry until it fits."""
+        producer = self._require()
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key, on_delivery=self._delivered, **kwargs)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        self.counts.sent += 1
+        self._since_poll += 1
+        if self._since_poll >= POLL_EVERY:
+            self._since_poll = 0
+            producer.poll(0)
+
+    def poll(self, timeout: float = 0.0) -> int:
+        return self._require().poll(timeout)
+
+    def flush(self, timeout: float = 30.0) -> int:
+        """Wait for every queued message to be acknowledged or failed; returns how many remain."""
+        if self._producer is None:
+            return 0
+        return int(self._producer.flush(timeout))
+
+    def close(self, timeout: float = 30.0) -> DeliveryCounts:
+        remaining = self.flush(timeout)
+        if remaining:
+            log.error("%d messages were still unacknowledged after %.0fs", remaining, timeout)
+        self._producer = None
+        return self.counts
+
+    def _require(self) -> Producer:
+        if self._producer is None:
+            raise RuntimeError("Publisher.start() was not called")
+        return self._producer
+
+    def __enter__(self) -> Publisher:
+        return self.start() if self._producer is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def wait_with_backoff(conf: KafkaConfig, timeout: float) -> None:
+    """Retry the broker with exponential backoff, one clear log line per attempt."""
+    probe = {**conf, "logger": quiet_logger()}
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    attempt = 1
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            wait_for_broker(probe, timeout=max(0.5, min(delay, left)))
+            if attempt > 1:
+                log.info("broker at %s answered after %d attempts", conf["bootstrap.servers"], attempt)
+            return
+        except ServiceUnavailable as exc:
+            if time.monotonic() >= deadline:
+                raise ServiceUnavailable(f"gave up after {timeout:.0f}s: {exc}") from exc
+            log.warning(
+                "broker at %s not reachable (attempt %d); retrying in %.1fs, giving up after --timeout %.0fs",
+                conf["bootstrap.servers"], attempt, delay, timeout,
+            )
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 5.0)
+        attempt += 1

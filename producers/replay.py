@@ -1,0 +1,215 @@
+"""Replay of real recordings (CSV or JSONL) as sensor readings, with outcomes from a label column.
+
+Pure: rows in, validated payloads or errors out. Works on any numeric CSV: every
+column that is not the key, label or time becomes a measurement (renamed to
+snake_case, or by `rename`), and a row that does not validate is an error with
+its line number, never a crash.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from producers.ids import Payload
+from schemas import Outcome, SensorReading
+
+TRUE_WORDS = {"1", "true", "yes", "y", "t", "present", "occupied", "alive"}
+FALSE_WORDS = {"0", "false", "no", "n", "f", "absent", "unoccupied", "dead"}
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    key_column: str | None = None
+    label_column: str | None = None
+    time_column: str | None = None
+    columns: tuple[str, ...] = ()
+    """Measurement columns (empty: every other column)."""
+    exclude: tuple[str, ...] = ()
+    rename: dict[str, str] = field(default_factory=dict)
+    kind: str = "climate"
+    sensor_id: str = "replay"
+    lat: float = 0.0
+    lon: float = 0.0
+    label_delay_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReplayRow:
+    """One row's outcome: a reading (and maybe an outcome), or an error."""
+
+    line: int
+    raw: str
+    reading: Payload | None = None
+    outcome: Payload | None = None
+    error: str | None = None
+    error_class: str | None = None
+
+
+def file_digest(path: Path) -> str:
+    """Short content hash: ids stay stable for the same recording, whatever its name."""
+    h = hashlib.blake2b(digest_size=6)
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def count_rows(path: Path) -> int:
+    with path.open("rb") as f:
+        lines = sum(1 for line in f if line.strip())
+    return max(0, lines - 1) if _is_csv(path) else lines
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str, str | None]]:
+    """(line number, row or None, raw text, parse error) for each data row."""
+    if _is_csv(path):
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            for row in reader:
+                raw = ",".join("" if v is None else str(v) for v in row.values())
+                if None in row:
+                    yield reader.line_num, None, raw, "row has more fields than the header"
+                    continue
+                yield reader.line_num, row, raw, None
+        return
+    with path.open(encoding="utf-8") as f:
+        for number, text in enumerate(f, start=1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield number, None, text.rstrip("\n"), f"not JSON: {exc.msg}"
+                continue
+            if not isinstance(obj, dict):
+                yield number, None, text.rstrip("\n"), "a JSONL line must be an object"
+                continue
+            yield number, obj, text.rstrip("\n"), None
+
+
+def _is_csv(path: Path) -> bool:
+    return path.suffix.lower() not in (".jsonl", ".ndjson", ".json")
+
+
+def measurement_name(column: str) -> str:
+    """snake_case, as the schema wants.
+
+    >>> measurement_name("Air Temp (°C)")
+    'air_temp_c'
+    >>> measurement_name("2m_wind")
+    'm_2m_wind'
+    """
+    name = re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
+    if not name or not name[0].isalpha():
+        name = f"m_{name}"
+    return name[:64]
+
+
+def parse_label(value: Any) -> bool | float:
+    """Booleans from the usual words and 0/1; any other number as a float (regression)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    return float(text)
+
+
+def parse_time(value: Any) -> datetime:
+    """ISO 8601 or epoch seconds; a time without a zone is taken as UTC."""
+    if isinstance(value, int | float) or re.fullmatch(r"-?\d+(\.\d+)?", str(value).strip()):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class Replayer:
+    """Turns rows into payloads: `Replayer(cfg, digest).convert(line, row, raw, now, loop)`."""
+
+    def __init__(self, cfg: ReplayConfig, digest: str) -> None:
+        self.cfg = cfg
+        self.digest = digest
+        self._skip = {c for c in (cfg.key_column, cfg.label_column, cfg.time_column) if c}
+        self._skip |= set(cfg.exclude)
+
+    def convert(self, line: int, row: dict[str, Any], raw: str, now: datetime, loop: int = 0) -> ReplayRow:
+        cfg = self.cfg
+        try:
+            missing = [c for c in self._skip - set(cfg.exclude) if c not in row]
+            if missing:
+                raise KeyError(f"column {missing[0]!r} is not in this row")
+            measurements = self._measurements(row)
+            at = parse_time(row[cfg.time_column]) if cfg.time_column else now
+            key = str(row[cfg.key_column]).strip() if cfg.key_column else f"row-{line}"
+            event_id = f"replay-{self.digest}-{loop}-{line}"
+            reading = SensorReading.model_validate({
+                "event_id": event_id,
+                "event_time": at,
+                "site_id": key,
+                "sensor_id": cfg.sensor_id,
+                "kind": cfg.kind,
+                "location": {"lat": cfg.lat, "lon": cfg.lon},
+                "measurements": measurements,
+            })
+            outcome = None
+            if cfg.label_column is not None and str(row[cfg.label_column]).strip() != "":
+                outcome = Outcome.model_validate({
+                    "event_id": f"{event_id}-outcome",
+                    "event_time": at + timedelta(seconds=cfg.label_delay_s),
+                    "kind": "habitat_occupancy",
+                    "subject": key,
+                    "event_ref": event_id,
+                    "label": parse_label(row[cfg.label_column]),
+                })
+        except (ValidationError, ValueError, KeyError, TypeError) as exc:
+            return ReplayRow(line, raw, error=_reason(exc), error_class=type(exc).__name__)
+        return ReplayRow(
+            line,
+            raw,
+            reading=reading.model_dump(mode="json"),
+            outcome=outcome.model_dump(mode="json") if outcome else None,
+        )
+
+    def _measurements(self, row: dict[str, Any]) -> dict[str, float]:
+        names = self.cfg.columns or tuple(c for c in row if c not in self._skip)
+        out: dict[str, float] = {}
+        for column in names:
+            if column not in row:
+                raise KeyError(f"column {column!r} is not in this row")
+            value = row[column]
+            if value is None or (isinstance(value, str) and value.strip() == ""):
+                continue  # a missing reading, not an error
+            if isinstance(value, bool):
+                raise ValueError(f"column {column!r}: {value!r} is not a number")
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"column {column!r}: {value!r} is not a number") from None
+            out[self.cfg.rename.get(column, measurement_name(column))] = number
+        if not out:
+            raise ValueError("the row has no measurement values")
+        return out
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors()[:3]:
+            loc = ".".join(str(p) for p in err["loc"])
+            parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        return "; ".join(parts)
+    if isinstance(exc, KeyError):
+        return str(exc.args[0])
+    return str(exc)

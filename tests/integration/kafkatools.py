@@ -1,0 +1,41 @@
+"""Test helpers that read what landed on a topic."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from lazarus.kafka.config import client_config
+from lazarus.settings import Settings
+
+
+def read_all(settings: Settings, topic: str, *, expect: int | None = None, timeout: float = 30.0,
+             idle: float = 2.0) -> list[Message]:
+    """Every message on `topic` (by assignment, no group join): stops at `expect`, or after `idle` s of silence."""
+    conf = client_config(settings, quiet=True)
+    conf.update({"group.id": f"reader-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+                 "enable.partition.eof": False})
+    consumer = Consumer(conf)
+    try:
+        md = consumer.list_topics(topic, timeout=10)
+        parts = md.topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, 0) for p in parts])
+        out: list[Message] = []
+        deadline = time.monotonic() + timeout
+        last = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = consumer.consume(1000, 0.2)
+            for msg in batch:
+                if msg.error() is None:
+                    out.append(msg)
+            if batch:
+                last = time.monotonic()
+            if expect is not None and len(out) >= expect:
+                break
+            if expect is None and time.monotonic() - last > idle:
+                break
+        return out
+    finally:
+        consumer.close()
