@@ -37,9 +37,13 @@ def broker_binary() -> str:
 class EmbeddedBroker:
     """A Tansu broker child process; `with EmbeddedBroker(port) as b: b.bootstrap`."""
 
-    def __init__(self, port: int, host: str = DEFAULT_HOST, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, port: int, host: str = DEFAULT_HOST, log_dir: Path | None = None, advertise: str | None = None
+    ) -> None:
         self.host = host
         self.port = port
+        self.advertise = advertise or f"{host}:{port}"
+        """host:port clients are told to use (differs from the listener behind a proxy or NAT)."""
         self._log_dir = log_dir
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
@@ -67,12 +71,13 @@ class EmbeddedBroker:
         log_dir = self._log_dir or Path(tempfile.mkdtemp(prefix="lazarus-broker-"))
         self._log_path = log_dir / "broker.log"
         url = f"tcp://{self.bootstrap}"
+        advertised = f"tcp://{self.advertise}"
         with open(self._log_path, "wb") as out:
             self._proc = processes.spawn(
                 [
                     binary, "broker",
                     "--listener-url", url,
-                    "--advertised-listener-url", url,
+                    "--advertised-listener-url", advertised,
                     "--storage-engine", "memory://tansu/",
                 ],
                 stdout=out,
