@@ -1,12 +1,12 @@
 """The one exception hierarchy, grouped by what the caller can do about it.
 
-    LazarusError                  root; the CLI turns it into one line and exit 1
-    ├── ConfigError               a setting or argument is wrong: change it
-    ├── ServiceUnavailable        Kafka or Redis does not answer: start it or fix its setting
-    │   ├── PortInUse             a port we need is taken: free it or change the setting
-    │   └── ServiceDied           a process we started exited under us
-    ├── MissingExtra              an optional install is missing: `pip install ...`
-    └── SnapshotRejected          a model snapshot failed verification: never loaded
+LazarusError                  root; the CLI turns it into one line and exit 1
+├── ConfigError               a setting or argument is wrong: change it
+├── ServiceUnavailable        Kafka or Redis does not answer: start it or fix its setting
+│   ├── PortInUse             a port we need is taken: free it or change the setting
+│   └── ServiceDied           a process we started exited under us
+├── MissingExtra              an optional install is missing: `pip install ...`
+└── SnapshotRejected          a model snapshot failed verification: never loaded
 """
 
 from __future__ import annotations

@@ -59,7 +59,10 @@ class HeartbeatThread(threading.Thread):
 
     def beat(self, state: str = "running") -> None:
         fields = {**self._static, **self._stats(), "state": state, "updated_at": time.time()}
-        clean = {k: ("" if v is None else v) for k, v in fields.items()}
+        clean: dict[str | bytes | bytearray | memoryview | int | float, str | int | float] = {
+            k: ("" if v is None else v if isinstance(v, int | float) else str(v))
+            for k, v in fields.items()
+        }
         try:
             pipe = self._client.pipeline()
             pipe.hset(self._key, mapping=clean)
@@ -84,5 +87,9 @@ def read_heartbeats(client: redis.Redis, prefix: str) -> list[dict[str, str]]:
     for key in client.scan_iter(match=f"{prefix}:roles:*", count=500):
         raw = client.hgetall(key)
         if raw:
-            rows.append({k.decode(): v.decode() for k, v in raw.items()})
+            rows.append({_text(k): _text(v) for k, v in raw.items()})
     return sorted(rows, key=lambda r: (r.get("role", ""), r.get("instance", "")))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -52,7 +52,7 @@ def log_end(consumer: Consumer, tp: TopicPartition, timeout: float = LOG_END_PRO
             continue
         if msg.error():
             break  # partition EOF (or an error): we have read what there is
-        end = max(end, msg.offset() + 1)
+        end = max(end, (msg.offset() or 0) + 1)
     consumer.unassign()
     return end
 

@@ -11,16 +11,21 @@ PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def setup_logging(level: str = "INFO", *, role: str | None = None) -> None:
     """Configure the root logger once per process."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler: logging.Handler
     if sys.stderr.isatty() and role is None:
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(show_path=False, rich_tracebacks=False)
+        handler = RichHandler(show_path=False, rich_tracebacks=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
-        fmt = PLAIN_FORMAT if role is None else f"%(asctime)s %(levelname)s [{role}] %(name)s: %(message)s"
+        fmt = (
+            PLAIN_FORMAT
+            if role is None
+            else f"%(asctime)s %(levelname)s [{role}] %(name)s: %(message)s"
+        )
         handler.setFormatter(logging.Formatter(fmt))
     root.addHandler(handler)
     root.setLevel(level)

@@ -94,7 +94,9 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = DEFAULT_STOP_TIMEOUT_S)
     return proc.returncode
 
 
-def stop_all(procs: Sequence[subprocess.Popen[bytes]], timeout: float = DEFAULT_STOP_TIMEOUT_S) -> None:
+def stop_all(
+    procs: Sequence[subprocess.Popen[bytes]], timeout: float = DEFAULT_STOP_TIMEOUT_S
+) -> None:
     """Stop many children in parallel: signal all, then wait on the shared deadline."""
     for proc in procs:
         if proc.poll() is None:

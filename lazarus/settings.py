@@ -47,7 +47,9 @@ class Settings(BaseSettings):
         f"127.0.0.1:{DEFAULT_BROKER_PORT}", description="Kafka bootstrap servers (host:port,...)."
     )
     kafka_security_protocol: SecurityProtocol = Field("PLAINTEXT", description="security.protocol")
-    kafka_sasl_mechanism: str | None = Field(None, description="sasl.mechanism, e.g. PLAIN, SCRAM-SHA-512")
+    kafka_sasl_mechanism: str | None = Field(
+        None, description="sasl.mechanism, e.g. PLAIN, SCRAM-SHA-512"
+    )
     kafka_sasl_username: str | None = Field(None, description="sasl.username")
     kafka_sasl_password: SecretStr | None = Field(None, description="sasl.password (secret)")
     kafka_ssl_ca_location: str | None = Field(None, description="ssl.ca.location")
@@ -59,23 +61,30 @@ class Settings(BaseSettings):
         description="Extra librdkafka options as JSON, passed through to every client.",
     )
     kafka_max_poll_interval_ms: int = Field(
-        8000, ge=1000, description="max.poll.interval.ms for consumer groups (also bounds join time)."
+        8000,
+        ge=1000,
+        description="max.poll.interval.ms for consumer groups (also bounds join time).",
     )
     kafka_session_timeout_ms: int = Field(6000, ge=1000, description="session.timeout.ms")
 
     # Redis
     redis_url: SecretStr = Field(
-        SecretStr(DEFAULT_REDIS_URL), description="Redis URL; a password in it is treated as a secret."
+        SecretStr(DEFAULT_REDIS_URL),
+        description="Redis URL; a password in it is treated as a secret.",
     )
 
     # Topics and keys
     topic_prefix: str = Field("", description="Prefix put before every topic name.")
     topic_partitions: int = Field(4, ge=1, le=1024, description="Partitions per created topic.")
-    topic_replication_factor: int = Field(1, ge=1, le=16, description="Replication factor of created topics.")
+    topic_replication_factor: int = Field(
+        1, ge=1, le=16, description="Replication factor of created topics."
+    )
     redis_key_prefix: str = Field("lazarus", min_length=1, description="Prefix of every Redis key.")
 
     # Operations
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
     heartbeat_seconds: float = Field(1.0, gt=0, description="How often a role reports its status.")
 
     @field_validator("kafka_bootstrap_servers")

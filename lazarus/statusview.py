@@ -56,20 +56,26 @@ class StatusView:
             group = child.spec.group
             if group and child.spec.topics:
                 try:
-                    self._lag[group] = total_lag(group_lag(self._kafka, group, list(child.spec.topics)))
+                    self._lag[group] = total_lag(
+                        group_lag(self._kafka, group, list(child.spec.topics))
+                    )
                 except Exception as exc:  # a lag probe must never stop the supervisor
                     log.debug("lag of %s unavailable: %s", group, exc)
 
     def render(self, elapsed: float) -> Table:
         try:
-            beats = {int(b["pid"]): b for b in read_heartbeats(self._redis, self._prefix) if b.get("pid")}
+            beats = {
+                int(b["pid"]): b for b in read_heartbeats(self._redis, self._prefix) if b.get("pid")
+            }
         except (redis.RedisError, OSError, ValueError):
             beats = {}
         rates = self._rates(beats)
         self._refresh_lag()
         table = Table(title=f"Lazarus — up {elapsed:,.0f}s (Ctrl-C stops everything)")
         for col in ("role", "pid", "state", "events/s", "events", "lag", "model version"):
-            table.add_column(col, justify="right" if col in ("events/s", "events", "lag", "pid") else "left")
+            table.add_column(
+                col, justify="right" if col in ("events/s", "events", "lag", "pid") else "left"
+            )
         for child in self._children:
             pid = child.proc.pid
             beat = beats.get(pid, {})

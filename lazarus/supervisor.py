@@ -74,7 +74,9 @@ class Supervisor:
             if rc is None or (rc == 0 and child.spec.finishes):
                 continue
             tail = _tail(child.log_path)
-            return f"{child.spec.name} exited with code {rc}; its log ({child.log_path}) ends:\n{tail}"
+            return (
+                f"{child.spec.name} exited with code {rc}; its log ({child.log_path}) ends:\n{tail}"
+            )
         return None
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:

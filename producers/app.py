@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import redis
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lazarus.heartbeat import HeartbeatThread
 from lazarus.kafka.config import producer_config
-from lazarus.kafka.producer import Publisher
+from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
-from producers.feed import FeedLimits, FeedStats, run_feed
-from producers.ids import Payload
-from producers.replay import Replayer, count_rows, file_digest, read_rows
+from producers.feed import FeedLimits, FeedStats, drain, release_due, run_feed
+from producers.ids import Emitted
+from producers.replay import Replayer, count_rows, read_rows
 from schemas import DeadLetter
 from schemas.deadletter import dead_letter_id
 from schemas.topics import DEAD_LETTERS, Topic
@@ -41,17 +43,25 @@ class Report:
     seconds: float
 
     def line(self) -> str:
-        return (f"sent {self.sent} (events {self.events}, outcomes {self.outcomes}), "
-                f"acked {self.acked}, failed {self.failed}, dead-lettered {self.dead_lettered} "
-                f"in {self.seconds:.1f}s")
+        return (
+            f"sent {self.sent} (events {self.events}, outcomes {self.outcomes}), "
+            f"acked {self.acked}, failed {self.failed}, dead-lettered {self.dead_lettered} "
+            f"in {self.seconds:.1f}s"
+        )
 
 
 @contextmanager
-def _heartbeat(settings: Settings, role: str, stats: Callable[[], dict[str, object]]) -> Iterator[None]:
-    beat = HeartbeatThread(redis.Redis.from_url(settings.redis_url_value, socket_timeout=1,
-                                                socket_connect_timeout=1),
-                           settings.redis_key_prefix, role, str(time.time_ns()), stats,
-                           settings.heartbeat_seconds)
+def _heartbeat(
+    settings: Settings, role: str, stats: Callable[[], dict[str, object]]
+) -> Iterator[None]:
+    beat = HeartbeatThread(
+        redis.Redis.from_url(settings.redis_url_value, socket_timeout=1, socket_connect_timeout=1),
+        settings.redis_key_prefix,
+        role,
+        str(time.time_ns()),
+        stats,
+        settings.heartbeat_seconds,
+    )
     beat.start()
     try:
         yield
@@ -62,30 +72,46 @@ def _heartbeat(settings: Settings, role: str, stats: Callable[[], dict[str, obje
 def run_simulation(
     settings: Settings,
     role: str,
-    stream: Iterator[tuple[Payload, Payload | None]],
-    topic: Topic,  # type: ignore[type-arg]
-    outcome_topic: Topic,  # type: ignore[type-arg]
+    stream: Iterator[Emitted],
+    topic: Topic[Any],
+    outcome_topic: Topic[Any],
     limits: FeedLimits,
     timeout: float,
 ) -> Report:
     stop = StopRequested.install()
     started = time.monotonic()
-    publisher = Publisher(producer_config(settings)).start(timeout)
+    publisher = Publisher(producer_config(settings)).start(timeout, stop.is_set)
     stats = FeedStats()
 
     def beat() -> dict[str, object]:
-        return {"events_out": stats.events + stats.outcomes, "acked": publisher.counts.acked,
-                "failed": publisher.counts.failed}
+        return {
+            "events_out": stats.events + stats.outcomes,
+            "acked": publisher.counts.acked,
+            "failed": publisher.counts.failed,
+        }
 
     with _heartbeat(settings, role, beat):
         try:
-            run_feed(stream, publisher, topic=topic.full(settings.topic_prefix),
-                     key_field=topic.key_field, outcome_topic=outcome_topic.full(settings.topic_prefix),
-                     limits=limits, stopped=stop.is_set, stats=stats)
+            run_feed(
+                stream,
+                publisher,
+                topic=topic.full(settings.topic_prefix),
+                outcome_topic=outcome_topic.full(settings.topic_prefix),
+                limits=limits,
+                stopped=stop.is_set,
+                stats=stats,
+            )
         finally:
-            counts = publisher.close()
-    return Report(stats.events, stats.outcomes, counts.sent, counts.acked, counts.failed, 0,
-                  time.monotonic() - started)
+            counts = publisher.close(SHUTDOWN_FLUSH_S)
+    return Report(
+        stats.events,
+        stats.outcomes,
+        counts.sent,
+        counts.acked,
+        counts.failed,
+        0,
+        time.monotonic() - started,
+    )
 
 
 @dataclass(frozen=True)
@@ -101,67 +127,108 @@ class StrictAbort(Exception):
     """--strict and a row failed."""
 
 
-def run_replay(settings: Settings, path: Path, replayer: Replayer, opts: ReplayOptions,
-               topic: Topic, outcome_topic: Topic, timeout: float) -> Report:  # type: ignore[type-arg]
-    from producers.feed import _release_due
-    from collections import deque
-
+def run_replay(
+    settings: Settings,
+    path: Path,
+    replayer: Replayer,
+    opts: ReplayOptions,
+    topic: Topic[Any],
+    outcome_topic: Topic[Any],
+    timeout: float,
+) -> Report:  # type: ignore[type-arg]
     stop = StopRequested.install()
     started = time.monotonic()
-    publisher = Publisher(producer_config(settings)).start(timeout)
+    publisher = Publisher(producer_config(settings)).start(timeout, stop.is_set)
     stats = FeedStats()
-    held: deque[tuple[float, Payload]] = deque()
+    held: deque[tuple[float, str, bytes]] = deque()
     total = count_rows(path)
     prefix = settings.topic_prefix
     dlq_topic = DEAD_LETTERS.full(prefix)
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} rows"),
-                        TimeRemainingColumn(), disable=not opts.progress, transient=False)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} rows"),
+        TimeRemainingColumn(),
+        disable=not opts.progress,
+        transient=False,
+    )
     try:
         with progress:
             loop = 0
             while not stop.is_set():
-                task = progress.add_task(f"replay {path.name}" + (f" (loop {loop + 1})" if opts.loop else ""),
-                                         total=total)
+                task = progress.add_task(
+                    f"replay {path.name}" + (f" (loop {loop + 1})" if opts.loop else ""),
+                    total=total,
+                )
                 for n, (line, row, raw, problem) in enumerate(read_rows(path)):
                     if stop.is_set():
                         break
                     if opts.rate:
-                        ahead = started + (stats.events + stats.dead_lettered) / opts.rate - time.monotonic()
+                        ahead = (
+                            started
+                            + (stats.events + stats.dead_lettered) / opts.rate
+                            - time.monotonic()
+                        )
                         if ahead > 0:
                             time.sleep(ahead)
                     now = datetime.now().astimezone()
-                    result = replayer.convert(line, row, raw, now, loop) if row is not None else None
+                    result = (
+                        replayer.convert(line, row, raw, now, loop) if row is not None else None
+                    )
                     error = problem if result is None else result.error
                     if error is not None:
                         if opts.strict:
-                            raise StrictAbort(f"{path}:{line}: {error} (--strict: stopping at the first bad row)")
+                            raise StrictAbort(
+                                f"{path}:{line}: {error} (--strict: stopping at the first bad row)"
+                            )
                         log.warning("%s:%d: %s; sent to the dead-letter topic", path, line, error)
-                        dl = _dead_letter(path, line, raw, error,
-                                          (result.error_class if result else None) or "ParseError", loop)
+                        dl = _dead_letter(
+                            path,
+                            line,
+                            raw,
+                            error,
+                            (result.error_class if result else None) or "ParseError",
+                            loop,
+                        )
                         publisher.publish(dlq_topic, dl.event_id, dl.model_dump_json().encode())
                         stats.dead_lettered += 1
                     else:
                         assert result is not None and result.reading is not None
-                        publisher.publish(topic.full(prefix), result.reading["site_id"],
-                                          topic.encode(topic.event.model_validate(result.reading)))
+                        key = result.reading.key
+                        publisher.publish(topic.full(prefix), key, Topic.encode(result.reading))
                         stats.events += 1
                         if result.outcome is not None:
-                            held.append((time.monotonic() + opts.label_delay, result.outcome))
-                    _release_due(held, publisher, outcome_topic.full(prefix), stats, time.monotonic())
+                            held.append(
+                                (
+                                    time.monotonic() + opts.label_delay,
+                                    key,
+                                    Topic.encode(result.outcome),
+                                )
+                            )
+                    release_due(
+                        held, publisher, outcome_topic.full(prefix), stats, time.monotonic()
+                    )
                     progress.update(task, completed=n + 1)
                 loop += 1
                 if not opts.loop:
                     break
-            from producers.feed import _drain
-
-            _drain(held, publisher, outcome_topic.full(prefix), stats, stop.is_set)
+            drain(held, publisher, outcome_topic.full(prefix), stats, stop.is_set)
     finally:
-        counts = publisher.close()
-    return Report(stats.events, stats.outcomes, counts.sent, counts.acked, counts.failed,
-                  stats.dead_lettered, time.monotonic() - started)
+        counts = publisher.close(SHUTDOWN_FLUSH_S)
+    return Report(
+        stats.events,
+        stats.outcomes,
+        counts.sent,
+        counts.acked,
+        counts.failed,
+        stats.dead_lettered,
+        time.monotonic() - started,
+    )
 
 
-def _dead_letter(path: Path, line: int, raw: str, reason: str, error_class: str, loop: int) -> DeadLetter:
+def _dead_letter(
+    path: Path, line: int, raw: str, reason: str, error_class: str, loop: int
+) -> DeadLetter:
     payload, encoding = DeadLetter.encode_payload(raw.encode())
     return DeadLetter(
         event_id=dead_letter_id(f"file:{path.resolve()}:{loop}", line),

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from producers.ids import Payload, event_id
+from producers.ids import Emitted, Payload, encode, event_id
 from producers.truth import viability_p
 from schemas import GenomicSample
 
@@ -41,14 +41,14 @@ class LabConfig:
 
 
 class GenomicsLab:
-    """`for sample, outcome in GenomicsLab(cfg, start): ...`, wire-ready dicts."""
+    """`for key, sample, outcome in GenomicsLab(cfg, start): ...`, values as JSON bytes."""
 
     def __init__(self, cfg: LabConfig, start: datetime) -> None:
         self.cfg = cfg
         self.start = start
         self.rng = random.Random(cfg.seed)
 
-    def __iter__(self) -> Iterator[tuple[Payload, Payload | None]]:
+    def __iter__(self) -> Iterator[Emitted]:
         cfg, r = self.cfg, self.rng
         n = 0
         while True:
@@ -70,11 +70,12 @@ class GenomicsLab:
                     "event_ref": sample["event_id"],
                     "label": r.random() < p,
                 }
-            yield sample, outcome
+            yield individual, encode(sample), encode(outcome) if outcome else None
             n += 1
 
-    def _assay(self, n: int, species: Species, cohort: str, individual: str, at: datetime,
-               drifted: bool) -> Payload:
+    def _assay(
+        self, n: int, species: Species, cohort: str, individual: str, at: datetime, drifted: bool
+    ) -> Payload:
         r = self.rng
 
         def frac(mu: float, sd: float) -> float:
@@ -106,4 +107,3 @@ def _poisson(r: random.Random, lam: float) -> int:
         if p <= limit:
             return k
         k += 1
-

@@ -9,6 +9,9 @@ import pydantic_core
 Payload = dict[str, Any]
 """An event in wire form: what `encode` turns into a message value."""
 
+Emitted = tuple[str, bytes, bytes | None]
+"""What a simulator yields: the subject key, the event as JSON, its outcome as JSON (or None)."""
+
 
 def event_id(stream: str, seed: int, n: int) -> str:
     """Stable and unique per (stream, seed, position): a re-run with the same seed repeats ids.

@@ -20,7 +20,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from producers.ids import Payload
 from schemas import Outcome, SensorReading
 
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "present", "occupied", "alive"}
@@ -49,8 +48,8 @@ class ReplayRow:
 
     line: int
     raw: str
-    reading: Payload | None = None
-    outcome: Payload | None = None
+    reading: SensorReading | None = None
+    outcome: Outcome | None = None
     error: str | None = None
     error_class: str | None = None
 
@@ -144,7 +143,9 @@ class Replayer:
         self._skip = {c for c in (cfg.key_column, cfg.label_column, cfg.time_column) if c}
         self._skip |= set(cfg.exclude)
 
-    def convert(self, line: int, row: dict[str, Any], raw: str, now: datetime, loop: int = 0) -> ReplayRow:
+    def convert(
+        self, line: int, row: dict[str, Any], raw: str, now: datetime, loop: int = 0
+    ) -> ReplayRow:
         cfg = self.cfg
         try:
             missing = [c for c in self._skip - set(cfg.exclude) if c not in row]
@@ -154,33 +155,32 @@ class Replayer:
             at = parse_time(row[cfg.time_column]) if cfg.time_column else now
             key = str(row[cfg.key_column]).strip() if cfg.key_column else f"row-{line}"
             event_id = f"replay-{self.digest}-{loop}-{line}"
-            reading = SensorReading.model_validate({
-                "event_id": event_id,
-                "event_time": at,
-                "site_id": key,
-                "sensor_id": cfg.sensor_id,
-                "kind": cfg.kind,
-                "location": {"lat": cfg.lat, "lon": cfg.lon},
-                "measurements": measurements,
-            })
+            reading = SensorReading.model_validate(
+                {
+                    "event_id": event_id,
+                    "event_time": at,
+                    "site_id": key,
+                    "sensor_id": cfg.sensor_id,
+                    "kind": cfg.kind,
+                    "location": {"lat": cfg.lat, "lon": cfg.lon},
+                    "measurements": measurements,
+                }
+            )
             outcome = None
             if cfg.label_column is not None and str(row[cfg.label_column]).strip() != "":
-                outcome = Outcome.model_validate({
-                    "event_id": f"{event_id}-outcome",
-                    "event_time": at + timedelta(seconds=cfg.label_delay_s),
-                    "kind": "habitat_occupancy",
-                    "subject": key,
-                    "event_ref": event_id,
-                    "label": parse_label(row[cfg.label_column]),
-                })
+                outcome = Outcome.model_validate(
+                    {
+                        "event_id": f"{event_id}-outcome",
+                        "event_time": at + timedelta(seconds=cfg.label_delay_s),
+                        "kind": "habitat_occupancy",
+                        "subject": key,
+                        "event_ref": event_id,
+                        "label": parse_label(row[cfg.label_column]),
+                    }
+                )
         except (ValidationError, ValueError, KeyError, TypeError) as exc:
             return ReplayRow(line, raw, error=_reason(exc), error_class=type(exc).__name__)
-        return ReplayRow(
-            line,
-            raw,
-            reading=reading.model_dump(mode="json"),
-            outcome=outcome.model_dump(mode="json") if outcome else None,
-        )
+        return ReplayRow(line, raw, reading=reading, outcome=outcome)
 
     def _measurements(self, row: dict[str, Any]) -> dict[str, float]:
         names = self.cfg.columns or tuple(c for c in row if c not in self._skip)

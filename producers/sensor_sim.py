@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from producers.ids import Payload, event_id
-from producers.truth import habitat_occupancy_p
+import numpy as np
+
+from producers.ids import Emitted
+from producers.truth import habitat_logit
 from schemas import Location, SensorKind
 
 MEASURES_BY_KIND: dict[SensorKind, tuple[str, ...]] = {
-    SensorKind.CLIMATE: ("temperature_c", "relative_humidity", "precipitation_mm", "wind_speed_m_s"),
+    SensorKind.CLIMATE: (
+        "temperature_c",
+        "relative_humidity",
+        "precipitation_mm",
+        "wind_speed_m_s",
+    ),
     SensorKind.SOIL: ("soil_moisture", "soil_temperature_c", "soil_ph"),
     SensorKind.VEGETATION: ("ndvi", "canopy_cover"),
     SensorKind.ACOUSTIC: ("acoustic_index", "sound_level_db"),
     SensorKind.EDNA: ("edna_copies_per_l",),
 }
 KINDS = tuple(MEASURES_BY_KIND)
+BLOCK = 4096
+"""Readings drawn per numpy call (whole ticks)."""
 
 
 @dataclass(frozen=True)
@@ -50,108 +58,161 @@ class SimConfig:
 
 
 class SensorNetwork:
-    """`for reading, outcome in SensorNetwork(cfg, start): ...`, both as wire-ready dicts.
+    """`for key, reading, outcome in SensorNetwork(cfg, start): ...`, values as JSON bytes.
 
-    The outcome is the reading's hidden label (None for unlabelled readings).
-    Dicts, not models: the simulator must outrun the broker, and a contract
-    test validates its output against `schemas` (see tests/unit/test_simulators.py).
+    The key is the site (readings and their outcomes share it, so a site stays
+    on one partition); the outcome is the reading's hidden label, or None.
+
+    Each tick (one reading per sensor) is drawn with numpy in one go, then
+    rendered to JSON from pre-rendered pieces: the simulator has to outrun the
+    broker. tests/unit/test_simulators.py validates the bytes against the
+    SensorReading and Outcome contracts.
     """
 
     def __init__(self, cfg: SimConfig, start: datetime) -> None:
         self.cfg = cfg
         self.start = start
-        self.rng = random.Random(cfg.seed)
-        self.sites = [self._site(i) for i in range(cfg.sites)]
+        r = random.Random(cfg.seed)
+        self.sites = [self._site(r, i) for i in range(cfg.sites)]
+        self.np = np.random.default_rng(cfg.seed)
 
-    def _site(self, i: int) -> Site:
-        r = self.rng
+    @staticmethod
+    def _site(r: random.Random, i: int) -> Site:
         return Site(
             site_id=f"site-{i:03d}",
-            location=Location(lat=round(r.uniform(-45, 65), 4), lon=round(r.uniform(-170, 170), 4),
-                              elevation_m=round(r.uniform(0, 2500), 1)),
+            location=Location(
+                lat=round(r.uniform(-45, 65), 4),
+                lon=round(r.uniform(-170, 170), 4),
+                elevation_m=round(r.uniform(0, 2500), 1),
+            ),
             warmth_c=r.uniform(6.0, 22.0),
             wetness=r.uniform(0.1, 0.5),
             effect=r.gauss(0.0, 0.7),
         )
 
-    def __iter__(self) -> Iterator[tuple[Payload, Payload | None]]:
-        cfg, r = self.cfg, self.rng
-        locations = {s.site_id: s.location.model_dump() for s in self.sites}
-        n = 0
-        tick = 0
+    def __iter__(self) -> Iterator[Emitted]:
+        cfg = self.cfg
+        sensors = [  # (site, kind, JSON body up to the measurements) in emission order
+            (
+                site,
+                KINDS[s % len(KINDS)],
+                f'"site_id":"{site.site_id}","sensor_id":"{site.site_id}-{KINDS[s % len(KINDS)].value}-{s}",'
+                f'"kind":"{KINDS[s % len(KINDS)].value}","location":{site.location.model_dump_json()},'
+                '"measurements":{',
+            )
+            for site in self.sites
+            for s in range(cfg.sensors_per_site)
+        ]
+        per_tick = len(sensors)
+        ticks = max(1, BLOCK // per_tick)
+        size = ticks * per_tick
+        kinds = [kind for _, kind, _ in sensors] * ticks
+        rows_of = {
+            k: np.array([i for i, kind in enumerate(kinds) if kind is k], dtype=np.int64)
+            for k in KINDS
+        }
+        warmth = np.tile([site.warmth_c for site, _, _ in sensors], ticks)
+        wetness = np.tile([site.wetness for site, _, _ in sensors], ticks)
+        effect = np.tile([site.effect for site, _, _ in sensors], ticks)
+        seed, n0, tick0 = cfg.seed, 0, 0
         while True:
-            at = self.start + timedelta(seconds=tick * cfg.interval_s)
-            stamp = at.isoformat()
-            outcome_stamp = (at + timedelta(seconds=cfg.label_delay_s)).isoformat()
-            day = at.timetuple().tm_yday / 365.25
-            hour = (at.hour + at.minute / 60.0) / 24.0
-            season = math.sin(2 * math.pi * (day - 0.3))
-            diurnal = math.sin(2 * math.pi * (hour - 0.35))
-            for site in self.sites:
-                for s in range(cfg.sensors_per_site):
-                    kind = KINDS[s % len(KINDS)]
-                    values = self._measure(site, kind, season, diurnal)
-                    reading_id = event_id("sensor", cfg.seed, n)
-                    reading: Payload = {
-                        "event_id": reading_id,
-                        "event_time": stamp,
-                        "schema_version": 1,
-                        "site_id": site.site_id,
-                        "sensor_id": f"{site.site_id}-{kind.value}-{s}",
-                        "kind": kind.value,
-                        "location": locations[site.site_id],
-                        "measurements": values,
-                    }
-                    outcome: Payload | None = None
-                    if r.random() < cfg.label_fraction:
-                        drifted = 0 <= cfg.drift_at <= n
-                        p = habitat_occupancy_p(values, site.effect, drifted)
-                        outcome = {
-                            "event_id": event_id("habitat-outcome", cfg.seed, n),
-                            "event_time": outcome_stamp,
-                            "schema_version": 1,
-                            "kind": "habitat_occupancy",
-                            "subject": site.site_id,
-                            "event_ref": reading_id,
-                            "label": r.random() < p,
-                        }
-                    yield reading, outcome
-                    n += 1
-            tick += 1
+            times = [
+                self.start + timedelta(seconds=(tick0 + t) * cfg.interval_s) for t in range(ticks)
+            ]
+            rendered, labels = self._block(times, per_tick, n0, rows_of, warmth, wetness, effect)
+            for t, at in enumerate(times):
+                stamp = f'","event_time":"{at.isoformat()}","schema_version":1,'
+                later = at + timedelta(seconds=cfg.label_delay_s)
+                outcome_stamp = f'","event_time":"{later.isoformat()}",'
+                base = t * per_tick
+                for i, (site, _, body) in enumerate(sensors):
+                    n = n0 + base + i
+                    reading = f'{{"event_id":"sensor-{seed}-{n}{stamp}{body}{rendered[base + i]}}}}}'.encode()
+                    label = labels[base + i]
+                    outcome = (
+                        None
+                        if label is None
+                        else (
+                            f'{{"event_id":"habitat-outcome-{seed}-{n}{outcome_stamp}"schema_version":1,'
+                            f'"kind":"habitat_occupancy","subject":"{site.site_id}",'
+                            f'"event_ref":"sensor-{seed}-{n}","label":{label}}}'
+                        ).encode()
+                    )
+                    yield site.site_id, reading, outcome
+            n0 += size
+            tick0 += ticks
 
-    def _measure(self, site: Site, kind: SensorKind, season: float, diurnal: float) -> dict[str, float]:
-        r = self.rng
-        g = r.gauss
-        temp = site.warmth_c + 9.0 * season + 4.0 * diurnal + g(0, 1.2)
-        if kind is SensorKind.CLIMATE:
-            v = {
-                "temperature_c": temp,
-                "relative_humidity": min(100.0, max(5.0, 70 - 1.2 * (temp - 12) + g(0, 5))),
-                "precipitation_mm": max(0.0, r.expovariate(1.5) - 0.3),
-                "wind_speed_m_s": abs(g(3.0, 2.0)),
-            }
-        elif kind is SensorKind.SOIL:
-            v = {
-                "soil_moisture": min(0.95, max(0.02, site.wetness + 0.1 * season + g(0, 0.03))),
-                "soil_temperature_c": temp * 0.8 + g(0, 0.8),
-                "soil_ph": min(9.5, max(3.5, 6.5 + g(0, 0.6))),
-            }
-        elif kind is SensorKind.VEGETATION:
-            v = {
-                "ndvi": min(0.95, max(-0.1, 0.45 + 0.25 * season + g(0, 0.05))),
-                "canopy_cover": min(1.0, max(0.0, 0.55 + 0.15 * season + g(0, 0.05))),
-            }
-        elif kind is SensorKind.ACOUSTIC:
-            v = {
-                "acoustic_index": min(1.0, max(0.0, 0.5 + 0.2 * diurnal + g(0, 0.08))),
-                "sound_level_db": max(10.0, 38 + 8 * diurnal + g(0, 4)),
-            }
-        else:
-            v = {"edna_copies_per_l": 10 ** min(9.0, max(0.0, 3.0 + 0.8 * season + g(0, 0.4)))}
-        out = {k: round(x, 4) for k, x in v.items() if r.random() >= self.cfg.missing_rate}
-        if not out:
-            first = next(iter(v))
-            out = {first: round(v[first], 4)}
-        if r.random() < self.cfg.fault_rate:
-            out[next(iter(out))] = 9999.0  # a stuck ADC: out of every range, dead-lettered downstream
-        return out
+    def _block(
+        self,
+        times: list[datetime],
+        per_tick: int,
+        n0: int,
+        rows_of: dict[SensorKind, np.ndarray],
+        warmth: np.ndarray,
+        wetness: np.ndarray,
+        effect: np.ndarray,
+    ) -> tuple[list[str], list[str | None]]:
+        """Each reading's measurements as JSON members, and its label ('true'/'false'/None), for a block."""
+        cfg, g = self.cfg, self.np
+        size = len(warmth)
+        day = np.repeat([at.timetuple().tm_yday / 365.25 for at in times], per_tick)
+        hour = np.repeat([(at.hour + at.minute / 60.0) / 24.0 for at in times], per_tick)
+        season = np.sin(2 * np.pi * (day - 0.3))
+        diurnal = np.sin(2 * np.pi * (hour - 0.35))
+        noise = g.standard_normal((4, size))
+        temp = warmth + 9.0 * season + 4.0 * diurnal + 1.2 * noise[0]
+        columns: dict[str, np.ndarray] = {
+            "temperature_c": temp,
+            "relative_humidity": np.clip(70 - 1.2 * (temp - 12) + 5 * noise[1], 5.0, 100.0),
+            "precipitation_mm": np.maximum(0.0, g.exponential(1 / 1.5, size) - 0.3),
+            "wind_speed_m_s": np.abs(3.0 + 2.0 * noise[2]),
+            "soil_moisture": np.clip(wetness + 0.1 * season + 0.03 * noise[1], 0.02, 0.95),
+            "soil_temperature_c": temp * 0.8 + 0.8 * noise[2],
+            "soil_ph": np.clip(6.5 + 0.6 * noise[3], 3.5, 9.5),
+            "ndvi": np.clip(0.45 + 0.25 * season + 0.05 * noise[1], -0.1, 0.95),
+            "canopy_cover": np.clip(0.55 + 0.15 * season + 0.05 * noise[2], 0.0, 1.0),
+            "acoustic_index": np.clip(0.5 + 0.2 * diurnal + 0.08 * noise[1], 0.0, 1.0),
+            "sound_level_db": np.maximum(10.0, 38 + 8 * diurnal + 4 * noise[2]),
+            "edna_copies_per_l": 10 ** np.clip(3.0 + 0.8 * season + 0.4 * noise[1], 0.0, 9.0),
+        }
+        present = g.random((4, size)) >= cfg.missing_rate
+        faulty = g.random(size) < cfg.fault_rate
+        drifted = (np.arange(n0, n0 + size) >= cfg.drift_at) & (cfg.drift_at >= 0)
+        logit = effect.copy()
+        rendered: list[str] = [""] * size
+        for kind, idx in rows_of.items():
+            if not len(idx):
+                continue
+            names = MEASURES_BY_KIND[kind]
+            present[0, idx] |= ~present[: len(names), idx].any(axis=0)  # never an empty reading
+            fault_due = faulty[idx]
+            parts = []
+            for j, name in enumerate(names):
+                column = np.round(columns[name][idx], 4)
+                mask = present[j, idx]
+                logit[idx] += np.where(mask, habitat_logit(name, column, drifted[idx]), 0.0)
+                # A stuck ADC: the first value of a faulty reading is out of every range.
+                first = mask & fault_due
+                column[first] = 9999.0
+                fault_due = fault_due & ~first
+                key = f'"{name}":'
+                parts.append(
+                    [
+                        key + repr(v) if keep else ""
+                        for v, keep in zip(column.tolist(), mask.tolist(), strict=True)
+                    ]
+                )
+            if len(parts) == 1:
+                for row, text in zip(idx.tolist(), parts[0], strict=True):
+                    rendered[row] = text
+            else:
+                for row, texts in zip(idx.tolist(), zip(*parts, strict=True), strict=True):
+                    rendered[row] = ",".join([t for t in texts if t])
+        p = 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
+        labelled = (g.random(size) < cfg.label_fraction).tolist()
+        positive = (g.random(size) < p).tolist()
+        labels = [
+            ("true" if pos else "false") if lab else None
+            for lab, pos in zip(labelled, positive, strict=True)
+        ]
+        return rendered, labels

@@ -10,6 +10,9 @@ preferred. Viability follows heterozygosity and clean edits; after the drift
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+
+import numpy as np
 
 from schemas.base import Features
 
@@ -18,26 +21,28 @@ def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+_HABITAT_TERMS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "temperature_c": lambda v, d: 2.0 - 0.12 * (v - np.where(d, 18.0, 14.0)) ** 2,
+    "relative_humidity": lambda v, d: 0.03 * (v - 60.0),
+    "soil_moisture": lambda v, d: np.where(d, -6.0, 6.0) * (v - 0.3),
+    "soil_ph": lambda v, d: -0.8 * np.abs(v - 6.5),
+    "ndvi": lambda v, d: 5.0 * (v - 0.45),
+    "canopy_cover": lambda v, d: 2.0 * (v - 0.5),
+    "acoustic_index": lambda v, d: 4.0 * (v - 0.5),
+    "edna_copies_per_l": lambda v, d: 0.9 * (np.log10(1.0 + v) - 3.0),
+}
+
+
+def habitat_logit(name: str, values: np.ndarray, drifted: np.ndarray) -> np.ndarray:
+    """One measurement's share of the occupancy log-odds (0 for names the truth ignores)."""
+    term = _HABITAT_TERMS.get(name)
+    return term(values, drifted) if term is not None else np.zeros_like(values)
+
+
 def habitat_occupancy_p(features: Features, site_effect: float, drifted: bool) -> float:
     """Probability a released cohort occupies the site, given one reading's features."""
-    z = site_effect
-    optimum = 18.0 if drifted else 14.0
-    if "temperature_c" in features:
-        z += 2.0 - 0.12 * (features["temperature_c"] - optimum) ** 2
-    if "relative_humidity" in features:
-        z += 0.03 * (features["relative_humidity"] - 60.0)
-    if "soil_moisture" in features:
-        z += (-6.0 if drifted else 6.0) * (features["soil_moisture"] - 0.3)
-    if "soil_ph" in features:
-        z += -0.8 * abs(features["soil_ph"] - 6.5)
-    if "ndvi" in features:
-        z += 5.0 * (features["ndvi"] - 0.45)
-    if "canopy_cover" in features:
-        z += 2.0 * (features["canopy_cover"] - 0.5)
-    if "acoustic_index" in features:
-        z += 4.0 * (features["acoustic_index"] - 0.5)
-    if "edna_copies_per_l" in features:
-        z += 0.9 * (math.log10(1.0 + features["edna_copies_per_l"]) - 3.0)
+    d = np.array(drifted)
+    z = site_effect + sum(float(habitat_logit(k, np.array(v), d)) for k, v in features.items())
     return sigmoid(z)
 
 

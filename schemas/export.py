@@ -18,7 +18,9 @@ def export_json_schemas(directory: Path) -> list[Path]:
             continue
         seen.add(topic.event)
         schema = topic.event.model_json_schema(mode="serialization")
-        schema["$id"] = f"urn:lazarus:{topic.event.__name__}:v{topic.event.model_fields['schema_version'].default}"
+        schema["$id"] = (
+            f"urn:lazarus:{topic.event.__name__}:v{topic.event.model_fields['schema_version'].default}"
+        )
         schema["x-topics"] = [t.name for t in ALL_TOPICS if t.event is topic.event]
         schema["x-key-field"] = topic.key_field
         version = topic.event.model_fields["schema_version"].default

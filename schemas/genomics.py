@@ -17,10 +17,14 @@ class GenomicSample(Event):
 
     schema_version: Literal[1] = 1
     individual_id: Identifier
-    species: Identifier = Field(description="species slug, e.g. dire_wolf, thylacine, woolly_mammoth")
+    species: Identifier = Field(
+        description="species slug, e.g. dire_wolf, thylacine, woolly_mammoth"
+    )
     cohort_id: Identifier
     heterozygosity: Fraction = Field(description="observed genome-wide heterozygosity (fraction)")
-    inbreeding_f_roh: Fraction = Field(description="inbreeding coefficient from runs of homozygosity")
+    inbreeding_f_roh: Fraction = Field(
+        description="inbreeding coefficient from runs of homozygosity"
+    )
     on_target_edit_fraction: Fraction = Field(description="share of intended edits present")
     off_target_edit_count: int = Field(ge=0, le=1_000_000, description="off-target edits detected")
     mosaicism_fraction: Fraction = Field(description="share of cells not carrying the edits")

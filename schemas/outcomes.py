@@ -24,8 +24,12 @@ class Outcome(Event):
 
     schema_version: Literal[1] = 1
     kind: OutcomeKind
-    subject: Identifier = Field(description="subject key of the features it labels (site or individual)")
+    subject: Identifier = Field(
+        description="subject key of the features it labels (site or individual)"
+    )
     event_ref: Identifier | None = Field(
         None, description="event_id of the exact features it labels; absent: the subject's latest"
     )
-    label: StrictBool | FiniteFloat = Field(description="bool for classification, float for regression")
+    label: StrictBool | FiniteFloat = Field(
+        description="bool for classification, float for regression"
+    )

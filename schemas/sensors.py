@@ -56,7 +56,9 @@ class Location(Contract):
 
     lat: FiniteFloat = Field(ge=-90.0, le=90.0, description="latitude, degrees")
     lon: FiniteFloat = Field(ge=-180.0, le=180.0, description="longitude, degrees")
-    elevation_m: FiniteFloat | None = Field(None, ge=-500.0, le=9000.0, description="metres above sea level")
+    elevation_m: FiniteFloat | None = Field(
+        None, ge=-500.0, le=9000.0, description="metres above sea level"
+    )
 
 
 class SensorReading(Event):
@@ -80,7 +82,9 @@ class SensorReading(Event):
     def _check_measurements(cls, values: dict[str, float]) -> dict[str, float]:
         for name, value in values.items():
             if not _NAME.match(name):
-                raise ValueError(f"measurement name {name!r} must be snake_case ({MEASUREMENT_NAME})")
+                raise ValueError(
+                    f"measurement name {name!r} must be snake_case ({MEASUREMENT_NAME})"
+                )
             known = KNOWN_MEASUREMENTS.get(name)
             if known and not known.low <= value <= known.high:
                 raise ValueError(
@@ -111,7 +115,12 @@ class SensorReading(Event):
         return feats
 
     FEATURE_SPEC: ClassVar[tuple[str, ...]] = (
-        "hour_sin", "hour_cos", "season_sin", "season_cos", "lat", "lon",
+        "hour_sin",
+        "hour_cos",
+        "season_sin",
+        "season_cos",
+        "lat",
+        "lon",
         *(f"kind_{k.value}" for k in SensorKind),
         *KNOWN_MEASUREMENTS,
         "x_*",

@@ -27,7 +27,9 @@ class CliContext:
         """Settings, read from the environment and `.env` the first time they are needed."""
         if self._settings is None:
             try:
-                self._settings = Settings(**{k: v for k, v in self.overrides.items() if v is not None})
+                self._settings = Settings(
+                    **{k: v for k, v in self.overrides.items() if v is not None}
+                )
             except ValidationError as exc:
                 first = exc.errors()[0]
                 name = str(first["loc"][0]) if first["loc"] else "?"

@@ -10,7 +10,10 @@ import click
 PENDING = {
     "train": ("Run the incremental trainer for a model.", "#4 (incremental trainer)"),
     "score": ("Run scorer workers for a model.", "#5 (scorer workers)"),
-    "models": ("List, show, verify, promote and roll back model snapshots.", "#4 (incremental trainer)"),
+    "models": (
+        "List, show, verify, promote and roll back model snapshots.",
+        "#4 (incremental trainer)",
+    ),
     "lag": ("Consumer lag per group, topic and partition.", "#6 (operations)"),
     "dlq": ("Inspect and replay dead letters.", "#6 (operations)"),
     "dashboard": ("The live web dashboard.", "#6 (operations)"),
@@ -19,11 +22,16 @@ PENDING = {
 
 
 def _pending(name: str, about: str, issue: str) -> click.Command:
-    @click.command(name, help=f"{about}\n\nNot available yet: arrives with issue {issue}.",
-                   context_settings={"ignore_unknown_options": True})
+    @click.command(
+        name,
+        help=f"{about}\n\nNot available yet: arrives with issue {issue}.",
+        context_settings={"ignore_unknown_options": True},
+    )
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def command(args: tuple[str, ...]) -> None:
-        raise click.ClickException(f"`lazarus {name}` is not available yet; it arrives with issue {issue}")
+        raise click.ClickException(
+            f"`lazarus {name}` is not available yet; it arrives with issue {issue}"
+        )
 
     return command
 

@@ -13,7 +13,9 @@ import click
 
 
 class LazyGroup(click.Group):
-    def __init__(self, *args: object, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._lazy = lazy or {}
         """name -> ("module:attribute", one-line help shown in the command list)"""

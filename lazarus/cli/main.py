@@ -31,11 +31,19 @@ variable (also read from ./.env); `lazarus config show` lists them all.
 
 
 ROLE_COMMANDS = {
-    "produce": ("producers.cli:produce", "Publish events: simulated feeds, or replays of real recordings."),
+    "produce": (
+        "producers.cli:produce",
+        "Publish events: simulated feeds, or replays of real recordings.",
+    ),
 }
 
 
-@click.group(cls=LazyGroup, lazy=ROLE_COMMANDS, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    lazy=ROLE_COMMANDS,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="lazarus")
 @click.option(
     "--log-level",

@@ -34,22 +34,57 @@ Examples:
   LAZARUS_EMBEDDED=false lazarus up   use LAZARUS_KAFKA_BOOTSTRAP_SERVERS and LAZARUS_REDIS_URL
 """
 )
-@click.option("--scorers", type=click.IntRange(0, 64), default=2, show_default=True,
-              help="Scorer workers per model.")
-@click.option("--rate", type=click.FloatRange(min=0.1), default=200.0, show_default=True,
-              help="Events per second from each simulated feed.")
-@click.option("--label-delay", type=click.FloatRange(min=0.0), default=5.0, show_default=True,
-              help="Seconds between features and their outcome in the simulated feeds.")
+@click.option(
+    "--scorers",
+    type=click.IntRange(0, 64),
+    default=2,
+    show_default=True,
+    help="Scorer workers per model.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.1),
+    default=200.0,
+    show_default=True,
+    help="Events per second from each simulated feed.",
+)
+@click.option(
+    "--label-delay",
+    type=click.FloatRange(min=0.0),
+    default=5.0,
+    show_default=True,
+    help="Seconds between features and their outcome in the simulated feeds.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the simulated feeds.")
-@click.option("--duration", type=click.FloatRange(min=0.0), default=None,
-              help="Stop by itself after this many seconds (default: run until Ctrl-C).")
-@click.option("--embedded/--no-embedded", default=None,
-              help="Start the embedded broker and Redis.  [env var: LAZARUS_EMBEDDED; default: on]")
-@click.option("--logs", "log_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory for role logs (default: a new temporary directory).")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="Stop by itself after this many seconds (default: run until Ctrl-C).",
+)
+@click.option(
+    "--embedded/--no-embedded",
+    default=None,
+    help="Start the embedded broker and Redis.  [env var: LAZARUS_EMBEDDED; default: on]",
+)
+@click.option(
+    "--logs",
+    "log_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for role logs (default: a new temporary directory).",
+)
 @pass_cli
-def up(cli: CliContext, scorers: int, rate: float, label_delay: float, seed: int,
-       duration: float | None, embedded: bool | None, log_dir: Path | None) -> int:
+def up(
+    cli: CliContext,
+    scorers: int,
+    rate: float,
+    label_delay: float,
+    seed: int,
+    duration: float | None,
+    embedded: bool | None,
+    log_dir: Path | None,
+) -> int:
     """Bring the whole pipeline up: broker, Redis, topics, producers, trainers, scorers.
 
     Shows a live status table (events/s per role, consumer lag, model version).
@@ -79,8 +114,13 @@ def up(cli: CliContext, scorers: int, rate: float, label_delay: float, seed: int
     return code
 
 
-def _watch(cli: CliContext, stack: Stack, supervisor: Supervisor, stop: StopRequested,
-           duration: float | None) -> int:
+def _watch(
+    cli: CliContext,
+    stack: Stack,
+    supervisor: Supervisor,
+    stop: StopRequested,
+    duration: float | None,
+) -> int:
     settings = stack.settings
     view = StatusView(
         supervisor.children,
@@ -90,8 +130,11 @@ def _watch(cli: CliContext, stack: Stack, supervisor: Supervisor, stop: StopRequ
         settings.topic_prefix,
     )
     started = time.monotonic()
-    live = Live(view.render(0), console=cli.console, auto_refresh=False,
-                transient=False) if cli.console.is_terminal else None
+    live = (
+        Live(view.render(0), console=cli.console, auto_refresh=False, transient=False)
+        if cli.console.is_terminal
+        else None
+    )
     last_line = 0.0
     with live or _Null():
         while not stop.wait(REFRESH_S):
@@ -129,16 +172,23 @@ Examples:
   LAZARUS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 LAZARUS_EMBEDDED=false lazarus ...
 """
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=None,
-              help="Port to listen on.  [env var: LAZARUS_EMBEDDED_BROKER_PORT; default: 9092]")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port to listen on.  [env var: LAZARUS_EMBEDDED_BROKER_PORT; default: 9092]",
+)
 @pass_cli
 def broker(cli: CliContext, port: int | None) -> int:
     """Run only the embedded broker (memory storage), for multi-terminal work."""
     stop = StopRequested.install()
     embedded = EmbeddedBroker(port or cli.settings.embedded_broker_port)
     elapsed = embedded.start()
-    cli.err.print(f"broker ready at {embedded.bootstrap} in {elapsed:.2f}s (pid {embedded.pid}); "
-                  "Ctrl-C stops it", highlight=False)
+    cli.err.print(
+        f"broker ready at {embedded.bootstrap} in {elapsed:.2f}s (pid {embedded.pid}); "
+        "Ctrl-C stops it",
+        highlight=False,
+    )
     try:
         while not stop.wait(0.5):
             if not embedded.alive():

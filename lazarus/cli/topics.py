@@ -16,16 +16,24 @@ def topics() -> None:
 
 
 @topics.command("create")
-@click.option("--partitions", type=click.IntRange(1, 1024), default=None,
-              help="Partitions per topic.  [env var: LAZARUS_TOPIC_PARTITIONS; default: 4]")
+@click.option(
+    "--partitions",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="Partitions per topic.  [env var: LAZARUS_TOPIC_PARTITIONS; default: 4]",
+)
 @pass_cli
 def create(cli: CliContext, partitions: int | None) -> None:
     """Create every declared topic that is missing (safe to run again)."""
     s = cli.settings
     conf = client_config(s, quiet=True)
     wait_for_broker(conf)
-    result = ensure_topics(conf, [t.full(s.topic_prefix) for t in ALL_TOPICS],
-                           partitions or s.topic_partitions, s.topic_replication_factor)
+    result = ensure_topics(
+        conf,
+        [t.full(s.topic_prefix) for t in ALL_TOPICS],
+        partitions or s.topic_partitions,
+        s.topic_replication_factor,
+    )
     for name, created in result.items():
         cli.console.print(f"{'created' if created else 'exists '}  {name}", highlight=False)
 
@@ -41,8 +49,11 @@ def list_(cli: CliContext, as_json: bool, show_all: bool) -> None:
     wait_for_broker(conf)
     declared = {t.full(s.topic_prefix): t for t in ALL_TOPICS}
     rows = [
-        {"topic": t.name, "partitions": t.partitions,
-         "event": declared[t.name].event.__name__ if t.name in declared else None}
+        {
+            "topic": t.name,
+            "partitions": t.partitions,
+            "event": declared[t.name].event.__name__ if t.name in declared else None,
+        }
         for t in list_topics(conf)
         if show_all or t.name in declared
     ]
@@ -53,5 +64,5 @@ def list_(cli: CliContext, as_json: bool, show_all: bool) -> None:
 
     table = Table("topic", "partitions", "event")
     for row in rows:
-        table.add_row(row["topic"], str(row["partitions"]), row["event"] or "-")
+        table.add_row(str(row["topic"]), str(row["partitions"]), str(row["event"] or "-"))
     cli.console.print(table)

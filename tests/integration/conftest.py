@@ -42,7 +42,9 @@ def kafka_bootstrap() -> Iterator[str]:
     try:
         broker.start()
     except LazarusError as exc:
-        pytest.fail(f"the embedded Kafka broker could not start (set LAZARUS_TEST_KAFKA to use another): {exc}")
+        pytest.fail(
+            f"the embedded Kafka broker could not start (set LAZARUS_TEST_KAFKA to use another): {exc}"
+        )
     yield broker.bootstrap
     broker.stop()
 

@@ -11,12 +11,23 @@ from lazarus.kafka.config import client_config
 from lazarus.settings import Settings
 
 
-def read_all(settings: Settings, topic: str, *, expect: int | None = None, timeout: float = 30.0,
-             idle: float = 2.0) -> list[Message]:
+def read_all(
+    settings: Settings,
+    topic: str,
+    *,
+    expect: int | None = None,
+    timeout: float = 30.0,
+    idle: float = 2.0,
+) -> list[Message]:
     """Every message on `topic` (by assignment, no group join): stops at `expect`, or after `idle` s of silence."""
     conf = client_config(settings, quiet=True)
-    conf.update({"group.id": f"reader-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
-                 "enable.partition.eof": False})
+    conf.update(
+        {
+            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+        }
+    )
     consumer = Consumer(conf)
     try:
         md = consumer.list_topics(topic, timeout=10)

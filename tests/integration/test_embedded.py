@@ -47,8 +47,9 @@ def test_port_in_use_names_the_port_and_the_setting() -> None:
 
 
 def test_stack_uses_configured_redis_and_creates_topics_idempotently(redis_url: str) -> None:
-    settings = Settings(embedded=True, embedded_broker_port=free_port(), redis_url=redis_url,
-                        topic_partitions=3)
+    settings = Settings(
+        embedded=True, embedded_broker_port=free_port(), redis_url=redis_url, topic_partitions=3
+    )
     with Stack(settings) as stack:
         assert stack.info is not None
         assert not stack.info.redis_embedded
@@ -89,4 +90,3 @@ def test_children_die_when_parent_is_killed() -> None:
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     assert wait_gone(f"127.0.0.1:{port}", timeout=5) == []
-

@@ -21,9 +21,22 @@ from tests.integration.kafkatools import read_all
 from tests.integration.tcpproxy import Proxy
 
 
-def test_simulated_sensors_arrive_keyed_with_delayed_outcomes(settings: Settings, topics: list[str]) -> None:
-    result = lazarus("produce", "sensors", "--count", "300", "--rate", "300", "--label-delay", "1",
-                     "--seed", "11", env=cli_env(settings))
+def test_simulated_sensors_arrive_keyed_with_delayed_outcomes(
+    settings: Settings, topics: list[str]
+) -> None:
+    result = lazarus(
+        "produce",
+        "sensors",
+        "--count",
+        "300",
+        "--rate",
+        "300",
+        "--label-delay",
+        "1",
+        "--seed",
+        "11",
+        env=cli_env(settings),
+    )
     assert result.returncode == 0, result.stderr
     assert "acked 600" in result.stderr and "failed 0" in result.stderr
     readings = read_all(settings, SENSOR_READINGS.full(settings.topic_prefix), expect=300)
@@ -52,7 +65,9 @@ def test_unreachable_broker_retries_then_exits_nonzero(settings: Settings) -> No
 
 
 def test_ctrl_c_flushes_and_prints_counts(settings: Settings, topics: list[str]) -> None:
-    proc = lazarus_bg("produce", "genomes", "--rate", "200", "--label-delay", "30", env=cli_env(settings))
+    proc = lazarus_bg(
+        "produce", "genomes", "--rate", "200", "--label-delay", "30", env=cli_env(settings)
+    )
     time.sleep(2.5)  # let it publish; the assertion below reads what it reports
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
@@ -60,12 +75,16 @@ def test_ctrl_c_flushes_and_prints_counts(settings: Settings, topics: list[str])
     line = next(line for line in out.splitlines() if line.startswith("sent "))
     words = line.replace(",", "").replace("(", "").replace(")", "").split()
     sent, events, outcomes = int(words[1]), int(words[3]), int(words[5])
-    assert sent > 0 and sent == events + outcomes and "failed 0" in line and "dead-lettered 0" in line
+    assert (
+        sent > 0 and sent == events + outcomes and "failed 0" in line and "dead-lettered 0" in line
+    )
     assert events == outcomes, "held-back outcomes must be sent on Ctrl-C, not lost"
     assert f"acked {sent}" in line
 
 
-def test_replay_dead_letters_exactly_the_bad_rows(settings: Settings, topics: list[str], tmp_path: Path) -> None:
+def test_replay_dead_letters_exactly_the_bad_rows(
+    settings: Settings, topics: list[str], tmp_path: Path
+) -> None:
     path = tmp_path / "station.csv"
     rows = ["timestamp,site,temp,occupied"]
     bad_lines = []
@@ -76,20 +95,39 @@ def test_replay_dead_letters_exactly_the_bad_rows(settings: Settings, topics: li
         else:
             rows.append(f"2026-01-01T00:00:00Z,s{i % 3},{10 + i % 7},{i % 2}")
     path.write_text("\n".join(rows) + "\n")
-    result = lazarus("produce", "replay", str(path), "--time-column", "timestamp", "--key-column", "site",
-                     "--label-column", "occupied", "--map", "temp=temperature_c", env=cli_env(settings))
+    result = lazarus(
+        "produce",
+        "replay",
+        str(path),
+        "--time-column",
+        "timestamp",
+        "--key-column",
+        "site",
+        "--label-column",
+        "occupied",
+        "--map",
+        "temp=temperature_c",
+        env=cli_env(settings),
+    )
     assert result.returncode == 0, result.stderr
     assert "dead-lettered 10" in result.stderr
-    dead = [DeadLetter.model_validate_json(m.value())
-            for m in read_all(settings, DEAD_LETTERS.full(settings.topic_prefix), expect=10)]
+    dead = [
+        DeadLetter.model_validate_json(m.value())
+        for m in read_all(settings, DEAD_LETTERS.full(settings.topic_prefix), expect=10)
+    ]
     assert sorted(d.origin_line for d in dead) == bad_lines
-    assert all(d.stage == "producer" and "not a number" in d.reason and d.origin_file == str(path) for d in dead)
+    assert all(
+        d.stage == "producer" and "not a number" in d.reason and d.origin_file == str(path)
+        for d in dead
+    )
     readings = read_all(settings, SENSOR_READINGS.full(settings.topic_prefix), expect=90)
     assert len(readings) == 90
     SensorReading.model_validate_json(readings[0].value())
 
 
-def test_replay_strict_stops_at_the_first_bad_row(settings: Settings, topics: list[str], tmp_path: Path) -> None:
+def test_replay_strict_stops_at_the_first_bad_row(
+    settings: Settings, topics: list[str], tmp_path: Path
+) -> None:
     path = tmp_path / "x.csv"
     path.write_text("a,b\n1,2\n3,oops\n5,6\n")
     result = lazarus("produce", "replay", str(path), "--strict", env=cli_env(settings))

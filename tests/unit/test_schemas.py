@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
@@ -18,20 +19,27 @@ from schemas.topics import ALL_TOPICS, SENSOR_READINGS, by_name
 from tests.conftest import FIXTURES
 
 ident = st.from_regex(r"[A-Za-z0-9_.:\-]{1,40}", fullmatch=True)
-aware = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1),
-                     timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3)), timezone(timedelta(hours=10))]))
+aware = st.datetimes(
+    min_value=datetime(1970, 1, 2),
+    max_value=datetime(2200, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3)), timezone(timedelta(hours=10))]),
+)
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 frac = st.floats(0.0, 1.0)
 
 
 @st.composite
 def measurements(draw: st.DrawFn) -> dict[str, float]:
-    known = draw(st.dictionaries(st.sampled_from(sorted(KNOWN_MEASUREMENTS)), st.just(0.0), max_size=4))
+    known = draw(
+        st.dictionaries(st.sampled_from(sorted(KNOWN_MEASUREMENTS)), st.just(0.0), max_size=4)
+    )
     out = {}
     for name in known:
         m = KNOWN_MEASUREMENTS[name]
         out[name] = draw(st.floats(m.low, m.high))
-    extra = draw(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True), finite, max_size=3))
+    extra = draw(
+        st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True), finite, max_size=3)
+    )
     out.update({k: v for k, v in extra.items() if k not in KNOWN_MEASUREMENTS})
     if not out:
         out["temperature_c"] = 10.0
@@ -39,33 +47,71 @@ def measurements(draw: st.DrawFn) -> dict[str, float]:
 
 
 readings = st.builds(
-    SensorReading, event_id=ident, event_time=aware, site_id=ident, sensor_id=ident,
+    SensorReading,
+    event_id=ident,
+    event_time=aware,
+    site_id=ident,
+    sensor_id=ident,
     kind=st.sampled_from(list(SensorKind)),
     location=st.fixed_dictionaries({"lat": st.floats(-90, 90), "lon": st.floats(-180, 180)}),
     measurements=measurements(),
 )
 samples = st.builds(
-    GenomicSample, event_id=ident, event_time=aware, individual_id=ident, species=ident, cohort_id=ident,
-    heterozygosity=frac, inbreeding_f_roh=frac, on_target_edit_fraction=frac,
-    off_target_edit_count=st.integers(0, 1000), mosaicism_fraction=frac,
+    GenomicSample,
+    event_id=ident,
+    event_time=aware,
+    individual_id=ident,
+    species=ident,
+    cohort_id=ident,
+    heterozygosity=frac,
+    inbreeding_f_roh=frac,
+    on_target_edit_fraction=frac,
+    off_target_edit_count=st.integers(0, 1000),
+    mosaicism_fraction=frac,
     sequencing_depth_x=st.floats(0.01, 10_000),
 )
-outcomes = st.builds(Outcome, event_id=ident, event_time=aware, kind=st.sampled_from(["habitat_occupancy", "viability"]),
-                     subject=ident, event_ref=st.none() | ident, label=st.booleans() | finite)
-scores = st.builds(Score, event_id=ident, event_time=aware, input_event_id=ident, subject=ident, model=ident,
-                   model_version=st.integers(1, 10**6), trained_through=st.dictionaries(ident, st.integers(0, 10**9)),
-                   prediction=st.none() | st.booleans() | finite,
-                   probabilities=st.none() | st.dictionaries(ident, frac), scored_at=aware,
-                   latency_ms=st.floats(0, 1e6))
-dead_letters = st.builds(DeadLetter, event_id=ident, event_time=aware,
-                         stage=st.sampled_from(["producer", "trainer", "scorer"]),
-                         reason=st.text(max_size=200), error_class=ident, origin_topic=st.none() | ident,
-                         origin_partition=st.none() | st.integers(0, 100), origin_offset=st.none() | st.integers(0),
-                         payload=st.text(max_size=200))
+outcomes = st.builds(
+    Outcome,
+    event_id=ident,
+    event_time=aware,
+    kind=st.sampled_from(["habitat_occupancy", "viability"]),
+    subject=ident,
+    event_ref=st.none() | ident,
+    label=st.booleans() | finite,
+)
+scores = st.builds(
+    Score,
+    event_id=ident,
+    event_time=aware,
+    input_event_id=ident,
+    subject=ident,
+    model=ident,
+    model_version=st.integers(1, 10**6),
+    trained_through=st.dictionaries(ident, st.integers(0, 10**9)),
+    prediction=st.none() | st.booleans() | finite,
+    probabilities=st.none() | st.dictionaries(ident, frac),
+    scored_at=aware,
+    latency_ms=st.floats(0, 1e6),
+)
+dead_letters = st.builds(
+    DeadLetter,
+    event_id=ident,
+    event_time=aware,
+    stage=st.sampled_from(["producer", "trainer", "scorer"]),
+    reason=st.text(max_size=200),
+    error_class=ident,
+    origin_topic=st.none() | ident,
+    origin_partition=st.none() | st.integers(0, 100),
+    origin_offset=st.none() | st.integers(0),
+    payload=st.text(max_size=200),
+)
 
 
-@pytest.mark.parametrize("strategy", [readings, samples, outcomes, scores, dead_letters],
-                         ids=["SensorReading", "GenomicSample", "Outcome", "Score", "DeadLetter"])
+@pytest.mark.parametrize(
+    "strategy",
+    [readings, samples, outcomes, scores, dead_letters],
+    ids=["SensorReading", "GenomicSample", "Outcome", "Score", "DeadLetter"],
+)
 @given(data=st.data())
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 def test_json_round_trip(strategy: st.SearchStrategy, data: st.DataObject) -> None:  # type: ignore[type-arg]
@@ -76,54 +122,80 @@ def test_json_round_trip(strategy: st.SearchStrategy, data: st.DataObject) -> No
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
-@given(payload=st.dictionaries(st.sampled_from(
-    ["event_id", "event_time", "site_id", "sensor_id", "kind", "location", "measurements", "schema_version",
-     "label", "subject", "individual_id", "heterozygosity", "extra"]), json_values, max_size=10))
+@given(
+    payload=st.dictionaries(
+        st.sampled_from(
+            [
+                "event_id",
+                "event_time",
+                "site_id",
+                "sensor_id",
+                "kind",
+                "location",
+                "measurements",
+                "schema_version",
+                "label",
+                "subject",
+                "individual_id",
+                "heterozygosity",
+                "extra",
+            ]
+        ),
+        json_values,
+        max_size=10,
+    )
+)
 @settings(max_examples=300)
 def test_fuzzed_payloads_only_raise_validation_error(payload: dict[str, object]) -> None:
     raw = json.dumps(payload, default=str)
     for topic in ALL_TOPICS:
-        try:
+        with contextlib.suppress(ValidationError):
             topic.decode(raw)
-        except ValidationError:
-            pass
 
 
 @given(raw=st.binary(max_size=200))
 def test_fuzzed_bytes_only_raise_validation_error(raw: bytes) -> None:
     for topic in ALL_TOPICS:
-        try:
+        with contextlib.suppress(ValidationError):
             topic.decode(raw)
-        except ValidationError:
-            pass
 
 
 def _reading(**changes: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "event_id": "e1", "event_time": "2026-01-01T00:00:00Z", "site_id": "s1", "sensor_id": "c1",
-        "kind": "climate", "location": {"lat": 1.0, "lon": 2.0}, "measurements": {"temperature_c": 20.0},
+        "event_id": "e1",
+        "event_time": "2026-01-01T00:00:00Z",
+        "site_id": "s1",
+        "sensor_id": "c1",
+        "kind": "climate",
+        "location": {"lat": 1.0, "lon": 2.0},
+        "measurements": {"temperature_c": 20.0},
     }
     base.update(changes)
     return base
 
 
-@pytest.mark.parametrize("bad, why", [
-    ({"measurements": {"temperature_c": float("nan")}}, "finite"),
-    ({"measurements": {"x": float("inf")}}, "finite"),
-    ({"measurements": {"temperature_c": 999.0}}, "outside"),
-    ({"measurements": {"ndvi": 1.5}}, "outside"),
-    ({"measurements": {"Bad Name": 1.0}}, "snake_case"),
-    ({"measurements": {}}, "at least 1"),
-    ({"event_time": "2026-01-01T00:00:00"}, "timezone"),
-    ({"kind": "sonar"}, "Input should be"),
-    ({"unexpected": 1}, "Extra inputs"),
-    ({"location": {"lat": 91, "lon": 0}}, "less than or equal"),
-])
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ({"measurements": {"temperature_c": float("nan")}}, "finite"),
+        ({"measurements": {"x": float("inf")}}, "finite"),
+        ({"measurements": {"temperature_c": 999.0}}, "outside"),
+        ({"measurements": {"ndvi": 1.5}}, "outside"),
+        ({"measurements": {"Bad Name": 1.0}}, "snake_case"),
+        ({"measurements": {}}, "at least 1"),
+        ({"event_time": "2026-01-01T00:00:00"}, "timezone"),
+        ({"kind": "sonar"}, "Input should be"),
+        ({"unexpected": 1}, "Extra inputs"),
+        ({"location": {"lat": 91, "lon": 0}}, "less than or equal"),
+    ],
+)
 def test_invalid_readings_say_why(bad: dict[str, object], why: str) -> None:
     with pytest.raises(ValidationError, match=why):
         SensorReading.model_validate(_reading(**bad))
@@ -131,13 +203,17 @@ def test_invalid_readings_say_why(bad: dict[str, object], why: str) -> None:
 
 def test_nan_in_json_is_rejected() -> None:
     with pytest.raises(ValidationError):
-        SENSOR_READINGS.decode(b'{"event_id":"e","event_time":"2026-01-01T00:00:00Z","site_id":"s",'
-                               b'"sensor_id":"c","kind":"soil","location":{"lat":0,"lon":0},'
-                               b'"measurements":{"soil_ph":NaN}}')
+        SENSOR_READINGS.decode(
+            b'{"event_id":"e","event_time":"2026-01-01T00:00:00Z","site_id":"s",'
+            b'"sensor_id":"c","kind":"soil","location":{"lat":0,"lon":0},'
+            b'"measurements":{"soil_ph":NaN}}'
+        )
 
 
 def test_unknown_finite_measurements_pass_through_as_features() -> None:
-    r = SensorReading.model_validate(_reading(measurements={"temperature_c": 20.0, "logger_battery_v": 3.6}))
+    r = SensorReading.model_validate(
+        _reading(measurements={"temperature_c": 20.0, "logger_battery_v": 3.6})
+    )
     feats = r.to_features()
     assert feats["temperature_c"] == 20.0 and feats["x_logger_battery_v"] == 3.6
     assert feats["kind_climate"] == 1.0
@@ -145,7 +221,9 @@ def test_unknown_finite_measurements_pass_through_as_features() -> None:
 
 
 def test_features_are_deterministic_and_ordered() -> None:
-    r = SensorReading.model_validate(_reading(measurements={"zeta": 1.0, "alpha": 2.0, "ndvi": 0.3}))
+    r = SensorReading.model_validate(
+        _reading(measurements={"zeta": 1.0, "alpha": 2.0, "ndvi": 0.3})
+    )
     assert list(r.to_features())[-3:] == ["ndvi", "x_alpha", "x_zeta"]
     assert r.to_features() == r.to_features()
 
@@ -157,7 +235,12 @@ def test_events_are_frozen() -> None:
 
 
 def test_outcome_label_keeps_bool_and_float_apart() -> None:
-    base = {"event_id": "o", "event_time": "2026-01-01T00:00:00Z", "kind": "viability", "subject": "i"}
+    base = {
+        "event_id": "o",
+        "event_time": "2026-01-01T00:00:00Z",
+        "kind": "viability",
+        "subject": "i",
+    }
     assert Outcome.model_validate({**base, "label": True}).label is True
     assert Outcome.model_validate({**base, "label": 0.25}).label == 0.25
 
@@ -180,8 +263,9 @@ def test_topics_are_declared_once_with_the_naming_pattern() -> None:
         by_name("nope")
 
 
-@pytest.mark.parametrize("event", [SensorReading, GenomicSample, Outcome, Score, DeadLetter],
-                         ids=lambda e: e.__name__)
+@pytest.mark.parametrize(
+    "event", [SensorReading, GenomicSample, Outcome, Score, DeadLetter], ids=lambda e: e.__name__
+)
 def test_current_models_read_every_published_version(event: type) -> None:
     """Backward-transitive: frozen payloads of every published version still validate."""
     versions = sorted((FIXTURES / "schemas").glob(f"v*/{event.__name__}.json"))

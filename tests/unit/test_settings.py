@@ -40,7 +40,9 @@ def test_secrets_are_masked_everywhere_they_are_shown(monkeypatch: pytest.Monkey
 
 
 def test_child_env_round_trips(monkeypatch: pytest.MonkeyPatch) -> None:
-    s = Settings(topic_prefix="x.", kafka_options={"a": "b"}, embedded=False, redis_url="redis://h:1/2")
+    s = Settings(
+        topic_prefix="x.", kafka_options={"a": "b"}, embedded=False, redis_url="redis://h:1/2"
+    )
     for key, value in s.child_env().items():
         monkeypatch.setenv(key, value)
     assert Settings() == s
