@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     LAZARUS_EMBEDDED=false \
-    LAZARUS_METRICS_PORT=8000
+    LAZARUS_METRICS_PORT=8000 \
+    LAZARUS_HEALTH_FILE=/tmp/lazarus-health
 
 # Fixed numeric ids so orchestrators can verify "runs as non-root" without
 # resolving names, and mounted volumes get predictable ownership.

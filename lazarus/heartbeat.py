@@ -7,15 +7,20 @@ disappears by itself. `lazarus up` and `lazarus status` read them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import redis
+
+from lazarus.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,7 @@ class HeartbeatThread(threading.Thread):
         instance: str,
         stats: Callable[[], Mapping[str, Any]],
         interval: float = 1.0,
+        health_file: str | None = None,
     ) -> None:
         super().__init__(name=f"heartbeat-{role}", daemon=True)
         self._client = client
@@ -52,12 +58,17 @@ class HeartbeatThread(threading.Thread):
             "started_at": time.time(),
         }
         self._failing = False
+        self._health_file = health_file
 
     def run(self) -> None:
         while not self._stop_event.wait(self._interval):
             self.beat()
 
     def beat(self, state: str = "running") -> None:
+        if self._health_file:
+            # Liveness for container health checks: the role's loop is turning, Redis or not.
+            with contextlib.suppress(OSError):
+                Path(self._health_file).touch()
         fields = {**self._static, **self._stats(), "state": state, "updated_at": time.time()}
         clean: dict[str | bytes | bytearray | memoryview | int | float, str | int | float] = {
             k: ("" if v is None else v if isinstance(v, int | float) else str(v))
@@ -93,3 +104,28 @@ def read_heartbeats(client: redis.Redis, prefix: str) -> list[dict[str, str]]:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+@contextmanager
+def running_heartbeat(
+    settings: Settings, role: str, stats: Callable[[], Mapping[str, Any]]
+) -> Iterator[HeartbeatThread]:
+    """Heartbeats for the life of a `with` block; the last one says the role stopped."""
+    client = redis.Redis.from_url(
+        settings.redis_url_value, socket_timeout=1, socket_connect_timeout=1
+    )
+    beat = HeartbeatThread(
+        client,
+        settings.redis_key_prefix,
+        role,
+        f"{socket.gethostname()}-{os.getpid()}",
+        stats,
+        settings.heartbeat_seconds,
+        settings.health_file,
+    )
+    beat.start()
+    try:
+        yield beat
+    finally:
+        beat.stop()
+        client.close()

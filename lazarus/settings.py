@@ -86,6 +86,9 @@ class Settings(BaseSettings):
         "INFO", description="Log level."
     )
     heartbeat_seconds: float = Field(1.0, gt=0, description="How often a role reports its status.")
+    health_file: str | None = Field(
+        None, description="A file each role touches on every heartbeat (container health checks)."
+    )
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

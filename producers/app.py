@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import redis
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from lazarus.heartbeat import HeartbeatThread
+from lazarus.heartbeat import running_heartbeat
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher
 from lazarus.settings import Settings
@@ -50,25 +48,6 @@ class Report:
         )
 
 
-@contextmanager
-def _heartbeat(
-    settings: Settings, role: str, stats: Callable[[], dict[str, object]]
-) -> Iterator[None]:
-    beat = HeartbeatThread(
-        redis.Redis.from_url(settings.redis_url_value, socket_timeout=1, socket_connect_timeout=1),
-        settings.redis_key_prefix,
-        role,
-        str(time.time_ns()),
-        stats,
-        settings.heartbeat_seconds,
-    )
-    beat.start()
-    try:
-        yield
-    finally:
-        beat.stop()
-
-
 def run_simulation(
     settings: Settings,
     role: str,
@@ -90,7 +69,7 @@ def run_simulation(
             "failed": publisher.counts.failed,
         }
 
-    with _heartbeat(settings, role, beat):
+    with running_heartbeat(settings, role, beat):
         try:
             run_feed(
                 stream,
