@@ -188,7 +188,7 @@ def _reading(**changes: object) -> dict[str, object]:
         ({"measurements": {"x": float("inf")}}, "finite"),
         ({"measurements": {"temperature_c": 999.0}}, "outside"),
         ({"measurements": {"ndvi": 1.5}}, "outside"),
-        ({"measurements": {"Bad Name": 1.0}}, "snake_case"),
+        ({"measurements": {"Bad Name": 1.0}}, "should match pattern"),
         ({"measurements": {}}, "at least 1"),
         ({"event_time": "2026-01-01T00:00:00"}, "timezone"),
         ({"kind": "sonar"}, "Input should be"),
