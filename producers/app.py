@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lazarus.heartbeat import running_heartbeat
 from lazarus.kafka.config import producer_config
-from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher
+from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, DeliveryCounts, Publisher
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
 from producers.feed import FeedLimits, FeedStats, drain, release_due, run_feed
@@ -39,6 +39,18 @@ class Report:
     failed: int
     dead_lettered: int
     seconds: float
+
+    @classmethod
+    def of(cls, stats: FeedStats, counts: DeliveryCounts, started: float) -> Report:
+        return cls(
+            stats.events,
+            stats.outcomes,
+            counts.sent,
+            counts.acked,
+            counts.failed,
+            stats.dead_lettered,
+            time.monotonic() - started,
+        )
 
     def line(self) -> str:
         return (
@@ -82,15 +94,7 @@ def run_simulation(
             )
         finally:
             counts = publisher.close(SHUTDOWN_FLUSH_S)
-    return Report(
-        stats.events,
-        stats.outcomes,
-        counts.sent,
-        counts.acked,
-        counts.failed,
-        0,
-        time.monotonic() - started,
-    )
+    return Report.of(stats, counts, started)
 
 
 @dataclass(frozen=True)
@@ -194,15 +198,7 @@ def run_replay(
             drain(held, publisher, outcome_topic.full(prefix), stats, stop.is_set)
     finally:
         counts = publisher.close(SHUTDOWN_FLUSH_S)
-    return Report(
-        stats.events,
-        stats.outcomes,
-        counts.sent,
-        counts.acked,
-        counts.failed,
-        stats.dead_lettered,
-        time.monotonic() - started,
-    )
+    return Report.of(stats, counts, started)
 
 
 def _dead_letter(
