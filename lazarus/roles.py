@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from typing import Any
 
 from lazarus.supervisor import RoleSpec
+from schemas.topics import (
+    GENOMIC_SAMPLES,
+    HABITAT_OUTCOMES,
+    SENSOR_READINGS,
+    VIABILITY_OUTCOMES,
+    Topic,
+)
 
 
 def _exists(module: str) -> bool:
@@ -15,21 +23,51 @@ def _exists(module: str) -> bool:
         return False
 
 
-def demo_roles(*, scorers: int, rate: float, label_delay: float, seed: int) -> list[RoleSpec]:
+SECRET = ("LAZARUS_SIGNING_PRIVATE_KEY",)
+MODELS: dict[str, tuple[Topic[Any], Topic[Any]]] = {
+    "habitat": (SENSOR_READINGS, HABITAT_OUTCOMES),
+    "viability": (GENOMIC_SAMPLES, VIABILITY_OUTCOMES),
+}
+
+
+def demo_roles(
+    *, scorers: int, rate: float, label_delay: float, seed: int, prefix: str = ""
+) -> list[RoleSpec]:
     """Producers for both feeds, one trainer per model, and `scorers` scorer workers per model."""
     py = sys.executable
     roles: list[RoleSpec] = []
     if _exists("producers.__main__"):
         common = ("--rate", str(rate), "--label-delay", str(label_delay), "--seed", str(seed))
-        roles.append(RoleSpec("producer:sensors", (py, "-m", "producers", "sensors", *common)))
-        roles.append(RoleSpec("producer:genomes", (py, "-m", "producers", "genomes", *common)))
-    models = ("habitat", "viability")
+        roles.append(
+            RoleSpec(
+                "producer:sensors", (py, "-m", "producers", "sensors", *common), drop_env=SECRET
+            )
+        )
+        roles.append(
+            RoleSpec(
+                "producer:genomes", (py, "-m", "producers", "genomes", *common), drop_env=SECRET
+            )
+        )
     if _exists("trainer.__main__"):
-        roles += [RoleSpec(f"trainer:{m}", (py, "-m", "trainer", m)) for m in models]
+        roles += [
+            RoleSpec(
+                f"trainer:{m}",
+                (py, "-m", "trainer", m),
+                group=f"lazarus.trainer.{m}",
+                topics=tuple(t.full(prefix) for t in topics),
+            )
+            for m, topics in MODELS.items()
+        ]
     if _exists("scorer.__main__"):
         roles += [
-            RoleSpec(f"scorer:{m}#{i}", (py, "-m", "scorer", m), group=f"lazarus.scorer.{m}")
-            for m in models
+            RoleSpec(
+                f"scorer:{m}#{i}",
+                (py, "-m", "scorer", m),
+                group=f"lazarus.scorer.{m}",
+                topics=(topics[0].full(prefix),),
+                drop_env=SECRET,
+            )
+            for m, topics in MODELS.items()
             for i in range(1, scorers + 1)
         ]
     return roles

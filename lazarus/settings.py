@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     )
     redis_key_prefix: str = Field("lazarus", min_length=1, description="Prefix of every Redis key.")
 
+    # Model snapshots
+    signing_private_key: SecretStr | None = Field(
+        None,
+        description="Ed25519 private key (PEM or base64) the trainer signs snapshots with (secret).",
+    )
+    signing_public_key: str | None = Field(
+        None, description="Ed25519 public key (PEM or base64) snapshots are verified with."
+    )
+    snapshot_keep: int = Field(10, ge=1, le=10_000, description="Snapshot versions kept per model.")
+
     # Operations
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."

@@ -33,6 +33,8 @@ class RoleSpec:
     topics: tuple[str, ...] = ()
     finishes: bool = False
     """True when exiting 0 is a normal end (a producer with --count), not a failure."""
+    drop_env: tuple[str, ...] = ()
+    """Settings this role must not see (the signing key is for trainers only)."""
 
 
 @dataclass
@@ -60,8 +62,11 @@ class Supervisor:
         env = {**os.environ, **self._settings.child_env(), "PYTHONUNBUFFERED": "1"}
         for spec in self._roles:
             path = self._log_dir / f"{spec.name.replace(':', '-').replace('#', '-')}.log"
+            role_env = {k: v for k, v in env.items() if k not in spec.drop_env}
             with open(path, "ab") as out:
-                proc = processes.spawn(spec.argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+                proc = processes.spawn(
+                    spec.argv, env=role_env, stdout=out, stderr=subprocess.STDOUT
+                )
             self.children.append(Child(spec, proc, path))
             log.info("started %s (pid %d), log: %s", spec.name, proc.pid, path)
 

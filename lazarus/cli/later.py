@@ -8,12 +8,7 @@ from __future__ import annotations
 import click
 
 PENDING = {
-    "train": ("Run the incremental trainer for a model.", "#4 (incremental trainer)"),
     "score": ("Run scorer workers for a model.", "#5 (scorer workers)"),
-    "models": (
-        "List, show, verify, promote and roll back model snapshots.",
-        "#4 (incremental trainer)",
-    ),
     "lag": ("Consumer lag per group, topic and partition.", "#6 (operations)"),
     "dlq": ("Inspect and replay dead letters.", "#6 (operations)"),
     "dashboard": ("The live web dashboard.", "#6 (operations)"),

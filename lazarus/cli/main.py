@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lazarus import __version__
-from lazarus.cli import config_cmd, later, schemas_cmd, stack_cmds, topics
+from lazarus.cli import config_cmd, later, models_cmd, schemas_cmd, stack_cmds, topics
 from lazarus.cli.context import CliContext
 from lazarus.cli.lazy import LazyGroup
 from lazarus.errors import ConfigError, LazarusError
@@ -35,6 +35,7 @@ ROLE_COMMANDS = {
         "producers.cli:produce",
         "Publish events: simulated feeds, or replays of real recordings.",
     ),
+    "train": ("trainer.cli:train", "Run the incremental trainer of a model."),
 }
 
 
@@ -72,6 +73,8 @@ for command in (
     topics.topics,
     config_cmd.config,
     schemas_cmd.schemas,
+    models_cmd.models,
+    models_cmd.keys,
     *later.COMMANDS,
 ):
     cli.add_command(command)

@@ -16,6 +16,8 @@ from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.stack import Stack
 from lazarus.kafka.config import client_config
 from lazarus.roles import demo_roles
+from lazarus.settings import Settings
+from lazarus.signing import DEV_KEY_DIR, dev_pair
 from lazarus.statusview import StatusView
 from lazarus.stopsignal import StopRequested
 from lazarus.supervisor import Supervisor
@@ -97,8 +99,12 @@ def up(
     info = stack.start()
     for line in info.describe():
         cli.err.print(line, highlight=False)
-    cli.replace_settings(stack.settings)
-    roles = demo_roles(scorers=scorers, rate=rate, label_delay=label_delay, seed=seed)
+    settings = _with_signing_keys(cli, stack.settings)
+    stack.settings = settings
+    cli.replace_settings(settings)
+    roles = demo_roles(
+        scorers=scorers, rate=rate, label_delay=label_delay, seed=seed, prefix=settings.topic_prefix
+    )
     logs = log_dir or Path(tempfile.mkdtemp(prefix="lazarus-up-"))
     supervisor = Supervisor(stack.settings, roles, logs)
     code = 0
@@ -112,6 +118,19 @@ def up(
         stack.stop()
         cli.err.print(f"stopped everything in {time.monotonic() - started:.1f}s", highlight=False)
     return code
+
+
+def _with_signing_keys(cli: CliContext, settings: Settings) -> Settings:
+    """Without configured keys, use the local development pair (and say so)."""
+    if settings.signing_private_key is not None:
+        return settings
+    private, public = dev_pair()
+    cli.err.print(
+        f"signing snapshots with the development key in {DEV_KEY_DIR} "
+        "(set LAZARUS_SIGNING_PRIVATE_KEY and LAZARUS_SIGNING_PUBLIC_KEY in production)",
+        highlight=False,
+    )
+    return settings.with_overrides(signing_private_key=private, signing_public_key=public)
 
 
 def _watch(

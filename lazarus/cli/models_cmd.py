@@ -1,0 +1,186 @@
+"""`lazarus models list|show|verify` and `lazarus keys generate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from lazarus import redisconn
+from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.errors import ConfigError, SnapshotRejected
+from lazarus.signing import DEV_KEY_DIR, generate, verifier_from
+from lazarus.snapshot import SealedSnapshot, verify
+from lazarus.snapshot_store import RedisSnapshotStore
+from schemas.manifest import SnapshotManifest
+
+
+def _store(cli: CliContext) -> RedisSnapshotStore:
+    s = cli.settings
+    return RedisSnapshotStore(redisconn.require(s.redis_url_value), s.redis_key_prefix)
+
+
+def _manifest(sealed: SealedSnapshot) -> SnapshotManifest:
+    """The manifest as stored (display only; `verify` is what checks it)."""
+    return SnapshotManifest.model_validate_json(sealed.manifest)
+
+
+@click.group()
+def models() -> None:
+    """List, inspect and verify model snapshots (promote and rollback arrive with issue #6)."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_cli
+def list_(cli: CliContext, as_json: bool) -> None:
+    """Every model with stored snapshots: latest and current version, versions kept."""
+    store = _store(cli)
+    rows: list[dict[str, Any]] = []
+    for name in store.models():
+        versions = store.versions(name)
+        latest = store.get(name, versions[-1]) if versions else None
+        m = _manifest(latest) if latest else None
+        rows.append(
+            {
+                "model": name,
+                "latest": store.latest(name),
+                "current": store.current(name),
+                "versions": versions,
+                "n_learned": m.n_learned if m else None,
+                "created_at": m.created_at.isoformat() if m else None,
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("model", "current", "latest", "kept", "learned", "created")
+    for r in rows:
+        table.add_row(
+            r["model"],
+            str(r["current"]),
+            str(r["latest"]),
+            str(len(r["versions"])),
+            str(r["n_learned"]),
+            str(r["created_at"]),
+        )
+    cli.console.print(table)
+
+
+@models.command("show", epilog="\b\nExample:\n  lazarus models show habitat --version 3 --json")
+@click.argument("model")
+@click.option(
+    "--version", type=click.IntRange(min=1), default=None, help="Default: the current version."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@pass_cli
+def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> None:
+    """The manifest of a snapshot: lineage, offsets, metrics, join health."""
+    store = _store(cli)
+    version = version or store.current(model)
+    sealed = store.get(model, version) if version else None
+    if sealed is None:
+        raise click.ClickException(
+            f"no snapshot of {model!r}" + (f" at version {version}" if version else "")
+        )
+    m = _manifest(sealed)
+    if as_json:
+        print_json(m.model_dump(mode="json"))
+        return
+    c = cli.console
+    c.print(
+        f"[bold]{m.model} v{m.version}[/bold]  created {m.created_at.isoformat()}  "
+        f"learned {m.n_learned:,}  pipeline {m.pipeline}",
+        highlight=False,
+    )
+    c.print(f"trained through: {m.trained_through}", highlight=False)
+    c.print(f"join: {m.join.model_dump()}", highlight=False)
+    c.print(
+        f"schema {m.schema_fingerprint[:16]}…  environment {m.environment}  signer {m.signer}",
+        highlight=False,
+    )
+    table = Table("metric", "prequential", "rolling")
+    for name, value in m.metrics.items():
+        table.add_row(name, _fmt(value), _fmt(m.rolling_metrics.get(name)))
+    c.print(table)
+    for field, groups in m.segment_metrics.items():
+        seg = Table(field, *next(iter(groups.values()), {}).keys())
+        for segment, metrics_ in sorted(groups.items()):
+            seg.add_row(segment, *(_fmt(v) for v in metrics_.values()))
+        c.print(seg)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+@models.command("verify")
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def verify_cmd(cli: CliContext, model: str, as_json: bool) -> int:
+    """Check the signature and digest of every stored version (nothing is unpickled). Exit 1 on any failure."""
+    store = _store(cli)
+    verifier = verifier_from(cli.settings)
+    results: list[dict[str, Any]] = []
+    for version in store.versions(model):
+        sealed = store.get(model, version)
+        try:
+            if sealed is None:
+                raise SnapshotRejected("listed but not stored")
+            verify(sealed, verifier)
+            results.append({"version": version, "ok": True, "reason": None})
+        except SnapshotRejected as exc:
+            results.append({"version": version, "ok": False, "reason": str(exc)})
+    if not results:
+        raise click.ClickException(f"no snapshots of {model!r}")
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            cli.console.print(
+                f"v{r['version']}: " + ("ok" if r["ok"] else f"FAILED: {r['reason']}"),
+                highlight=False,
+            )
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+@click.group()
+def keys() -> None:
+    """Snapshot signing keys (Ed25519)."""
+
+
+@keys.command(
+    "generate",
+    epilog="""\b
+The trainer needs the private key (LAZARUS_SIGNING_PRIVATE_KEY); scorers and
+`lazarus models verify` need only the public one (LAZARUS_SIGNING_PUBLIC_KEY).
+Example:
+  lazarus keys generate --out ./keys
+  export LAZARUS_SIGNING_PRIVATE_KEY="$(cat keys/signing.key)"
+""",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEV_KEY_DIR,
+    show_default=True,
+    help="Directory for signing.key (mode 0600) and signing.pub.",
+)
+@pass_cli
+def generate_cmd(cli: CliContext, out: Path) -> None:
+    """Create a signing key pair."""
+    import os
+
+    private, public = generate()
+    out.mkdir(parents=True, exist_ok=True)
+    key_path, pub_path = out / "signing.key", out / "signing.pub"
+    if key_path.exists():
+        raise ConfigError(f"{key_path} exists; remove it first or choose another --out")
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(private)
+    pub_path.write_text(public)
+    cli.console.print(f"wrote {key_path} (private, 0600) and {pub_path}", highlight=False)

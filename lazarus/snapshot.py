@@ -1,0 +1,85 @@
+"""Sealing and opening model snapshots: pickle, digest, sign; verify before unpickling.
+
+sealed = seal(state, manifest_without_digest, signer)      # trainer
+manifest = verify(sealed, verifier)                         # anyone with the public key
+manifest, state = unseal(sealed, verifier)                  # verify, then allowlisted unpickle
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import platform
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from lazarus import __version__
+from lazarus.errors import SnapshotRejected
+from lazarus.safepickle import safe_loads
+from lazarus.signing import Signer, Verifier
+from schemas.manifest import SnapshotManifest
+
+PICKLE_PROTOCOL = 5
+
+
+@dataclass(frozen=True)
+class SealedSnapshot:
+    """What the store holds: the manifest's JSON bytes, their signature, the pickled state."""
+
+    manifest: bytes
+    signature: bytes
+    blob: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.blob).hexdigest()
+
+
+def environment() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {"python": platform.python_version(), "river": version("river"), "lazarus": __version__}
+
+
+def seal(
+    state: Any, fields: dict[str, Any], signer: Signer
+) -> tuple[SealedSnapshot, SnapshotManifest]:
+    """Pickle `state`, add its digest and the signer to `fields`, sign the manifest."""
+    blob = pickle.dumps(state, protocol=PICKLE_PROTOCOL)
+    manifest = SnapshotManifest.model_validate(
+        {
+            **fields,
+            "blob_sha256": hashlib.sha256(blob).hexdigest(),
+            "blob_bytes": len(blob),
+            "signer": signer.verifier.fingerprint(),
+        }
+    )
+    raw = manifest.model_dump_json().encode()
+    return SealedSnapshot(raw, signer.sign(raw), blob), manifest
+
+
+def verify(sealed: SealedSnapshot, verifier: Verifier) -> SnapshotManifest:
+    """Check signature and digest; never unpickles. Raises SnapshotRejected with the reason."""
+    if not verifier.verify(sealed.signature, sealed.manifest):
+        raise SnapshotRejected(
+            "signature does not verify with the configured public key (forged, tampered, or another key)"
+        )
+    try:
+        manifest = SnapshotManifest.model_validate_json(sealed.manifest)
+    except ValidationError as exc:
+        raise SnapshotRejected(
+            f"manifest is signed but malformed: {exc.errors()[0]['msg']}"
+        ) from exc
+    if sealed.sha256 != manifest.blob_sha256:
+        raise SnapshotRejected(
+            "state digest does not match the signed manifest (blob tampered or truncated)"
+        )
+    return manifest
+
+
+def unseal(sealed: SealedSnapshot, verifier: Verifier) -> tuple[SnapshotManifest, Any]:
+    """Verify, then unpickle with the allowlist."""
+    manifest = verify(sealed, verifier)
+    return manifest, safe_loads(sealed.blob)

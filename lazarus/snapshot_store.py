@@ -1,0 +1,170 @@
+"""Where snapshots live: immutable versions, a `current` pointer that only moves forward, retention.
+
+Redis layout under ``{prefix}:model:{name}``:
+
+    :v{N}        hash  manifest, signature, blob, sha256   (written once, never changed)
+    :versions    zset  every stored version
+    :latest      int   the highest version ever published (the sequence: never skips or repeats)
+    :current     int   the version scorers serve
+    :events      pub/sub channel, JSON {"model", "version", "action"}
+
+Publishing is one Lua script: write v{N} only if N == latest + 1, move
+`current` forward, trim to the newest K versions (never the current one), and
+notify. Re-publishing the same N with the same digest is a no-op success, so a
+retry after a lost reply is safe.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, cast
+
+import redis
+
+from lazarus.snapshot import SealedSnapshot
+
+Outcome = Literal["ok", "exists", "conflict", "gap"]
+
+PUBLISH_LUA = """
+local base, v, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[6])
+local vkey = base .. ':v' .. ARGV[2]
+local latest = tonumber(redis.call('GET', base .. ':latest') or '0')
+if redis.call('EXISTS', vkey) == 1 then
+  if redis.call('HGET', vkey, 'sha256') == ARGV[5] then return {'exists', latest} end
+  return {'conflict', latest}
+end
+if v ~= latest + 1 then return {'gap', latest} end
+redis.call('HSET', vkey, 'manifest', ARGV[3], 'signature', ARGV[4], 'blob', ARGV[7], 'sha256', ARGV[5])
+redis.call('ZADD', base .. ':versions', v, ARGV[2])
+redis.call('SET', base .. ':latest', v)
+local cur = tonumber(redis.call('GET', base .. ':current') or '0')
+if v > cur then
+  redis.call('SET', base .. ':current', v)
+  cur = v
+end
+local old = redis.call('ZRANGE', base .. ':versions', 0, -keep - 1)
+for _, ov in ipairs(old) do
+  if tonumber(ov) ~= cur then
+    redis.call('DEL', base .. ':v' .. ov)
+    redis.call('ZREM', base .. ':versions', ov)
+  end
+end
+redis.call('PUBLISH', base .. ':events', ARGV[8])
+return {'ok', v}
+"""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    outcome: Outcome
+    latest: int
+
+
+class SnapshotStore(Protocol):
+    def publish(
+        self, model: str, version: int, sealed: SealedSnapshot, keep: int
+    ) -> PublishResult: ...
+    def get(self, model: str, version: int) -> SealedSnapshot | None: ...
+    def latest(self, model: str) -> int: ...
+    def current(self, model: str) -> int | None: ...
+    def versions(self, model: str) -> list[int]: ...
+    def models(self) -> list[str]: ...
+
+
+class RedisSnapshotStore:
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self._r = client
+        self._prefix = prefix
+        self._publish = client.register_script(PUBLISH_LUA)
+
+    def base(self, model: str) -> str:
+        return f"{self._prefix}:model:{model}"
+
+    def channel(self, model: str) -> str:
+        return f"{self.base(model)}:events"
+
+    def publish(self, model: str, version: int, sealed: SealedSnapshot, keep: int) -> PublishResult:
+        note = json.dumps({"model": model, "version": version, "action": "publish"})
+        status, latest = self._publish(
+            args=[
+                self.base(model),
+                version,
+                sealed.manifest,
+                sealed.signature,
+                sealed.sha256,
+                keep,
+                sealed.blob,
+                note,
+            ]
+        )
+        text = status.decode() if isinstance(status, bytes) else str(status)
+        return PublishResult(cast(Outcome, text), int(latest))
+
+    def get(self, model: str, version: int) -> SealedSnapshot | None:
+        raw = self._r.hmget(f"{self.base(model)}:v{version}", ["manifest", "signature", "blob"])
+        if raw[0] is None:
+            return None
+        manifest, signature, blob = (
+            x if isinstance(x, bytes) else str(x or "").encode() for x in raw
+        )
+        return SealedSnapshot(manifest, signature, blob)
+
+    def latest(self, model: str) -> int:
+        return int(self._r.get(f"{self.base(model)}:latest") or 0)
+
+    def current(self, model: str) -> int | None:
+        value = self._r.get(f"{self.base(model)}:current")
+        return int(value) if value is not None else None
+
+    def versions(self, model: str) -> list[int]:
+        return [int(cast(bytes, v)) for v in self._r.zrange(f"{self.base(model)}:versions", 0, -1)]
+
+    def models(self) -> list[str]:
+        names = set()
+        for key in self._r.scan_iter(match=f"{self._prefix}:model:*:latest", count=500):
+            text = key.decode() if isinstance(key, bytes) else key
+            names.add(text[len(self._prefix) + len(":model:") : -len(":latest")])
+        return sorted(names)
+
+
+@dataclass
+class MemorySnapshotStore:
+    """The same contract in memory, for unit tests of pure logic."""
+
+    snapshots: dict[tuple[str, int], SealedSnapshot] = field(default_factory=dict)
+    latest_: dict[str, int] = field(default_factory=dict)
+    current_: dict[str, int] = field(default_factory=dict)
+
+    def publish(self, model: str, version: int, sealed: SealedSnapshot, keep: int) -> PublishResult:
+        latest = self.latest_.get(model, 0)
+        existing = self.snapshots.get((model, version))
+        if existing is not None:
+            return PublishResult(
+                "exists" if existing.sha256 == sealed.sha256 else "conflict", latest
+            )
+        if version != latest + 1:
+            return PublishResult("gap", latest)
+        self.snapshots[(model, version)] = sealed
+        self.latest_[model] = version
+        if version > self.current_.get(model, 0):
+            self.current_[model] = version
+        for old in self.versions(model)[:-keep]:
+            if old != self.current_[model]:
+                del self.snapshots[(model, old)]
+        return PublishResult("ok", version)
+
+    def get(self, model: str, version: int) -> SealedSnapshot | None:
+        return self.snapshots.get((model, version))
+
+    def latest(self, model: str) -> int:
+        return self.latest_.get(model, 0)
+
+    def current(self, model: str) -> int | None:
+        return self.current_.get(model)
+
+    def versions(self, model: str) -> list[int]:
+        return sorted(v for m, v in self.snapshots if m == model)
+
+    def models(self) -> list[str]:
+        return sorted(self.latest_)

@@ -1,0 +1,266 @@
+"""The trainer process: Kafka in, test-then-train, signed snapshots out.
+
+It trusts its snapshots, not committed group offsets: on start it restores the
+latest snapshot and seeks every partition to the offsets that snapshot was
+trained through, so a crash at any moment replays exactly what the model has
+not yet seen. Offsets are committed to the group only so ops can watch lag.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from pydantic import ValidationError
+
+from lazarus.deadletters import DeadLetterSink
+from lazarus.errors import ServiceUnavailable
+from lazarus.kafka.config import client_config, consumer_config, producer_config
+from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
+from lazarus.settings import Settings
+from lazarus.signing import Signer
+from lazarus.snapshot_store import SnapshotStore
+from schemas.outcomes import Outcome
+from schemas.topics import DEAD_LETTERS, Topic
+from trainer.join import pack_origin, unpack_origin
+from trainer.learner import ModelFailure
+from trainer.merge import OrderedMerge
+from trainer.snapshots import SnapshotPublisher, restore
+from trainer.specs import ModelSpec
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+POLL_S = 0.1
+FINAL_SNAPSHOT_S = 10.0
+OUTAGE_LOG_EVERY_S = 30.0
+
+
+@dataclass(frozen=True)
+class Cadence:
+    every: int
+    seconds: float
+
+
+class TrainerApp:
+    """`app.start()`, then `app.step()` until done, then `app.stop()`; `run()` does all three."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        spec: ModelSpec,
+        store: SnapshotStore,
+        signer: Signer,
+        *,
+        cadence: Cadence,
+        from_beginning: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.cadence = cadence
+        prefix = settings.topic_prefix
+        self._inputs = [t.full(prefix) for t in spec.inputs]
+        self._outcomes = spec.outcomes.full(prefix)
+        self._topics: dict[str, Topic[Any]] = {t.full(prefix): t for t in spec.inputs}
+        self._topics[self._outcomes] = spec.outcomes
+        self.learner, next_version = restore(store, spec, signer, from_beginning=from_beginning)
+        self.snapshots = SnapshotPublisher(
+            store, spec, signer, next_version, settings.snapshot_keep
+        )
+        self._consumer: Consumer | None = None
+        self._merge: OrderedMerge | None = None
+        self._dlq_publisher = Publisher(producer_config(settings))
+        self.dead_letters = DeadLetterSink(
+            self._dlq_publisher, DEAD_LETTERS.full(prefix), "trainer"
+        )
+        self.events_in = 0
+        self._learned_at_snapshot = self.learner.state.n_learned
+        self._offsets_at_snapshot = dict(self.learner.state.offsets)
+        self._snapshot_at = time.monotonic()
+        self._outage_logged = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, timeout: float = 120.0, stopped: Callable[[], bool] | None = None) -> None:
+        conf = consumer_config(
+            self.settings,
+            f"lazarus.trainer.{self.spec.name}",
+            **{"enable.partition.eof": True, "enable.auto.commit": False},
+        )
+        wait_with_backoff(client_config(self.settings, quiet=True), timeout, stopped)
+        self._dlq_publisher.start(timeout, stopped)
+        consumer = Consumer(conf)
+        partitions = self._partitions(consumer, timeout)
+        offsets = self.learner.state.offsets
+        consumer.assign(
+            [TopicPartition(t, p, offsets.get(f"{t}:{p}", OFFSET_BEGINNING)) for t, p in partitions]
+        )
+        rank = {t: i for i, t in enumerate(self._inputs)} | {self._outcomes: len(self._inputs)}
+        self._merge = OrderedMerge(partitions, rank)
+        self._consumer = consumer
+        log.info(
+            "training %s from %s, labels from %s (%d partitions), next version v%d",
+            self.spec.name,
+            ", ".join(self._inputs),
+            self._outcomes,
+            len(partitions),
+            self.snapshots.next_version,
+        )
+
+    def _partitions(self, consumer: Consumer, timeout: float) -> list[tuple[str, int]]:
+        deadline = time.monotonic() + timeout
+        wanted = [*self._inputs, self._outcomes]
+        while True:
+            topics = consumer.list_topics(timeout=5).topics
+            missing = [t for t in wanted if t not in topics or not topics[t].partitions]
+            if not missing:
+                return [(t, p) for t in wanted for p in sorted(topics[t].partitions)]
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(
+                    f"topics {missing} do not exist; create them with `lazarus topics create`"
+                )
+            log.warning("waiting for topics %s to exist (`lazarus topics create`)", missing)
+            time.sleep(1.0)
+
+    def step(self) -> int:
+        """Consume one batch, learn from what is ready, snapshot when due. Returns messages consumed."""
+        assert self._consumer is not None and self._merge is not None, "start() first"
+        messages = self._consumer.consume(BATCH, POLL_S)
+        self._route(messages)
+        self._learn_ready()
+        self._dlq_publisher.poll(0)
+        self.maybe_snapshot()
+        return len(messages)
+
+    def stop(self) -> int:
+        """Publish a final snapshot (retrying for a while), flush, close. Returns the exit code."""
+        code = 0
+        if self._changed_since_snapshot():
+            deadline = time.monotonic() + FINAL_SNAPSHOT_S
+            while self.snapshots.publish(self.learner) is None:
+                if time.monotonic() > deadline:
+                    log.error(
+                        "could not publish a final snapshot of %s; on restart it replays from v%s",
+                        self.spec.name,
+                        self.snapshots.current_version,
+                    )
+                    code = 1
+                    break
+                time.sleep(0.5)
+            else:
+                self._commit()
+        self._dlq_publisher.close(SHUTDOWN_FLUSH_S)
+        if self._consumer is not None:
+            self._consumer.close()
+        return code
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _route(self, messages: list[Message]) -> None:
+        """Validate per topic in batches, then feed the merge in the order messages came:
+        an end-of-partition marker only counts after the messages before it."""
+        merge = self._merge
+        assert merge is not None
+        by_topic: dict[str, list[Message]] = {}
+        for msg in messages:
+            if msg.error() is None:
+                by_topic.setdefault(msg.topic() or "", []).append(msg)
+        decoded: dict[int, object] = {}
+        for topic, batch in by_topic.items():
+            events = self._topics[topic].decode_many([m.value() or b"" for m in batch])
+            decoded.update((id(m), e) for m, e in zip(batch, events, strict=True))
+        self.events_in += len(decoded)
+        for msg in messages:
+            err = msg.error()
+            topic, partition = msg.topic() or "", msg.partition() or 0
+            if err is None:
+                offset = msg.offset() or 0
+                merge.add(topic, partition, offset, msg.timestamp()[1], (msg, decoded[id(msg)]))
+            elif err.code() == KafkaError._PARTITION_EOF:
+                merge.at_end(topic, partition)
+            else:
+                self._broker_trouble(err)
+
+    def _learn_ready(self) -> None:
+        assert self._merge is not None
+        learner = self.learner
+        for item in self._merge.ready():
+            msg, event = item.payload
+            if isinstance(event, ValidationError):
+                learner.state.invalid_events += 1
+                self.dead_letters.send(
+                    item.topic, item.partition, item.offset, msg.key(), msg.value() or b"", event
+                )
+            elif isinstance(event, Outcome):
+                result = learner.observe_outcome(event)
+                if isinstance(result, ModelFailure):
+                    self._reject_features(result)
+            else:
+                source = self._inputs.index(item.topic)
+                learner.observe_features(event, pack_origin(source, item.partition, item.offset))
+            learner.advance(item.topic, item.partition, item.offset)
+
+    def _reject_features(self, failure: ModelFailure) -> None:
+        source, partition, offset = unpack_origin(failure.joined.origin)
+        payload = json.dumps(
+            {"event_id": failure.joined.event_id, "features": failure.joined.x}
+        ).encode()
+        self.dead_letters.send(
+            self._inputs[source], partition, offset, None, payload, failure.error
+        )
+
+    def _broker_trouble(self, err: KafkaError) -> None:
+        now = time.monotonic()
+        if now - self._outage_logged > OUTAGE_LOG_EVERY_S:
+            self._outage_logged = now
+            log.warning("Kafka: %s; still trying (librdkafka reconnects by itself)", err.str())
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def _changed_since_snapshot(self) -> bool:
+        return self.learner.state.offsets != self._offsets_at_snapshot
+
+    def maybe_snapshot(self, force: bool = False) -> None:
+        now = time.monotonic()
+        learned = self.learner.state.n_learned - self._learned_at_snapshot
+        due = (
+            force
+            or learned >= self.cadence.every
+            or now - self._snapshot_at >= self.cadence.seconds
+        )
+        if not due or not self._changed_since_snapshot() or not self.snapshots.due_for_retry(now):
+            return
+        if self.snapshots.publish(self.learner) is not None:
+            self._learned_at_snapshot = self.learner.state.n_learned
+            self._offsets_at_snapshot = dict(self.learner.state.offsets)
+            self._snapshot_at = now
+            self._commit()
+
+    def _commit(self) -> None:
+        """Offsets to the group, for `lazarus lag` only: restarts use the snapshot's offsets."""
+        if self._consumer is None or not self.learner.state.offsets:
+            return
+        tps = []
+        for key, offset in self.learner.state.offsets.items():
+            topic, partition = key.rsplit(":", 1)
+            tps.append(TopicPartition(topic, int(partition), offset))
+        try:
+            self._consumer.commit(offsets=tps, asynchronous=True)
+        except Exception as exc:  # lag reporting must never stop training
+            log.debug("offset commit failed: %s", exc)
+
+    def stats(self) -> dict[str, object]:
+        s = self.learner.state
+        return {
+            "events_in": self.events_in,
+            "n_learned": s.n_learned,
+            "pending": len(s.join.entries),
+            "dead_lettered": self.dead_letters.count,
+            "model_version": self.snapshots.current_version or "",
+            "group": f"lazarus.trainer.{self.spec.name}",
+        }

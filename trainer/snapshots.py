@@ -1,0 +1,168 @@
+"""The trainer's snapshots: restore the latest on start, publish on a cadence, retry when Redis is down.
+
+The version sequence never skips or repeats: a failed publish is retried with
+the same version number (and fresher state); only a stored version advances it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+
+from lazarus.errors import LazarusError, SnapshotRejected
+from lazarus.signing import Signer
+from lazarus.snapshot import environment, seal, unseal
+from lazarus.snapshot_store import SnapshotStore
+from schemas.manifest import JoinReport, SnapshotManifest
+from trainer.learner import Learner, LearnerState
+from trainer.specs import ModelSpec
+
+log = logging.getLogger(__name__)
+
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
+
+
+class TrainerConflict(LazarusError):
+    """Another writer published versions of this model: two trainers must not share a model."""
+
+
+def restore(
+    store: SnapshotStore, spec: ModelSpec, signer: Signer, *, from_beginning: bool
+) -> tuple[Learner, int]:
+    """The learner to continue from (its latest snapshot, or fresh) and the next version number."""
+    latest = store.latest(spec.name)
+    if from_beginning or latest == 0:
+        if latest:
+            log.info(
+                "--from-beginning: rebuilding %s from offset 0; versions continue after v%d",
+                spec.name,
+                latest,
+            )
+        return Learner(spec), latest + 1
+    sealed = store.get(spec.name, latest)
+    if sealed is None:
+        raise SnapshotRejected(f"{spec.name} v{latest} is recorded as latest but is not stored")
+    try:
+        manifest, state = unseal(sealed, signer.verifier)
+    except SnapshotRejected as exc:
+        raise SnapshotRejected(
+            f"{spec.name} v{latest} cannot be resumed: {exc}. Rebuild with --from-beginning"
+        ) from exc
+    if manifest.schema_fingerprint != spec.fingerprint:
+        raise SnapshotRejected(
+            f"{spec.name} v{latest} was trained on other features (schema fingerprint differs); "
+            "rebuild with --from-beginning"
+        )
+    if not isinstance(state, LearnerState):
+        raise SnapshotRejected(f"{spec.name} v{latest} does not hold trainer state")
+    log.info(
+        "resuming %s from v%d: %d learned, %d pending, trained through %s",
+        spec.name,
+        latest,
+        manifest.n_learned,
+        manifest.join.pending,
+        manifest.trained_through,
+    )
+    return Learner(spec, state), latest + 1
+
+
+@dataclass
+class PublishStats:
+    published: int = 0
+    failures: int = 0
+    last_seconds: float = 0.0
+
+
+class SnapshotPublisher:
+    def __init__(
+        self, store: SnapshotStore, spec: ModelSpec, signer: Signer, next_version: int, keep: int
+    ) -> None:
+        self._store = store
+        self._spec = spec
+        self._signer = signer
+        self.next_version = next_version
+        self._keep = keep
+        self._retry_at = 0.0
+        self._delay = RETRY_FIRST_S
+        self.stats = PublishStats()
+        self.last_manifest: SnapshotManifest | None = None
+
+    @property
+    def current_version(self) -> int | None:
+        return self.next_version - 1 if self.next_version > 1 else None
+
+    def due_for_retry(self, now: float) -> bool:
+        return now >= self._retry_at
+
+    def publish(self, learner: Learner) -> SnapshotManifest | None:
+        """Seal and store the learner's state as the next version; None (and a retry later) if Redis fails."""
+        started = time.perf_counter()
+        sealed, manifest = seal(learner.state, self._fields(learner), self._signer)
+        try:
+            result = self._store.publish(self._spec.name, self.next_version, sealed, self._keep)
+        except (redis.RedisError, OSError) as exc:
+            self.stats.failures += 1
+            self._retry_at = time.monotonic() + self._delay
+            log.warning(
+                "cannot publish %s v%d (%s); still learning, retrying in %.1fs",
+                self._spec.name,
+                self.next_version,
+                exc,
+                self._delay,
+            )
+            self._delay = min(self._delay * 2, RETRY_MAX_S)
+            return None
+        if result.outcome in ("conflict", "gap"):
+            raise TrainerConflict(
+                f"cannot publish {self._spec.name} v{self.next_version}: the store's latest is "
+                f"v{result.latest} ({result.outcome}); is another trainer running for this model?"
+            )
+        if self.stats.failures and self._delay > RETRY_FIRST_S:
+            log.info("Redis is back: published %s v%d", self._spec.name, self.next_version)
+        self._delay = RETRY_FIRST_S
+        self._retry_at = 0.0
+        self.next_version += 1
+        self.stats.published += 1
+        self.stats.last_seconds = time.perf_counter() - started
+        self.last_manifest = manifest
+        return manifest
+
+    def _fields(self, learner: Learner) -> dict[str, object]:
+        state, join = learner.state, learner.state.join
+        c = join.counters
+        report = state.evaluation.report()
+        return {
+            "model": self._spec.name,
+            "version": self.next_version,
+            "created_at": datetime.now(UTC),
+            "n_learned": state.n_learned,
+            "metrics": report["overall"],
+            "rolling_metrics": report["rolling"],
+            "segment_metrics": state.evaluation.segment_report(),
+            "trained_through": dict(state.offsets),
+            "join": JoinReport(
+                pending=len(join.entries),
+                joined=c.joined,
+                expired=c.expired,
+                evicted=c.evicted,
+                unmatched=c.unmatched,
+                duplicate_outcomes=c.duplicate_outcomes,
+                duplicate_features=c.duplicate_features,
+                label_latency_mean_s=join.label_latency_mean_s,
+                label_latency_max_s=c.latency_max_s,
+            ),
+            "invalid_events": state.invalid_events,
+            "schema_fingerprint": self._spec.fingerprint,
+            "environment": environment(),
+            "pipeline": _describe(state.model),
+        }
+
+
+def _describe(model: object) -> str:
+    text = " | ".join(type(step).__name__ for step in getattr(model, "steps", {}).values())
+    return text or type(model).__name__

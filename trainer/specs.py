@@ -1,0 +1,120 @@
+"""Model specs: what a model learns from, how, how it is judged, how often it is saved.
+
+Built in: `habitat` and `viability`. A custom spec loads by import path
+(`lazarus train mypkg.models:make_spec`), the factory returning a ModelSpec.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from river import linear_model, metrics, preprocessing, tree
+
+from lazarus.errors import ConfigError
+from schemas.base import Event
+from schemas.fingerprint import schema_fingerprint
+from schemas.outcomes import OutcomeKind
+from schemas.topics import (
+    GENOMIC_SAMPLES,
+    HABITAT_OUTCOMES,
+    SENSOR_READINGS,
+    VIABILITY_OUTCOMES,
+    Topic,
+)
+
+Task = Literal["classification", "regression"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    inputs: tuple[Topic[Any], ...]
+    outcomes: Topic[Any]
+    outcome_kind: OutcomeKind
+    pipeline: Callable[[], Any]
+    """A fresh river estimator (usually a pipeline)."""
+    metrics: tuple[Callable[[], metrics.base.Metric], ...]
+    segment_fields: tuple[str, ...] = ()
+    task: Task = "classification"
+    join_key: str = "event_id"
+    """Feature field an outcome's `event_ref` names; outcomes without one join the subject's latest."""
+    snapshot_every: int = 5000
+    """Publish a snapshot every this many learned events..."""
+    snapshot_seconds: float = 10.0
+    """...or this many seconds, whichever comes first."""
+    pending_ttl_s: float = 14 * 86400.0
+    """Features wait this long (event time) for their outcome."""
+    max_pending: int = 1_000_000
+    window: int = 1000
+    """Events in the rolling metrics."""
+    keep_joined: int = 100_000
+    """Joined ids remembered to recognise duplicate outcomes."""
+    description: str = field(default="", compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        return schema_fingerprint(*(t.event for t in self.inputs))
+
+    def input_event(self, topic: str, prefix: str = "") -> type[Event]:
+        for t in self.inputs:
+            if t.full(prefix) == topic:
+                return t.event
+        raise KeyError(topic)
+
+
+def habitat() -> ModelSpec:
+    return ModelSpec(
+        name="habitat",
+        inputs=(SENSOR_READINGS,),
+        outcomes=HABITAT_OUTCOMES,
+        outcome_kind=OutcomeKind.HABITAT_OCCUPANCY,
+        pipeline=lambda: preprocessing.StandardScaler() | linear_model.LogisticRegression(),
+        metrics=(metrics.Accuracy, metrics.LogLoss, metrics.ROCAUC),
+        segment_fields=("site_id",),
+        description="sensor readings -> habitat occupancy; StandardScaler | LogisticRegression",
+    )
+
+
+def viability() -> ModelSpec:
+    # Viability follows a few assay metrics with thresholds and interactions, and its truth
+    # drifts (a new editing protocol): an adaptive Hoeffding tree replaces subtrees when its
+    # ADWIN detectors see the error change. Scaled inputs keep its Gaussian splitters well-posed.
+    return ModelSpec(
+        name="viability",
+        inputs=(GENOMIC_SAMPLES,),
+        outcomes=VIABILITY_OUTCOMES,
+        outcome_kind=OutcomeKind.VIABILITY,
+        pipeline=lambda: (
+            preprocessing.StandardScaler()
+            | tree.HoeffdingAdaptiveTreeClassifier(grace_period=100, seed=42)
+        ),
+        metrics=(metrics.Accuracy, metrics.LogLoss, metrics.ROCAUC),
+        segment_fields=("species",),
+        snapshot_every=1000,
+        description="genomic samples -> viability; StandardScaler | HoeffdingAdaptiveTreeClassifier",
+    )
+
+
+BUILTIN: dict[str, Callable[[], ModelSpec]] = {"habitat": habitat, "viability": viability}
+
+
+def load_spec(name: str) -> ModelSpec:
+    """A built-in spec by name, or `module:factory`."""
+    if name in BUILTIN:
+        return BUILTIN[name]()
+    if ":" not in name:
+        raise ConfigError(
+            f"unknown model {name!r}: built in are {', '.join(BUILTIN)}, or give module:factory"
+        )
+    module, attr = name.split(":", 1)
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load model spec {name!r}: {exc}") from exc
+    spec = factory()
+    if not isinstance(spec, ModelSpec):
+        raise ConfigError(f"{name} returned {type(spec).__name__}, not a ModelSpec")
+    return spec
