@@ -114,7 +114,12 @@ def load_spec(name: str) -> ModelSpec:
         factory = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot load model spec {name!r}: {exc}") from exc
-    spec = factory()
+    if not callable(factory):
+        raise ConfigError(f"{name} is not callable: give a function that returns a ModelSpec")
+    try:
+        spec = factory()
+    except Exception as exc:
+        raise ConfigError(f"{name}() raised {type(exc).__name__}: {exc}") from exc
     if not isinstance(spec, ModelSpec):
         raise ConfigError(f"{name} returned {type(spec).__name__}, not a ModelSpec")
     return spec

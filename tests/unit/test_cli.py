@@ -85,9 +85,9 @@ def test_help_teaches_with_examples() -> None:
 
 
 def test_commands_of_later_issues_say_so() -> None:
-    result = run("train", "habitat")
+    result = run("score", "habitat")
     assert result.returncode == 1
-    assert "issue #4" in result.stderr
+    assert "issue #5" in result.stderr
 
 
 def test_config_show_masks_secrets() -> None:

@@ -1,0 +1,73 @@
+"""The delayed-label join: matching, TTL in event time, bounds, duplicates, latency."""
+
+from __future__ import annotations
+
+import pickle
+
+from trainer.join import PendingJoin, pack_origin, unpack_origin
+
+X = {"a": 1.0, "b": 2.5}
+
+
+def join(ttl_ms: int = 60_000, max_pending: int = 100) -> PendingJoin:
+    return PendingJoin(ttl_ms=ttl_ms, max_pending=max_pending, keep_joined=1000)
+
+
+def test_outcome_finds_its_features_by_ref() -> None:
+    j = join()
+    j.add("e1", "site-1", 1_000, X, ("site-1",), pack_origin(0, 2, 42))
+    got = j.match("e1", "site-1", 6_000)
+    assert got is not None and got.x == X and got.segment == ("site-1",)
+    assert unpack_origin(got.origin) == (0, 2, 42)
+    assert got.latency_s == 5.0
+    assert not j.entries and j.counters.joined == 1
+
+
+def test_outcome_without_ref_takes_the_subjects_latest() -> None:
+    j = join()
+    j.add("e1", "s", 1_000, {"a": 1.0}, (), 0)
+    j.add("e2", "s", 2_000, {"a": 2.0}, (), 0)
+    got = j.match(None, "s", 3_000)
+    assert got is not None and got.event_id == "e2"
+
+
+def test_unmatched_and_duplicate_outcomes_are_counted() -> None:
+    j = join()
+    assert j.match("nope", "s", 0) is None
+    j.add("e1", "s", 0, X, (), 0)
+    assert j.match("e1", "s", 0) is not None
+    assert j.match("e1", "s", 0) is None
+    assert (j.counters.unmatched, j.counters.duplicate_outcomes) == (1, 1)
+
+
+def test_duplicate_features_are_not_stored_twice() -> None:
+    j = join()
+    j.add("e1", "s", 0, X, (), 0)
+    j.add("e1", "s", 0, X, (), 0)
+    assert len(j.entries) == 1 and j.counters.duplicate_features == 1
+
+
+def test_ttl_runs_on_event_time() -> None:
+    j = join(ttl_ms=10_000)
+    j.add("old", "s", 0, X, (), 0)
+    j.add("new", "t", 5_000, X, (), 0)
+    assert len(j.entries) == 2
+    j.add("newer", "u", 10_001, X, (), 0)
+    assert "old" not in j.entries and j.counters.expired == 1
+    assert j.match("old", "s", 10_002) is None and j.counters.unmatched == 1
+
+
+def test_buffer_is_bounded_and_evicts_the_oldest() -> None:
+    j = join(max_pending=3)
+    for i in range(5):
+        j.add(f"e{i}", f"s{i}", i, X, (), 0)
+    assert list(j.entries) == ["e2", "e3", "e4"] and j.counters.evicted == 2
+    assert "s0" not in j.latest_by_subject
+
+
+def test_state_survives_pickling() -> None:
+    j = join()
+    j.add("e1", "s", 1_000, X, ("s",), 7)
+    again = pickle.loads(pickle.dumps(j))
+    got = again.match("e1", "s", 2_000)
+    assert got is not None and got.x == X and got.origin == 7

@@ -1,0 +1,121 @@
+"""Sealing, verifying and storing snapshots; nothing unverified or off the allowlist is unpickled."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from river import linear_model, preprocessing
+
+from lazarus.errors import SnapshotRejected
+from lazarus.safepickle import safe_loads
+from lazarus.signing import Signer, generate, parse_private, parse_public
+from lazarus.snapshot import SealedSnapshot, seal, unseal, verify
+from lazarus.snapshot_store import MemorySnapshotStore
+
+MARKER = Path("/tmp/lazarus-pwned-marker")
+
+
+def signer() -> Signer:
+    return parse_private(generate()[0])
+
+
+def fields(version: int = 1) -> dict[str, Any]:
+    return {
+        "model": "habitat", "version": version, "created_at": datetime.now(UTC), "n_learned": 3,
+        "metrics": {"Accuracy": 0.5}, "rolling_metrics": {}, "trained_through": {"t:0": 10},
+        "join": {"pending": 0, "joined": 3, "expired": 0, "evicted": 0, "unmatched": 0,
+                 "duplicate_outcomes": 0, "duplicate_features": 0},
+        "invalid_events": 0, "schema_fingerprint": "0" * 64, "environment": {"river": "x"},
+        "pipeline": "StandardScaler | LogisticRegression",
+    }
+
+
+class Evil:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, (f"touch {MARKER}",))
+
+
+def test_round_trip_of_a_river_pipeline() -> None:
+    s = signer()
+    model = preprocessing.StandardScaler() | linear_model.LogisticRegression()
+    model.learn_one({"a": 1.0}, True)
+    sealed, manifest = seal({"model": model}, fields(), s)
+    got_manifest, state = unseal(sealed, s.verifier)
+    assert got_manifest == manifest
+    assert state["model"].predict_proba_one({"a": 1.0}) == model.predict_proba_one({"a": 1.0})
+
+
+def test_flipped_bytes_are_refused_before_unpickling() -> None:
+    s = signer()
+    sealed, _ = seal({"a": 1}, fields(), s)
+    blob = bytearray(sealed.blob)
+    blob[len(blob) // 2] ^= 0xFF
+    with pytest.raises(SnapshotRejected, match="digest"):
+        unseal(replace(sealed, blob=bytes(blob)), s.verifier)
+    manifest = bytearray(sealed.manifest)
+    manifest[20] ^= 0x01
+    with pytest.raises(SnapshotRejected, match="signature"):
+        verify(replace(sealed, manifest=bytes(manifest)), s.verifier)
+
+
+def test_a_signature_from_the_wrong_key_is_refused() -> None:
+    sealed, _ = seal({"a": 1}, fields(), signer())
+    with pytest.raises(SnapshotRejected, match="signature"):
+        unseal(sealed, signer().verifier)
+
+
+def test_a_malicious_pickle_is_never_run_even_when_signed() -> None:
+    MARKER.unlink(missing_ok=True)
+    s = signer()
+    sealed, _ = seal(Evil(), fields(), s)  # signed by the real key: the allowlist is the second wall
+    with pytest.raises(SnapshotRejected, match=r"posix\.system|os\.system"):
+        unseal(sealed, s.verifier)
+    assert not MARKER.exists()
+    forged = SealedSnapshot(sealed.manifest, b"\0" * 64, pickle.dumps(Evil()))
+    with pytest.raises(SnapshotRejected):
+        unseal(forged, s.verifier)
+    assert not MARKER.exists()
+
+
+def test_allowlist_admits_classes_not_functions() -> None:
+    import river.utils.math as rmath
+
+    with pytest.raises(SnapshotRejected):
+        safe_loads(pickle.dumps(rmath.dot))
+    with pytest.raises(SnapshotRejected):
+        safe_loads(b"not a pickle")
+
+
+def test_keys_parse_from_pem_and_base64() -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    private, public = generate()
+    s = parse_private(private)
+    raw = s.key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                              serialization.NoEncryption())
+    assert parse_private(base64.b64encode(raw).decode()).verifier.fingerprint() == parse_public(public).fingerprint()
+    from lazarus.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="LAZARUS_SIGNING_PRIVATE_KEY"):
+        parse_private("nonsense")
+
+
+def test_store_sequence_retention_and_forward_only_current() -> None:
+    store = MemorySnapshotStore()
+    s = signer()
+    snaps = [seal({"v": v}, fields(v), s)[0] for v in range(1, 6)]
+    assert store.publish("habitat", 2, snaps[1], keep=3).outcome == "gap"
+    for v in range(1, 6):
+        assert store.publish("habitat", v, snaps[v - 1], keep=3).outcome == "ok"
+    assert store.publish("habitat", 5, snaps[4], keep=3).outcome == "exists"
+    assert store.publish("habitat", 5, snaps[0], keep=3).outcome == "conflict"
+    assert store.versions("habitat") == [3, 4, 5]
+    assert store.current("habitat") == 5 and store.latest("habitat") == 5
