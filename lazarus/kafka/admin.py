@@ -110,9 +110,8 @@ def delete_topics(conf: KafkaConfig, names: Iterable[str], timeout: float = 10.0
     wanted = list(names)
     if not wanted:
         return
-    futures = AdminClient(conf).delete_topics(
-        wanted, operation_timeout=timeout, request_timeout=timeout
-    )
+    admin = AdminClient(conf)  # keep the handle alive until the futures resolve
+    futures = admin.delete_topics(wanted, operation_timeout=timeout, request_timeout=timeout)
     for name, future in futures.items():
         try:
             future.result(timeout)

@@ -54,6 +54,9 @@ class Proxy:
     def cut(self) -> None:
         """Close the listener and every connection: new connections are refused."""
         if self._server is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone leaves it listening.
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
             self._server.close()
             self._server = None
         with self._lock:

@@ -1,0 +1,201 @@
+"""The trainer against the real broker and Redis: learning, dead letters, crashes, outages."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import redis
+
+from lazarus.embedded.ports import free_port
+from lazarus.heartbeat import read_heartbeats
+from lazarus.settings import Settings
+from lazarus.signing import signer_from
+from lazarus.snapshot import unseal
+from lazarus.snapshot_store import RedisSnapshotStore
+from schemas import DeadLetter
+from schemas.manifest import SnapshotManifest
+from schemas.topics import DEAD_LETTERS, HABITAT_OUTCOMES, SENSOR_READINGS
+from tests.integration.cli import cli_env, lazarus
+from tests.integration.kafkatools import read_all
+from tests.integration.tcpproxy import Proxy
+from tests.integration.trainerkit import log_ends, produce_sensors, store_of, with_keys
+from trainer.app import Cadence, TrainerApp
+from trainer.specs import habitat
+
+N = 3000
+
+
+def topics_of(s: Settings) -> list[str]:
+    return [SENSOR_READINGS.full(s.topic_prefix), HABITAT_OUTCOMES.full(s.topic_prefix)]
+
+
+def run_to_end(app: TrainerApp, ends: dict[str, int], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while app.learner.state.offsets != ends:
+        assert time.monotonic() < deadline, f"stuck at {app.learner.state.offsets} of {ends}"
+        app.step()
+
+
+def latest_manifest(store: RedisSnapshotStore) -> SnapshotManifest | None:
+    v = store.latest("habitat")
+    sealed = store.get("habitat", v) if v else None
+    return SnapshotManifest.model_validate_json(sealed.manifest) if sealed else None
+
+
+def _trained_through(store: RedisSnapshotStore) -> dict[str, int] | None:
+    m = latest_manifest(store)
+    return m.trained_through if m else None
+
+
+def test_learns_every_labelled_event_and_dead_letters_bad_ones(settings: Settings, topics: list[str]) -> None:
+    s = with_keys(settings)
+    produce_sensors(s, N, fault_rate=0.01)
+    ends = log_ends(s, topics_of(s))
+    store = store_of(s)
+    app = TrainerApp(s, habitat(), store, signer_from(s), cadence=Cadence(1000, 60))
+    app.start(30)
+    run_to_end(app, ends)
+    assert app.stop() == 0
+    m = latest_manifest(store)
+    assert m is not None and m.trained_through == ends
+    invalid = m.invalid_events
+    assert 10 <= invalid <= 60  # about 1 % faulty readings
+    assert m.n_learned == N - invalid and m.join.unmatched == invalid and m.join.pending == 0
+    assert m.metrics["Accuracy"] is not None and m.metrics["Accuracy"] > 0.6
+    assert set(m.segment_metrics["site_id"]) == {f"site-{i:03d}" for i in range(12)}
+    assert [int(v) for v in store.versions("habitat")] == list(range(1, store.latest("habitat") + 1))
+    dead = [DeadLetter.model_validate_json(x.value())
+            for x in read_all(s, DEAD_LETTERS.full(s.topic_prefix), expect=invalid)]
+    assert len(dead) == invalid
+    assert all(d.stage == "trainer" and d.origin_topic == SENSOR_READINGS.full(s.topic_prefix)
+               and d.origin_offset is not None and "outside" in d.reason for d in dead)
+
+
+def test_kill_9_at_any_moment_ends_with_the_same_model(settings: Settings, topics: list[str]) -> None:
+    s = with_keys(settings)
+    produce_sensors(s, N)
+    ends = log_ends(s, topics_of(s))
+    # The reference: one uninterrupted run.
+    ref_settings = s.with_overrides(redis_key_prefix=f"{s.redis_key_prefix}:ref")
+    ref_store = store_of(ref_settings)
+    ref = TrainerApp(ref_settings, habitat(), ref_store, signer_from(s), cadence=Cadence(250, 60))
+    ref.start(30)
+    run_to_end(ref, ends)
+    assert ref.stop() == 0
+    # The victim: killed with SIGKILL at random moments, restarted each time.
+    store = store_of(s)
+    env = cli_env(s)
+    argv = [sys.executable, "-m", "trainer", "habitat", "--snapshot-every", "150", "--snapshot-seconds", "0.2"]
+    rng = random.Random(1)
+    kills = 0
+    for _ in range(4):
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        before = store.latest("habitat")
+        deadline = time.monotonic() + 60
+        while store.latest("habitat") == before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.4))  # somewhere in the next stretch of work
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        m = latest_manifest(store)
+        if m is not None and m.trained_through == ends:
+            break
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    client = redis.Redis.from_url(s.redis_url_value)
+    def beating() -> bool:  # its SIGTERM handler is in place once it reports
+        return any(b.get("pid") == str(proc.pid) for b in read_heartbeats(client, s.redis_key_prefix))
+
+    while not beating() or _trained_through(store) != ends:
+        assert time.monotonic() < deadline and proc.poll() is None, "the restarted trainer did not finish"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert kills >= 1
+    mine, theirs = latest_manifest(store), latest_manifest(ref_store)
+    assert mine is not None and theirs is not None
+    assert mine.n_learned == theirs.n_learned == N - mine.invalid_events
+    assert mine.trained_through == theirs.trained_through == ends
+    assert mine.metrics == theirs.metrics and mine.rolling_metrics == theirs.rolling_metrics
+    assert mine.segment_metrics == theirs.segment_metrics and mine.join == theirs.join
+    # Digests differ: pickle shares objects by identity, and a restored state's strings are
+    # other objects than the original run's. Everything the model computes is compared instead.
+    verifier = signer_from(s).verifier
+    _, a = unseal(store.get("habitat", store.latest("habitat")), verifier)  # type: ignore[arg-type]
+    _, b = unseal(ref_store.get("habitat", ref_store.latest("habitat")), verifier)  # type: ignore[arg-type]
+    probe = [{"temperature_c": t, "kind_climate": 1.0, "hour_sin": 0.3} for t in range(-5, 35, 3)]
+    assert [a.model.predict_proba_one(x) for x in probe] == [b.model.predict_proba_one(x) for x in probe]
+    assert dict(a.model["LogisticRegression"].weights) == dict(b.model["LogisticRegression"].weights)
+
+
+def test_redis_outage_keeps_learning_and_never_skips_a_version(settings: Settings, topics: list[str]) -> None:
+    s = with_keys(settings)
+    produce_sensors(s, N)
+    ends = log_ends(s, topics_of(s))
+    host, port = s.redis_url_value.split("//")[1].split("/")[0].split(":")
+    proxy = Proxy(free_port(), (host, int(port)))
+    proxy.start()
+    client = redis.Redis(host="127.0.0.1", port=proxy.port, socket_timeout=1, socket_connect_timeout=1)
+    store = RedisSnapshotStore(client, s.redis_key_prefix)
+    app = TrainerApp(s, habitat(), store, signer_from(s), cadence=Cadence(300, 60))
+    app.start(30)
+    try:
+        while app.snapshots.stats.published < 1:
+            app.step()
+        proxy.cut()
+        learned_when_cut = app.learner.state.n_learned
+        run_to_end(app, ends)
+        assert app.learner.state.n_learned > learned_when_cut, "learning stopped with Redis"
+        assert app.snapshots.stats.failures >= 1
+        proxy.restore()
+        deadline = time.monotonic() + 30
+        while app.snapshots.last_manifest is None or app.snapshots.last_manifest.trained_through != ends:
+            assert time.monotonic() < deadline
+            app.step()
+            app.maybe_snapshot(force=True)
+            time.sleep(0.05)
+    finally:
+        app.stop()
+        proxy.cut()
+    direct = store_of(s)
+    versions = direct.versions("habitat")
+    assert versions == list(range(1, direct.latest("habitat") + 1))
+    last = latest_manifest(direct)
+    assert last is not None and last.n_learned == app.learner.state.n_learned
+
+
+def test_models_cli_lists_shows_and_verifies(settings: Settings, topics: list[str]) -> None:
+    s = with_keys(settings)
+    produce_sensors(s, 600)
+    store = store_of(s)
+    app = TrainerApp(s, habitat(), store, signer_from(s), cadence=Cadence(200, 60))
+    app.start(30)
+    run_to_end(app, log_ends(s, topics_of(s)))
+    app.stop()
+    env = cli_env(s)
+    import json
+
+    listed = json.loads(lazarus("models", "list", "--json", env=env).stdout)
+    assert listed[0]["model"] == "habitat" and listed[0]["current"] == store.latest("habitat")
+    shown = json.loads(lazarus("models", "show", "habitat", "--version", "1", "--json", env=env).stdout)
+    assert shown["version"] == 1 and "trained_through" in shown and "Accuracy" in shown["metrics"]
+    ok = lazarus("models", "verify", "habitat", env=env)
+    assert ok.returncode == 0 and "FAILED" not in ok.stdout
+    # Tamper with one stored blob: verify names it and fails.
+    client = redis.Redis.from_url(s.redis_url_value)
+    key = f"{store.base('habitat')}:v1"
+    blob = bytearray(client.hget(key, "blob"))  # type: ignore[arg-type]
+    blob[-3] ^= 0xFF
+    client.hset(key, "blob", bytes(blob))
+    bad = lazarus("models", "verify", "habitat", env=env)
+    assert bad.returncode == 1 and "v1: FAILED" in bad.stdout and "digest" in bad.stdout
+    other = cli_env(with_keys(s))
+    del other["LAZARUS_SIGNING_PRIVATE_KEY"]
+    wrong = lazarus("models", "verify", "habitat", env=other)
+    assert wrong.returncode == 1 and "signature" in wrong.stdout
