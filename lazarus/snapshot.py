@@ -7,6 +7,7 @@ manifest, state = unseal(sealed, verifier)                  # verify, then allow
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import platform
@@ -31,12 +32,15 @@ class SealedSnapshot:
     manifest: bytes
     signature: bytes
     blob: bytes
+    digest: str | None = None
+    """sha256 of `blob` when the sealer already computed it (hashing megabytes twice is waste)."""
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
-        return hashlib.sha256(self.blob).hexdigest()
+        return self.digest or hashlib.sha256(self.blob).hexdigest()
 
 
+@functools.cache
 def environment() -> dict[str, str]:
     from importlib.metadata import version
 
@@ -48,16 +52,17 @@ def seal(
 ) -> tuple[SealedSnapshot, SnapshotManifest]:
     """Pickle `state`, add its digest and the signer to `fields`, sign the manifest."""
     blob = pickle.dumps(state, protocol=PICKLE_PROTOCOL)
+    digest = hashlib.sha256(blob).hexdigest()
     manifest = SnapshotManifest.model_validate(
         {
             **fields,
-            "blob_sha256": hashlib.sha256(blob).hexdigest(),
+            "blob_sha256": digest,
             "blob_bytes": len(blob),
             "signer": signer.verifier.fingerprint(),
         }
     )
     raw = manifest.model_dump_json().encode()
-    return SealedSnapshot(raw, signer.sign(raw), blob), manifest
+    return SealedSnapshot(raw, signer.sign(raw), blob, digest), manifest
 
 
 def verify(sealed: SealedSnapshot, verifier: Verifier) -> SnapshotManifest:
@@ -72,7 +77,7 @@ def verify(sealed: SealedSnapshot, verifier: Verifier) -> SnapshotManifest:
         raise SnapshotRejected(
             f"manifest is signed but malformed: {exc.errors()[0]['msg']}"
         ) from exc
-    if sealed.sha256 != manifest.blob_sha256:
+    if hashlib.sha256(sealed.blob).hexdigest() != manifest.blob_sha256:  # never a cached digest
         raise SnapshotRejected(
             "state digest does not match the signed manifest (blob tampered or truncated)"
         )

@@ -24,18 +24,25 @@ import redis
 
 from lazarus.snapshot import SealedSnapshot
 
-Outcome = Literal["ok", "exists", "conflict", "gap"]
+Outcome = Literal["ok", "exists", "conflict", "gap", "unstaged"]
+STAGING_TTL_S = 3600
 
 PUBLISH_LUA = """
-local base, v, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[6])
+local base, v, keep, staged = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[6]
 local vkey = base .. ':v' .. ARGV[2]
 local latest = tonumber(redis.call('GET', base .. ':latest') or '0')
 if redis.call('EXISTS', vkey) == 1 then
-  if redis.call('HGET', vkey, 'sha256') == ARGV[5] then return {'exists', latest} end
+  redis.call('DEL', staged)
+  if redis.call('HGET', vkey, 'sha256') == ARGV[3] then return {'exists', latest} end
   return {'conflict', latest}
 end
-if v ~= latest + 1 then return {'gap', latest} end
-redis.call('HSET', vkey, 'manifest', ARGV[3], 'signature', ARGV[4], 'blob', ARGV[7], 'sha256', ARGV[5])
+if v ~= latest + 1 then
+  redis.call('DEL', staged)
+  return {'gap', latest}
+end
+if redis.call('EXISTS', staged) == 0 then return {'unstaged', latest} end
+redis.call('RENAME', staged, vkey)
+redis.call('PERSIST', vkey)
 redis.call('ZADD', base .. ':versions', v, ARGV[2])
 redis.call('SET', base .. ':latest', v)
 local cur = tonumber(redis.call('GET', base .. ':current') or '0')
@@ -46,11 +53,11 @@ end
 local old = redis.call('ZRANGE', base .. ':versions', 0, -keep - 1)
 for _, ov in ipairs(old) do
   if tonumber(ov) ~= cur then
-    redis.call('DEL', base .. ':v' .. ov)
+    redis.call('UNLINK', base .. ':v' .. ov)
     redis.call('ZREM', base .. ':versions', ov)
   end
 end
-redis.call('PUBLISH', base .. ':events', ARGV[8])
+redis.call('PUBLISH', base .. ':events', ARGV[5])
 return {'ok', v}
 """
 
@@ -85,19 +92,26 @@ class RedisSnapshotStore:
         return f"{self.base(model)}:events"
 
     def publish(self, model: str, version: int, sealed: SealedSnapshot, keep: int) -> PublishResult:
-        note = json.dumps({"model": model, "version": version, "action": "publish"})
-        status, latest = self._publish(
-            args=[
-                self.base(model),
-                version,
-                sealed.manifest,
-                sealed.signature,
-                sealed.sha256,
-                keep,
-                sealed.blob,
-                note,
-            ]
+        # The blob is staged with a plain HSET (Lua would copy megabytes through its stack),
+        # then the script checks the sequence and renames it into place atomically. A staged
+        # key whose writer died expires by itself.
+        staged = f"{self.base(model)}:staging:{version}:{sealed.sha256[:16]}"
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hset(
+            staged,
+            mapping={
+                "manifest": sealed.manifest,
+                "signature": sealed.signature,
+                "blob": sealed.blob,
+                "sha256": sealed.sha256,
+            },
         )
+        pipe.expire(staged, STAGING_TTL_S)
+        note = json.dumps({"model": model, "version": version, "action": "publish"})
+        self._publish(
+            args=[self.base(model), version, sealed.sha256, keep, note, staged], client=pipe
+        )
+        status, latest = pipe.execute()[-1]
         text = status.decode() if isinstance(status, bytes) else str(status)
         return PublishResult(cast(Outcome, text), int(latest))
 

@@ -80,9 +80,9 @@ class SensorReading(Event):
     @field_validator("measurements")
     @classmethod
     def _check_measurements(cls, values: dict[str, float]) -> dict[str, float]:
-        for name in values.keys() & KNOWN_MEASUREMENTS.keys():
-            value, known = values[name], KNOWN_MEASUREMENTS[name]
-            if not known.low <= value <= known.high:
+        for name, value in values.items():
+            known = KNOWN_MEASUREMENTS.get(name)
+            if known is not None and not known.low <= value <= known.high:
                 raise ValueError(
                     f"{name}={value} is outside {known.low}..{known.high} {known.unit} ({known.about})"
                 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from schemas.base import Event
 from schemas.deadletter import DeadLetter
@@ -38,8 +38,8 @@ class Topic(Generic[E]):
         return self.event.model_validate_json(raw)
 
     def decode_many(self, raws: list[bytes]) -> list[E | ValidationError]:
-        """Validate a batch in one call (about twice as fast); a batch with a bad item is redone
-        one by one, so each bad item gets its own error and the good ones still pass."""
+        """Validate a batch in one call (about twice as fast as one by one). Each item's error is
+        returned in its place; only a batch that is not JSON at all is redone item by item."""
         if not raws:
             return []
         try:
@@ -59,9 +59,16 @@ class Topic(Generic[E]):
         return event.model_dump_json().encode()
 
 
+def _error_in_place(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        return exc
+
+
 @functools.cache
 def _list_adapter(event: type[Event]) -> TypeAdapter[list[Any]]:
-    return TypeAdapter(list[event])  # type: ignore[valid-type]
+    return TypeAdapter(list[Annotated[event, WrapValidator(_error_in_place)]])  # type: ignore[valid-type]
 
 
 SENSOR_READINGS = Topic("habitat.sensor_readings.v1", SensorReading, "habitat sensor telemetry")

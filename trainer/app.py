@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from lazarus.deadletters import DeadLetterSink
 from lazarus.errors import ServiceUnavailable
+from lazarus.gctune import tune_for_streaming
 from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
 from lazarus.settings import Settings
@@ -103,6 +104,7 @@ class TrainerApp:
         rank = {t: i for i, t in enumerate(self._inputs)} | {self._outcomes: len(self._inputs)}
         self._merge = OrderedMerge(partitions, rank)
         self._consumer = consumer
+        tune_for_streaming()
         log.info(
             "training %s from %s, labels from %s (%d partitions), next version v%d",
             self.spec.name,

@@ -8,13 +8,67 @@ pickled into every snapshot and must pickle fast.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import struct
 from array import array
 from dataclasses import dataclass, field
 
 from schemas.base import Features
 
-_HEADER = struct.Struct("<qq")
+_HEADER = struct.Struct("<qqI")
+"""Every packed entry starts with the feature time (ms), the origin and its layout id."""
+_SEP = "\x1f"
+
+
+@functools.cache
+def _packing(n_features: int) -> struct.Struct:
+    return struct.Struct(f"<qqI{n_features}d")
+
+
+class RecentIds:
+    """The last `capacity` ids seen, as 64-bit digests in a ring: a few bytes each in a snapshot.
+
+    The lookup set is rebuilt on load rather than pickled.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._ring = array("q")
+        self._next = 0
+        self._set: set[int] = set()
+
+    @staticmethod
+    def _digest(event_id: str) -> int:
+        return int.from_bytes(
+            hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "little", signed=True
+        )
+
+    def __contains__(self, event_id: str) -> bool:
+        return self._digest(event_id) in self._set
+
+    def add(self, event_id: str) -> None:
+        d = self._digest(event_id)
+        if len(self._ring) < self.capacity:
+            self._ring.append(d)
+        else:
+            self._set.discard(self._ring[self._next])
+            self._ring[self._next] = d
+            self._next = (self._next + 1) % self.capacity
+        self._set.add(d)
+
+    def __len__(self) -> int:
+        return len(self._ring)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"capacity": self.capacity, "ring": self._ring.tobytes(), "next": self._next}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.capacity = int(state["capacity"])  # type: ignore[call-overload]
+        self._ring = array("q")
+        self._ring.frombytes(state["ring"])  # type: ignore[arg-type]
+        self._next = int(state["next"])  # type: ignore[call-overload]
+        self._set = set(self._ring)
 
 
 @dataclass(frozen=True)
@@ -49,20 +103,28 @@ class JoinCounters:
     latency_max_s: float | None = None
 
 
+Layout = tuple[tuple[str, ...], tuple[str, ...], str]
+"""What entries share: (feature names, segment values, subject)."""
+
+
 @dataclass
 class PendingJoin:
     ttl_ms: int
     max_pending: int
     keep_joined: int
-    entries: dict[str, tuple[tuple[str, ...], bytes, tuple[str, ...], str]] = field(
-        default_factory=dict
-    )
-    """event_id -> (feature names, packed (time, origin, values), segment, subject)"""
+    entries: dict[str, bytes] = field(default_factory=dict)
+    """event_id -> packed (time ms, origin, layout id, feature values)"""
+    layouts: list[Layout] = field(default_factory=list)
     latest_by_subject: dict[str, str] = field(default_factory=dict)
-    joined_ids: dict[str, None] = field(default_factory=dict)
+    joined: RecentIds = field(default_factory=lambda: RecentIds(100_000))
+    """Recently joined feature ids, to tell a duplicate outcome from an unmatched one."""
     counters: JoinCounters = field(default_factory=JoinCounters)
     watermark_ms: int = 0
-    _names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _layout_ids: dict[Layout, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.joined.capacity = self.keep_joined
+        self._layout_ids = {layout: i for i, layout in enumerate(self.layouts)}
 
     def add(
         self,
@@ -74,13 +136,15 @@ class PendingJoin:
         origin: int,
     ) -> None:
         """Hold features until their outcome comes; duplicates are counted, not stored twice."""
-        if event_id in self.entries or event_id in self.joined_ids:
+        if event_id in self.entries or event_id in self.joined:
             self.counters.duplicate_features += 1
             return
-        names = tuple(x)
-        names = self._names.setdefault(names, names)
-        packed = _HEADER.pack(time_ms, origin) + array("d", x.values()).tobytes()
-        self.entries[event_id] = (names, packed, segment, subject)
+        key = (tuple(x), segment, subject)
+        layout = self._layout_ids.get(key)
+        if layout is None:
+            layout = self._layout_ids[key] = len(self.layouts)
+            self.layouts.append(key)
+        self.entries[event_id] = _packing(len(x)).pack(time_ms, origin, layout, *x.values())
         self.latest_by_subject[subject] = event_id
         if time_ms > self.watermark_ms:
             self.watermark_ms = time_ms
@@ -92,19 +156,17 @@ class PendingJoin:
     def match(self, ref: str | None, subject: str, outcome_ms: int) -> Joined | None:
         """The features an outcome labels (by `ref`, else the subject's latest), removed from the buffer."""
         event_id = ref if ref is not None else self.latest_by_subject.get(subject)
-        entry = self.entries.get(event_id) if event_id is not None else None
-        if entry is None or event_id is None:
-            if event_id is not None and event_id in self.joined_ids:
+        packed = self.entries.get(event_id) if event_id is not None else None
+        if packed is None or event_id is None:
+            if event_id is not None and event_id in self.joined:
                 self.counters.duplicate_outcomes += 1
             else:
                 self.counters.unmatched += 1
             return None
-        names, packed, segment, _ = entry
+        names, segment, _ = self.layouts[_HEADER.unpack_from(packed)[2]]
         self._drop(event_id)
-        self._remember(event_id)
-        time_ms, origin = _HEADER.unpack_from(packed)
-        values = array("d")
-        values.frombytes(packed[_HEADER.size :])
+        self.joined.add(event_id)
+        time_ms, origin, _, *values = _packing(len(names)).unpack(packed)
         latency = max(0.0, (outcome_ms - time_ms) / 1000.0)
         c = self.counters
         c.joined += 1
@@ -115,21 +177,43 @@ class PendingJoin:
     def _expire(self) -> None:
         cutoff = self.watermark_ms - self.ttl_ms
         while self.entries:
-            event_id, (_, packed, _, _) = next(iter(self.entries.items()))
+            event_id, packed = next(iter(self.entries.items()))
             if _HEADER.unpack_from(packed)[0] >= cutoff:
                 return
             self._drop(event_id)
             self.counters.expired += 1
 
     def _drop(self, event_id: str) -> None:
-        _, _, _, subject = self.entries.pop(event_id)
+        packed = self.entries.pop(event_id)
+        subject = self.layouts[_HEADER.unpack_from(packed)[2]][2]
         if self.latest_by_subject.get(subject) == event_id:
             del self.latest_by_subject[subject]
 
-    def _remember(self, event_id: str) -> None:
-        self.joined_ids[event_id] = None
-        if len(self.joined_ids) > self.keep_joined:
-            del self.joined_ids[next(iter(self.joined_ids))]
+    def __getstate__(self) -> dict[str, object]:
+        """The buffer as three flat blobs: pickling 25k small objects one by one is the slow part
+        of every snapshot, joining them is done in C. Event ids never contain a unit separator."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("entries", "_layout_ids")}
+        state["entry_ids"] = _SEP.join(self.entries)
+        state["entry_sizes"] = array("I", map(len, self.entries.values())).tobytes()
+        state["entry_blob"] = b"".join(self.entries.values())
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        ids, sizes_raw, blob = (
+            state.pop("entry_ids"),
+            state.pop("entry_sizes"),
+            state.pop("entry_blob"),
+        )
+        self.__dict__.update(state)
+        sizes = array("I")
+        sizes.frombytes(sizes_raw)  # type: ignore[arg-type]
+        entries: dict[str, bytes] = {}
+        start = 0
+        for event_id, size in zip(ids.split(_SEP) if ids else [], sizes, strict=True):  # type: ignore[attr-defined]
+            entries[event_id] = blob[start : start + size]  # type: ignore[index]
+            start += size
+        self.entries = entries
+        self._layout_ids = {layout: i for i, layout in enumerate(self.layouts)}
 
     @property
     def label_latency_mean_s(self) -> float | None:

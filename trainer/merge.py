@@ -1,75 +1,88 @@
 """A deterministic order over many partitions: event time, then topic, partition, offset.
 
 Kafka hands out partitions in whatever order fetches complete. Learning order
-matters to an online model, so the trainer releases a message only when every
-partition either has a message waiting or is known to be at its end; the
-smallest (timestamp, topic rank, partition, offset) goes first. Given the same
-data, every run (and every replay after a crash) learns in the same order.
+matters to an online model, so messages are released in the order of their
+keys `(time, topic rank, partition, offset)`, and only up to the *frontier*:
+the smallest last-queued key over the partitions that may still deliver more.
+A partition with nothing queued that is not known to be at its end holds
+everything back. Given the same data, every run and every replay after a crash
+releases the same sequence.
+
+Times are made non-decreasing per partition (a running maximum), so a
+partition's messages always go out in offset order even if producers' clocks
+disagree. Release is batched: sorting a released batch is done in C, which
+costs far less than a heap operation per message in Python.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections import deque
+import bisect
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 PartitionKey = tuple[str, int]
+SortKey = tuple[int, int, int, int]
 
 
-@dataclass(order=True)
-class Item:
+class Item(NamedTuple):
     """One message waiting its turn; `payload` is whatever the caller attached."""
 
-    sort_key: tuple[int, int, int, int]
-    topic: str = field(compare=False)
-    partition: int = field(compare=False)
-    offset: int = field(compare=False)
-    payload: Any = field(compare=False)
+    sort_key: SortKey
+    topic: str
+    partition: int
+    offset: int
+    payload: Any
+
+
+_by_key = itemgetter(0)
 
 
 class OrderedMerge:
     def __init__(self, partitions: list[PartitionKey], topic_rank: dict[str, int]) -> None:
         self._rank = topic_rank
-        self._queues: dict[PartitionKey, deque[Item]] = {p: deque() for p in partitions}
+        self._queues: dict[PartitionKey, list[Item]] = {p: [] for p in partitions}
         self._at_end: dict[PartitionKey, bool] = dict.fromkeys(partitions, False)
-        self._heap: list[tuple[tuple[int, int, int, int], PartitionKey]] = []
-        self._waiting = len(partitions)
-        """Partitions with nothing queued and not known to be at their end."""
+        self._clock: dict[PartitionKey, int] = dict.fromkeys(partitions, -1)
 
     def add(self, topic: str, partition: int, offset: int, timestamp_ms: int, payload: Any) -> None:
         key = (topic, partition)
-        queue = self._queues[key]
-        item = Item(
-            (timestamp_ms, self._rank[topic], partition, offset), topic, partition, offset, payload
+        clock = self._clock[key]
+        if timestamp_ms > clock:
+            self._clock[key] = clock = timestamp_ms
+        self._queues[key].append(
+            Item((clock, self._rank[topic], partition, offset), topic, partition, offset, payload)
         )
-        if not queue:
-            heapq.heappush(self._heap, (item.sort_key, key))
-            if not self._at_end[key]:
-                self._waiting -= 1
         self._at_end[key] = False
-        queue.append(item)
 
     def at_end(self, topic: str, partition: int) -> None:
         """The consumer reached the end of this partition (for now)."""
-        key = (topic, partition)
-        if not self._at_end[key] and not self._queues[key]:
-            self._waiting -= 1
-        self._at_end[key] = True
+        self._at_end[(topic, partition)] = True
 
     def ready(self) -> Iterator[Item]:
-        """Release messages while the order is certain."""
-        heap, queues = self._heap, self._queues
-        while heap and self._waiting == 0:
-            _, key = heapq.heappop(heap)
-            queue = queues[key]
-            item = queue.popleft()
-            if queue:
-                heapq.heappush(heap, (queue[0].sort_key, key))
-            elif not self._at_end[key]:
-                self._waiting += 1
-            yield item
+        """Release, in order, every queued message no unseen message can precede."""
+        frontier: SortKey | None = None
+        for key, queue in self._queues.items():
+            if self._at_end[key]:
+                continue
+            if not queue:
+                return iter(())
+            last = queue[-1].sort_key
+            if frontier is None or last < frontier:
+                frontier = last
+        released: list[Item] = []
+        for queue in self._queues.values():
+            if not queue:
+                continue
+            if frontier is None or queue[-1].sort_key <= frontier:
+                released += queue
+                queue.clear()
+            else:
+                cut = bisect.bisect_right(queue, frontier, key=_by_key)
+                released += queue[:cut]
+                del queue[:cut]
+        released.sort(key=_by_key)
+        return iter(released)
 
     @property
     def queued(self) -> int:

@@ -117,6 +117,10 @@ class SnapshotPublisher:
             )
             self._delay = min(self._delay * 2, RETRY_MAX_S)
             return None
+        if result.outcome == "unstaged":  # the staged blob vanished (Redis restarted in between)
+            self.stats.failures += 1
+            self._retry_at = time.monotonic() + self._delay
+            return None
         if result.outcome in ("conflict", "gap"):
             raise TrainerConflict(
                 f"cannot publish {self._spec.name} v{self.next_version}: the store's latest is "

@@ -72,7 +72,7 @@ def habitat() -> ModelSpec:
         outcomes=HABITAT_OUTCOMES,
         outcome_kind=OutcomeKind.HABITAT_OCCUPANCY,
         pipeline=lambda: preprocessing.StandardScaler() | linear_model.LogisticRegression(),
-        metrics=(metrics.Accuracy, metrics.LogLoss, metrics.ROCAUC),
+        metrics=(metrics.Accuracy, metrics.LogLoss),
         segment_fields=("site_id",),
         description="sensor readings -> habitat occupancy; StandardScaler | LogisticRegression",
     )
@@ -91,7 +91,7 @@ def viability() -> ModelSpec:
             preprocessing.StandardScaler()
             | tree.HoeffdingAdaptiveTreeClassifier(grace_period=100, seed=42)
         ),
-        metrics=(metrics.Accuracy, metrics.LogLoss, metrics.ROCAUC),
+        metrics=(metrics.Accuracy, metrics.LogLoss),
         segment_fields=("species",),
         snapshot_every=1000,
         description="genomic samples -> viability; StandardScaler | HoeffdingAdaptiveTreeClassifier",

@@ -49,6 +49,13 @@ def test_current_never_moves_backward_on_publish(settings: Settings) -> None:
     store = RedisSnapshotStore(client, settings.redis_key_prefix)
     signer = parse_private(generate()[0])
     store.publish("m", 1, seal({}, {**fields(1), "model": "m"}, signer)[0], keep=5)
-    client.set(f"{store.base('m')}:current", 9)  # an operator pointed it ahead (a promote, issue #6)
-    store.publish("m", 2, seal({}, {**fields(2), "model": "m", "created_at": datetime.now(UTC)}, signer)[0], keep=5)
+    client.set(
+        f"{store.base('m')}:current", 9
+    )  # an operator pointed it ahead (a promote, issue #6)
+    store.publish(
+        "m",
+        2,
+        seal({}, {**fields(2), "model": "m", "created_at": datetime.now(UTC)}, signer)[0],
+        keep=5,
+    )
     assert store.current("m") == 9 and store.latest("m") == 2

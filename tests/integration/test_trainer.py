@@ -51,7 +51,9 @@ def _trained_through(store: RedisSnapshotStore) -> dict[str, int] | None:
     return m.trained_through if m else None
 
 
-def test_learns_every_labelled_event_and_dead_letters_bad_ones(settings: Settings, topics: list[str]) -> None:
+def test_learns_every_labelled_event_and_dead_letters_bad_ones(
+    settings: Settings, topics: list[str]
+) -> None:
     s = with_keys(settings)
     produce_sensors(s, N, fault_rate=0.01)
     ends = log_ends(s, topics_of(s))
@@ -67,15 +69,26 @@ def test_learns_every_labelled_event_and_dead_letters_bad_ones(settings: Setting
     assert m.n_learned == N - invalid and m.join.unmatched == invalid and m.join.pending == 0
     assert m.metrics["Accuracy"] is not None and m.metrics["Accuracy"] > 0.6
     assert set(m.segment_metrics["site_id"]) == {f"site-{i:03d}" for i in range(12)}
-    assert [int(v) for v in store.versions("habitat")] == list(range(1, store.latest("habitat") + 1))
-    dead = [DeadLetter.model_validate_json(x.value())
-            for x in read_all(s, DEAD_LETTERS.full(s.topic_prefix), expect=invalid)]
+    assert [int(v) for v in store.versions("habitat")] == list(
+        range(1, store.latest("habitat") + 1)
+    )
+    dead = [
+        DeadLetter.model_validate_json(x.value())
+        for x in read_all(s, DEAD_LETTERS.full(s.topic_prefix), expect=invalid)
+    ]
     assert len(dead) == invalid
-    assert all(d.stage == "trainer" and d.origin_topic == SENSOR_READINGS.full(s.topic_prefix)
-               and d.origin_offset is not None and "outside" in d.reason for d in dead)
+    assert all(
+        d.stage == "trainer"
+        and d.origin_topic == SENSOR_READINGS.full(s.topic_prefix)
+        and d.origin_offset is not None
+        and "outside" in d.reason
+        for d in dead
+    )
 
 
-def test_kill_9_at_any_moment_ends_with_the_same_model(settings: Settings, topics: list[str]) -> None:
+def test_kill_9_at_any_moment_ends_with_the_same_model(
+    settings: Settings, topics: list[str]
+) -> None:
     s = with_keys(settings)
     produce_sensors(s, N)
     ends = log_ends(s, topics_of(s))
@@ -89,14 +102,27 @@ def test_kill_9_at_any_moment_ends_with_the_same_model(settings: Settings, topic
     # The victim: killed with SIGKILL at random moments, restarted each time.
     store = store_of(s)
     env = cli_env(s)
-    argv = [sys.executable, "-m", "trainer", "habitat", "--snapshot-every", "150", "--snapshot-seconds", "0.2"]
+    argv = [
+        sys.executable,
+        "-m",
+        "trainer",
+        "habitat",
+        "--snapshot-every",
+        "150",
+        "--snapshot-seconds",
+        "0.2",
+    ]
     rng = random.Random(1)
     kills = 0
     for _ in range(4):
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         before = store.latest("habitat")
         deadline = time.monotonic() + 60
-        while store.latest("habitat") == before and proc.poll() is None and time.monotonic() < deadline:
+        while (
+            store.latest("habitat") == before
+            and proc.poll() is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.02)
         time.sleep(rng.uniform(0.0, 0.4))  # somewhere in the next stretch of work
         proc.send_signal(signal.SIGKILL)
@@ -105,14 +131,21 @@ def test_kill_9_at_any_moment_ends_with_the_same_model(settings: Settings, topic
         m = latest_manifest(store)
         if m is not None and m.trained_through == ends:
             break
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     client = redis.Redis.from_url(s.redis_url_value)
+
     def beating() -> bool:  # its SIGTERM handler is in place once it reports
-        return any(b.get("pid") == str(proc.pid) for b in read_heartbeats(client, s.redis_key_prefix))
+        return any(
+            b.get("pid") == str(proc.pid) for b in read_heartbeats(client, s.redis_key_prefix)
+        )
 
     while not beating() or _trained_through(store) != ends:
-        assert time.monotonic() < deadline and proc.poll() is None, "the restarted trainer did not finish"
+        assert time.monotonic() < deadline and proc.poll() is None, (
+            "the restarted trainer did not finish"
+        )
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -130,20 +163,28 @@ def test_kill_9_at_any_moment_ends_with_the_same_model(settings: Settings, topic
     _, a = unseal(store.get("habitat", store.latest("habitat")), verifier)  # type: ignore[arg-type]
     _, b = unseal(ref_store.get("habitat", ref_store.latest("habitat")), verifier)  # type: ignore[arg-type]
     probe = [{"temperature_c": t, "kind_climate": 1.0, "hour_sin": 0.3} for t in range(-5, 35, 3)]
-    assert [a.model.predict_proba_one(x) for x in probe] == [b.model.predict_proba_one(x) for x in probe]
-    assert dict(a.model["LogisticRegression"].weights) == dict(b.model["LogisticRegression"].weights)
+    assert [a.model.predict_proba_one(x) for x in probe] == [
+        b.model.predict_proba_one(x) for x in probe
+    ]
+    assert dict(a.model["LogisticRegression"].weights) == dict(
+        b.model["LogisticRegression"].weights
+    )
 
 
-def test_redis_outage_keeps_learning_and_never_skips_a_version(settings: Settings, topics: list[str]) -> None:
+def test_redis_outage_keeps_learning_and_never_skips_a_version(
+    settings: Settings, topics: list[str]
+) -> None:
     s = with_keys(settings)
     produce_sensors(s, N)
     ends = log_ends(s, topics_of(s))
     host, port = s.redis_url_value.split("//")[1].split("/")[0].split(":")
     proxy = Proxy(free_port(), (host, int(port)))
     proxy.start()
-    client = redis.Redis(host="127.0.0.1", port=proxy.port, socket_timeout=1, socket_connect_timeout=1)
+    client = redis.Redis(
+        host="127.0.0.1", port=proxy.port, socket_timeout=1, socket_connect_timeout=1
+    )
     store = RedisSnapshotStore(client, s.redis_key_prefix)
-    app = TrainerApp(s, habitat(), store, signer_from(s), cadence=Cadence(300, 60))
+    app = TrainerApp(s, habitat(), store, signer_from(s), cadence=Cadence(100, 60))
     app.start(30)
     try:
         while app.snapshots.stats.published < 1:
@@ -152,10 +193,14 @@ def test_redis_outage_keeps_learning_and_never_skips_a_version(settings: Setting
         learned_when_cut = app.learner.state.n_learned
         run_to_end(app, ends)
         assert app.learner.state.n_learned > learned_when_cut, "learning stopped with Redis"
+        app.maybe_snapshot(force=True)  # whatever the cadence said, a publish now meets no Redis
         assert app.snapshots.stats.failures >= 1
         proxy.restore()
         deadline = time.monotonic() + 30
-        while app.snapshots.last_manifest is None or app.snapshots.last_manifest.trained_through != ends:
+        while (
+            app.snapshots.last_manifest is None
+            or app.snapshots.last_manifest.trained_through != ends
+        ):
             assert time.monotonic() < deadline
             app.step()
             app.maybe_snapshot(force=True)
@@ -183,7 +228,9 @@ def test_models_cli_lists_shows_and_verifies(settings: Settings, topics: list[st
 
     listed = json.loads(lazarus("models", "list", "--json", env=env).stdout)
     assert listed[0]["model"] == "habitat" and listed[0]["current"] == store.latest("habitat")
-    shown = json.loads(lazarus("models", "show", "habitat", "--version", "1", "--json", env=env).stdout)
+    shown = json.loads(
+        lazarus("models", "show", "habitat", "--version", "1", "--json", env=env).stdout
+    )
     assert shown["version"] == 1 and "trained_through" in shown and "Accuracy" in shown["metrics"]
     ok = lazarus("models", "verify", "habitat", env=env)
     assert ok.returncode == 0 and "FAILED" not in ok.stdout

@@ -26,13 +26,23 @@ def with_keys(settings: Settings) -> Settings:
     return settings.with_overrides(signing_private_key=private, signing_public_key=public)
 
 
-def produce_sensors(settings: Settings, count: int, *, seed: int = 5, fault_rate: float = 0.002) -> None:
+def produce_sensors(
+    settings: Settings, count: int, *, seed: int = 5, fault_rate: float = 0.002
+) -> None:
     """`count` readings and their outcomes (label delay 0), all on the broker before this returns."""
     publisher = Publisher(producer_config(settings)).start(10)
-    stream = iter(SensorNetwork(SimConfig(seed=seed, fault_rate=fault_rate, label_delay_s=0), START))
+    stream = iter(
+        SensorNetwork(SimConfig(seed=seed, fault_rate=fault_rate, label_delay_s=0), START)
+    )
     p = settings.topic_prefix
-    run_feed(itertools.islice(stream, count), publisher, topic=SENSOR_READINGS.full(p),
-             outcome_topic=HABITAT_OUTCOMES.full(p), limits=FeedLimits(count=count), stopped=lambda: False)
+    run_feed(
+        itertools.islice(stream, count),
+        publisher,
+        topic=SENSOR_READINGS.full(p),
+        outcome_topic=HABITAT_OUTCOMES.full(p),
+        limits=FeedLimits(count=count),
+        stopped=lambda: False,
+    )
     counts = publisher.close(30)
     assert counts.failed == 0 and counts.acked == 2 * count
 
@@ -42,10 +52,16 @@ def log_ends(settings: Settings, topics: list[str]) -> dict[str, int]:
     consumer = Consumer({**conf, "group.id": "log-ends", "enable.partition.eof": True})
     try:
         md = consumer.list_topics(timeout=10)
-        return {f"{t}:{p}": log_end(consumer, TopicPartition(t, p)) for t in topics for p in md.topics[t].partitions}
+        return {
+            f"{t}:{p}": log_end(consumer, TopicPartition(t, p))
+            for t in topics
+            for p in md.topics[t].partitions
+        }
     finally:
         consumer.close()
 
 
 def store_of(settings: Settings) -> RedisSnapshotStore:
-    return RedisSnapshotStore(redis.Redis.from_url(settings.redis_url_value), settings.redis_key_prefix)
+    return RedisSnapshotStore(
+        redis.Redis.from_url(settings.redis_url_value), settings.redis_key_prefix
+    )

@@ -25,7 +25,9 @@ def streams(seed: int) -> dict[tuple[str, int], list[tuple[int, int]]]:
     return out
 
 
-def drain(data: dict[tuple[str, int], list[tuple[int, int]]], order: random.Random) -> list[tuple[str, int, int]]:
+def drain(
+    data: dict[tuple[str, int], list[tuple[int, int]]], order: random.Random
+) -> list[tuple[str, int, int]]:
     merge = OrderedMerge(PARTS, RANK)
     cursors = dict.fromkeys(PARTS, 0)
     out: list[tuple[str, int, int]] = []

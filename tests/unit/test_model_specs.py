@@ -23,11 +23,17 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 def events(name: str, n: int) -> list[tuple[object, Outcome]]:
     spec = load_spec(name)
-    source = (SensorNetwork(SimConfig(seed=3, fault_rate=0), START) if name == "habitat"
-              else GenomicsLab(LabConfig(seed=3), START))
+    source = (
+        SensorNetwork(SimConfig(seed=3, fault_rate=0), START)
+        if name == "habitat"
+        else GenomicsLab(LabConfig(seed=3), START)
+    )
     topic = spec.inputs[0]
-    return [(topic.decode(raw), Outcome.model_validate_json(out))
-            for _, raw, out in itertools.islice(source, n) if out is not None]
+    return [
+        (topic.decode(raw), Outcome.model_validate_json(out))
+        for _, raw, out in itertools.islice(source, n)
+        if out is not None
+    ]
 
 
 def run(spec: ModelSpec, data: list[tuple[object, Outcome]]) -> Learner:
@@ -48,8 +54,9 @@ def test_state_round_trips_through_the_safe_unpickler(spec: ModelSpec) -> None:
     learner = run(spec, data)
     again = Learner(spec, safe_loads(pickle.dumps(learner.state, protocol=5)))
     probe = [spec.inputs[0].event.to_features(e) for e, _ in data[:50]]  # type: ignore[attr-defined]
-    assert [again.state.model.predict_proba_one(x) for x in probe] == \
-        [learner.state.model.predict_proba_one(x) for x in probe]
+    assert [again.state.model.predict_proba_one(x) for x in probe] == [
+        learner.state.model.predict_proba_one(x) for x in probe
+    ]
     assert again.state.n_learned == learner.state.n_learned > 0
 
 
@@ -67,8 +74,9 @@ def test_replay_is_deterministic(spec: ModelSpec) -> None:
     data = events(spec.name, 600)
     a, b = run(spec, data), run(spec, data)
     probe = [e.to_features() for e, _ in data[:100]]  # type: ignore[attr-defined]
-    assert [a.state.model.predict_proba_one(x) for x in probe] == \
-        [b.state.model.predict_proba_one(x) for x in probe]
+    assert [a.state.model.predict_proba_one(x) for x in probe] == [
+        b.state.model.predict_proba_one(x) for x in probe
+    ]
     assert a.state.evaluation.report() == b.state.evaluation.report()
     assert pickle.dumps(a.state.join) == pickle.dumps(b.state.join)
     if spec.name == "habitat":  # one process, one run: byte-identical (ADWIN's Rust state is not)
@@ -88,7 +96,9 @@ def test_test_then_train_predicts_before_it_learns() -> None:
         shadow.learn_one(x, outcome.label)
         learner.observe_features(event, i)  # type: ignore[arg-type]
         learner.observe_outcome(outcome)
-    assert learner.state.evaluation.report()["overall"]["Accuracy"] == pytest.approx(hits / len(data))
+    assert learner.state.evaluation.report()["overall"]["Accuracy"] == pytest.approx(
+        hits / len(data)
+    )
 
 
 def test_a_model_that_raises_is_reported_not_fatal() -> None:
@@ -108,8 +118,15 @@ def test_a_model_that_raises_is_reported_not_fatal() -> None:
 
 def test_outcomes_of_another_kind_are_ignored() -> None:
     learner = Learner(habitat())
-    outcome = Outcome.model_validate({"event_id": "o", "event_time": "2026-01-01T00:00:00Z",
-                                      "kind": "viability", "subject": "x", "label": True})
+    outcome = Outcome.model_validate(
+        {
+            "event_id": "o",
+            "event_time": "2026-01-01T00:00:00Z",
+            "kind": "viability",
+            "subject": "x",
+            "label": True,
+        }
+    )
     assert learner.observe_outcome(outcome) is None and learner.state.ignored_outcomes == 1
 
 

@@ -27,11 +27,25 @@ def signer() -> Signer:
 
 def fields(version: int = 1) -> dict[str, Any]:
     return {
-        "model": "habitat", "version": version, "created_at": datetime.now(UTC), "n_learned": 3,
-        "metrics": {"Accuracy": 0.5}, "rolling_metrics": {}, "trained_through": {"t:0": 10},
-        "join": {"pending": 0, "joined": 3, "expired": 0, "evicted": 0, "unmatched": 0,
-                 "duplicate_outcomes": 0, "duplicate_features": 0},
-        "invalid_events": 0, "schema_fingerprint": "0" * 64, "environment": {"river": "x"},
+        "model": "habitat",
+        "version": version,
+        "created_at": datetime.now(UTC),
+        "n_learned": 3,
+        "metrics": {"Accuracy": 0.5},
+        "rolling_metrics": {},
+        "trained_through": {"t:0": 10},
+        "join": {
+            "pending": 0,
+            "joined": 3,
+            "expired": 0,
+            "evicted": 0,
+            "unmatched": 0,
+            "duplicate_outcomes": 0,
+            "duplicate_features": 0,
+        },
+        "invalid_events": 0,
+        "schema_fingerprint": "0" * 64,
+        "environment": {"river": "x"},
         "pipeline": "StandardScaler | LogisticRegression",
     }
 
@@ -73,7 +87,9 @@ def test_a_signature_from_the_wrong_key_is_refused() -> None:
 def test_a_malicious_pickle_is_never_run_even_when_signed() -> None:
     MARKER.unlink(missing_ok=True)
     s = signer()
-    sealed, _ = seal(Evil(), fields(), s)  # signed by the real key: the allowlist is the second wall
+    sealed, _ = seal(
+        Evil(), fields(), s
+    )  # signed by the real key: the allowlist is the second wall
     with pytest.raises(SnapshotRejected, match=r"posix\.system|os\.system"):
         unseal(sealed, s.verifier)
     assert not MARKER.exists()
@@ -99,9 +115,13 @@ def test_keys_parse_from_pem_and_base64() -> None:
 
     private, public = generate()
     s = parse_private(private)
-    raw = s.key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                              serialization.NoEncryption())
-    assert parse_private(base64.b64encode(raw).decode()).verifier.fingerprint() == parse_public(public).fingerprint()
+    raw = s.key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    assert (
+        parse_private(base64.b64encode(raw).decode()).verifier.fingerprint()
+        == parse_public(public).fingerprint()
+    )
     from lazarus.errors import ConfigError
 
     with pytest.raises(ConfigError, match="LAZARUS_SIGNING_PRIVATE_KEY"):

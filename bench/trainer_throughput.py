@@ -1,0 +1,154 @@
+"""Trainer throughput (Kafka -> validate -> join -> test-then-train -> snapshots) against a bare
+river loop over the same events in memory, in the same run. Target (issue #4): ratio >= 0.7.
+
+The bare loop is the least code that learns from these events: for each pre-parsed
+event, to_features(), predict_proba_one, one metric update, learn_one.
+
+    python -m bench.trainer_throughput [--events 100000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+import uuid
+from datetime import UTC, datetime
+
+import redis
+from river import metrics
+
+from bench.common import broker_settings, summary
+from lazarus.kafka.admin import ensure_topics
+from lazarus.kafka.config import client_config
+from lazarus.settings import DEFAULT_REDIS_URL
+from lazarus.signing import generate, signer_from
+from lazarus.snapshot_store import RedisSnapshotStore
+from producers.sensor_sim import SensorNetwork, SimConfig
+from schemas import Outcome
+from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, topic_names
+from tests.integration.trainerkit import log_ends, produce_sensors
+from trainer.app import Cadence, TrainerApp
+from trainer.specs import habitat
+
+
+def in_memory(n: int) -> dict[str, float]:
+    """Three bare loops over the same events, from least to most of the trainer's work."""
+    pairs = list(
+        itertools.islice(
+            SensorNetwork(
+                SimConfig(seed=5, fault_rate=0.002, label_delay_s=0),
+                datetime(2026, 1, 1, tzinfo=UTC),
+            ),
+            n,
+        )
+    )
+    parsed = []
+    for _, raw, out in pairs:
+        try:
+            parsed.append((SENSOR_READINGS.decode(raw), Outcome.model_validate_json(out).label))  # type: ignore[arg-type]
+        except Exception:
+            continue
+    featurized = [(e.to_features(), y) for e, y in parsed]  # type: ignore[attr-defined]
+
+    def learn(x: dict[str, float], y: object, model: object, metric: metrics.base.Metric) -> None:
+        proba = model.predict_proba_one(x)  # type: ignore[attr-defined]
+        metric.update(y, max(proba, key=proba.__getitem__))
+        model.learn_one(x, y)  # type: ignore[attr-defined]
+
+    rates = {}
+    model, metric = habitat().pipeline(), metrics.Accuracy()
+    started = time.perf_counter()
+    for x, y in featurized:
+        learn(x, y, model, metric)
+    rates["features"] = len(featurized) / (time.perf_counter() - started)
+    model, metric = habitat().pipeline(), metrics.Accuracy()
+    started = time.perf_counter()
+    for e, y in parsed:
+        learn(e.to_features(), y, model, metric)  # type: ignore[attr-defined]
+    rates["events"] = len(parsed) / (time.perf_counter() - started)
+    model, metric = habitat().pipeline(), metrics.Accuracy()
+    started = time.perf_counter()
+    learned = 0
+    for i in range(0, len(pairs), 1000):
+        chunk = pairs[i : i + 1000]
+        readings = SENSOR_READINGS.decode_many([r for _, r, _ in chunk])
+        outcomes = HABITAT_OUTCOMES.decode_many([o for _, _, o in chunk if o is not None])
+        for e, o in zip(readings, outcomes, strict=True):
+            if isinstance(e, Exception) or isinstance(o, Exception):
+                continue
+            learn(e.to_features(), o.label, model, metric)  # type: ignore[union-attr]
+            learned += 1
+    rates["json"] = learned / (time.perf_counter() - started)
+    return rates
+
+
+def trainer(settings, n: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    s = settings.with_overrides(redis_key_prefix=f"bench:{uuid.uuid4().hex[:8]}")
+    store = RedisSnapshotStore(redis.Redis.from_url(s.redis_url_value), s.redis_key_prefix)
+    ends = log_ends(
+        s, [SENSOR_READINGS.full(s.topic_prefix), HABITAT_OUTCOMES.full(s.topic_prefix)]
+    )
+    spec = habitat()
+    app = TrainerApp(
+        s, spec, store, signer_from(s), cadence=Cadence(spec.snapshot_every, spec.snapshot_seconds)
+    )
+    app.start(30)
+    started = time.perf_counter()
+    while app.learner.state.offsets != ends:
+        app.step()
+    elapsed = time.perf_counter() - started
+    app.stop()
+    client = redis.Redis.from_url(s.redis_url_value)
+    client.delete(*client.keys(f"{s.redis_key_prefix}:*"))
+    return app.learner.state.n_learned / elapsed, app.snapshots.stats.published
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    private, public = generate()
+    with broker_settings(
+        topic_prefix="bench.",
+        redis_url=DEFAULT_REDIS_URL,
+        signing_private_key=private,
+        signing_public_key=public,
+    ) as s:
+        ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), 4)
+        produce_sensors(s, args.events)
+        bare: dict[str, list[float]] = {"features": [], "events": [], "json": []}
+        trainer_rates = []
+        for r in range(args.rounds):
+            for name, rate in in_memory(args.events).items():
+                bare[name].append(rate)
+            rate, snaps = trainer(s, args.events)
+            trainer_rates.append(rate)
+            print(
+                f"round {r + 1}: trainer {rate:,.0f} ev/s ({snaps} snapshots); bare loops: "
+                + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in bare.items()),
+                flush=True,
+            )
+    print()
+    print(
+        f"trainer, Kafka -> validate -> join -> test-then-train -> snapshots: {summary(trainer_rates)} ev/s"
+    )
+    labels = {
+        "features": "bare loop over feature dicts (predict, 1 metric, learn)",
+        "events": "bare loop over parsed events (+ to_features)",
+        "json": "bare loop over the JSON messages in memory (+ validation)",
+    }
+    for name, rates in bare.items():
+        ratios = sorted(t / b for t, b in zip(trainer_rates, rates, strict=True))
+        print(
+            f"{labels[name]:<58} {summary(rates)} ev/s; trainer ratio median "
+            f"{ratios[len(ratios) // 2]:.2f}"
+        )
+    print("target (issue #4): ratio >= 0.7")
+
+
+if __name__ == "__main__":
+    main()
