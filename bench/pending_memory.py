@@ -32,14 +32,18 @@ def peak_mb() -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--features", type=int, default=1_300_000)
     args = ap.parse_args()
     spec = habitat()
     learner = Learner(spec)
     cap = spec.max_pending
     # One simulated second per tick: 1.3M readings span hours, far inside the 14-day TTL.
-    stream = SensorNetwork(SimConfig(seed=2, fault_rate=0, interval_s=1.0), datetime(2026, 1, 1, tzinfo=UTC))
+    stream = SensorNetwork(
+        SimConfig(seed=2, fault_rate=0, interval_s=1.0), datetime(2026, 1, 1, tzinfo=UTC)
+    )
     decode = SENSOR_READINGS.decode_many
     base = rss_mb()
     at_cap = None
@@ -53,12 +57,18 @@ def main() -> None:
             if at_cap is None and len(learner.state.join.entries) >= cap:
                 at_cap = rss_mb()
     join = learner.state.join
-    print(f"features fed {args.features:,}; cap {cap:,}; pending {len(join.entries):,}; "
-          f"evicted {join.counters.evicted:,}")
-    print(f"RSS before the buffer (baseline) {base:.0f} MB; at the cap {at_cap:.0f} MB; "
-          f"after {args.features - cap:,} more {rss_mb():.0f} MB; peak {peak_mb():.0f} MB")
-    print(f"per pending key: {(rss_mb() - base) * 1024 * 1024 / len(join.entries):.0f} bytes; "
-          f"bounded: {'yes' if rss_mb() <= at_cap * 1.05 else 'NO'} (after the cap, RSS stays within 5 %)")
+    print(
+        f"features fed {args.features:,}; cap {cap:,}; pending {len(join.entries):,}; "
+        f"evicted {join.counters.evicted:,}"
+    )
+    print(
+        f"RSS before the buffer (baseline) {base:.0f} MB; at the cap {at_cap:.0f} MB; "
+        f"after {args.features - cap:,} more {rss_mb():.0f} MB; peak {peak_mb():.0f} MB"
+    )
+    print(
+        f"per pending key: {(rss_mb() - base) * 1024 * 1024 / len(join.entries):.0f} bytes; "
+        f"bounded: {'yes' if rss_mb() <= at_cap * 1.05 else 'NO'} (after the cap, RSS stays within 5 %)"
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from collections.abc import Sequence
 
 import redis
@@ -34,33 +34,43 @@ class StatusView:
         self._kafka = kafka
         self._topic_prefix = topic_prefix
         self._last: dict[int, tuple[float, float]] = {}
+        self._rate: dict[int, float] = {}
         self._lag: dict[str, int] = {}
-        self._lag_at = 0.0
+        self._stop = threading.Event()
+        # Reading offsets can take seconds (a slow broker, a group coordinator lookup):
+        # it runs beside the display so the supervisor loop never waits on it.
+        self._poller = threading.Thread(target=self._poll_lag, name="lag-poller", daemon=True)
+        self._poller.start()
 
     def _rates(self, beats: dict[int, dict[str, str]]) -> dict[int, float]:
-        rates: dict[int, float] = {}
-        now = time.monotonic()
+        """Events/s between a role's last two heartbeats, by the role's own clock."""
         for pid, beat in beats.items():
-            count = float(beat.get("events_out") or beat.get("events_in") or 0)
+            at = float(beat.get("updated_at") or 0)
+            count = float(_events(beat) or 0)
             prev = self._last.get(pid)
-            if prev is not None and now > prev[0]:
-                rates[pid] = max(0.0, (count - prev[1]) / (now - prev[0]))
-            self._last[pid] = (now, count)
-        return rates
+            if prev is None or at > prev[0]:
+                if prev is not None and at > prev[0]:
+                    self._rate[pid] = max(0.0, (count - prev[1]) / (at - prev[0]))
+                self._last[pid] = (at, count)
+        return self._rate
 
-    def _refresh_lag(self) -> None:
-        if time.monotonic() - self._lag_at < LAG_EVERY_S:
-            return
-        self._lag_at = time.monotonic()
-        for child in self._children:
-            group = child.spec.group
-            if group and child.spec.topics:
+    def _poll_lag(self) -> None:
+        while not self._stop.wait(LAG_EVERY_S):
+            groups = {
+                c.spec.group: c.spec.topics
+                for c in self._children
+                if c.spec.group and c.spec.topics
+            }
+            for group, topics in groups.items():
+                if self._stop.is_set():
+                    return
                 try:
-                    self._lag[group] = total_lag(
-                        group_lag(self._kafka, group, list(child.spec.topics))
-                    )
+                    self._lag[group] = total_lag(group_lag(self._kafka, group, list(topics)))
                 except Exception as exc:  # a lag probe must never stop the supervisor
                     log.debug("lag of %s unavailable: %s", group, exc)
+
+    def close(self) -> None:
+        self._stop.set()
 
     def render(self, elapsed: float) -> Table:
         try:
@@ -70,7 +80,6 @@ class StatusView:
         except (redis.RedisError, OSError, ValueError):
             beats = {}
         rates = self._rates(beats)
-        self._refresh_lag()
         table = Table(title=f"Lazarus — up {elapsed:,.0f}s (Ctrl-C stops everything)")
         for col in ("role", "pid", "state", "events/s", "events", "lag", "model version"):
             table.add_column(
@@ -79,7 +88,7 @@ class StatusView:
         for child in self._children:
             pid = child.proc.pid
             beat = beats.get(pid, {})
-            events = beat.get("events_out") or beat.get("events_in") or "-"
+            events = _events(beat) or "-"
             rate = rates.get(pid)
             lag = self._lag.get(child.spec.group or "", None)
             state = child.state if child.state != "running" else beat.get("state", "starting")
@@ -93,3 +102,11 @@ class StatusView:
                 beat.get("model_version") or "-",
             )
         return table
+
+
+def _events(beat: dict[str, str]) -> str | None:
+    """What a role counts as its work: events out (producers, scorers) or in (trainers)."""
+    for name in ("events_out", "events_in"):
+        if beat.get(name) not in (None, "", "0"):
+            return beat[name]
+    return beat.get("events_out") or beat.get("events_in")

@@ -19,10 +19,11 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 from pydantic import ValidationError
 
 from lazarus.deadletters import DeadLetterSink
-from lazarus.errors import ServiceUnavailable
+from lazarus.errors import LazarusError, ServiceUnavailable
 from lazarus.gctune import tune_for_streaming
 from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
+from lazarus.lag import log_end
 from lazarus.settings import Settings
 from lazarus.signing import Signer
 from lazarus.snapshot_store import SnapshotStore
@@ -40,6 +41,10 @@ BATCH = 2000
 POLL_S = 0.1
 FINAL_SNAPSHOT_S = 10.0
 OUTAGE_LOG_EVERY_S = 30.0
+
+
+class TopicsRecreated(LazarusError):
+    """The snapshot's offsets are past the end of the logs it names."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class TrainerApp:
         consumer = Consumer(conf)
         partitions = self._partitions(consumer, timeout)
         offsets = self.learner.state.offsets
+        self._check_offsets(consumer, partitions)
         consumer.assign(
             [TopicPartition(t, p, offsets.get(f"{t}:{p}", OFFSET_BEGINNING)) for t, p in partitions]
         )
@@ -113,6 +119,21 @@ class TrainerApp:
             len(partitions),
             self.snapshots.next_version,
         )
+
+    def _check_offsets(self, consumer: Consumer, partitions: list[tuple[str, int]]) -> None:
+        """A snapshot trained past the end of a log belongs to another incarnation of the topics."""
+        for topic, partition in partitions:
+            wanted = self.learner.state.offsets.get(f"{topic}:{partition}")
+            if wanted is None:
+                continue
+            end = log_end(consumer, TopicPartition(topic, partition))
+            if wanted > end:
+                raise TopicsRecreated(
+                    f"{self.spec.name} v{self.snapshots.current_version} was trained through offset "
+                    f"{wanted} of {topic}[{partition}], but that log ends at {end}: the topics were "
+                    "recreated or truncated. Rebuild with `lazarus train "
+                    f"{self.spec.name} --from-beginning`, or point LAZARUS_REDIS_KEY_PREFIX elsewhere"
+                )
 
     def _partitions(self, consumer: Consumer, timeout: float) -> list[tuple[str, int]]:
         deadline = time.monotonic() + timeout

@@ -99,7 +99,7 @@ def up(
     info = stack.start()
     for line in info.describe():
         cli.err.print(line, highlight=False)
-    settings = _with_signing_keys(cli, stack.settings)
+    settings = _with_signing_keys(cli, _fresh_namespace(cli, stack))
     stack.settings = settings
     cli.replace_settings(settings)
     roles = demo_roles(
@@ -118,6 +118,25 @@ def up(
         stack.stop()
         cli.err.print(f"stopped everything in {time.monotonic() - started:.1f}s", highlight=False)
     return code
+
+
+def _fresh_namespace(cli: CliContext, stack: Stack) -> Settings:
+    """An embedded broker starts empty, so models in Redis from an earlier run name offsets that
+    no longer exist: embedded runs keep their Redis keys under `<prefix>:embedded`, cleared here."""
+    settings = stack.settings
+    if stack.broker is None:
+        return settings
+    prefix = f"{settings.redis_key_prefix}:embedded"
+    client = redisconn.connect(settings.redis_url_value)
+    stale = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if stale:
+        client.delete(*stale)
+        cli.err.print(
+            f"cleared {len(stale)} Redis keys of the previous embedded run ({prefix}:*)",
+            highlight=False,
+        )
+    client.close()
+    return settings.with_overrides(redis_key_prefix=prefix)
 
 
 def _with_signing_keys(cli: CliContext, settings: Settings) -> Settings:
@@ -155,22 +174,25 @@ def _watch(
         else None
     )
     last_line = 0.0
-    with live or _Null():
-        while not stop.wait(REFRESH_S):
-            elapsed = time.monotonic() - started
-            failure = supervisor.failure(stack.broker_alive)
-            if failure:
-                log.error("%s", failure)
-                return 1
-            if duration is not None and elapsed >= duration:
-                log.info("--duration %.0fs reached; stopping", duration)
-                return 0
-            table = view.render(elapsed)
-            if live is not None:
-                live.update(table, refresh=True)
-            elif elapsed - last_line >= 5:
-                last_line = elapsed
-                cli.console.print(table)
+    try:
+        with live or _Null():
+            while not stop.wait(REFRESH_S):
+                elapsed = time.monotonic() - started
+                failure = supervisor.failure(stack.broker_alive)
+                if failure:
+                    log.error("%s", failure)
+                    return 1
+                if duration is not None and elapsed >= duration:
+                    log.info("--duration %.0fs reached; stopping", duration)
+                    return 0
+                table = view.render(elapsed)
+                if live is not None:
+                    live.update(table, refresh=True)
+                elif elapsed - last_line >= 5:
+                    last_line = elapsed
+                    cli.console.print(table)
+    finally:
+        view.close()
     log.info("%s received; stopping everything", stop.signal_name or "stop")
     return 0
 

@@ -246,3 +246,25 @@ def test_models_cli_lists_shows_and_verifies(settings: Settings, topics: list[st
     del other["LAZARUS_SIGNING_PRIVATE_KEY"]
     wrong = lazarus("models", "verify", "habitat", env=other)
     assert wrong.returncode == 1 and "signature" in wrong.stdout
+
+
+def test_a_snapshot_past_the_end_of_recreated_topics_is_refused(settings: Settings, topics: list[str]) -> None:
+    import pytest
+
+    from lazarus.kafka.admin import delete_topics, ensure_topics
+    from lazarus.kafka.config import client_config
+    from trainer.app import TopicsRecreated
+
+    s = with_keys(settings)
+    produce_sensors(s, 300)
+    store = store_of(s)
+    app = TrainerApp(s, habitat(), store, signer_from(s), cadence=Cadence(100, 60))
+    app.start(30)
+    run_to_end(app, log_ends(s, topics_of(s)))
+    app.stop()
+    conf = client_config(s, quiet=True)
+    delete_topics(conf, topics_of(s))
+    ensure_topics(conf, topics_of(s), s.topic_partitions)
+    again = TrainerApp(s, habitat(), store, signer_from(s), cadence=Cadence(100, 60))
+    with pytest.raises(TopicsRecreated, match="--from-beginning"):
+        again.start(30)

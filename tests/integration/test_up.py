@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import select
 import signal
 import subprocess
@@ -16,7 +17,8 @@ from tests.proctools import pids_with, wait_gone
 
 def _env(settings: Settings) -> tuple[dict[str, str], str, int]:
     port = free_port()
-    env = cli_env(settings, LAZARUS_EMBEDDED="true", LAZARUS_EMBEDDED_BROKER_PORT=str(port))
+    env = cli_env(settings, LAZARUS_EMBEDDED="true", LAZARUS_EMBEDDED_BROKER_PORT=str(port),
+                  XDG_CONFIG_HOME=tempfile.mkdtemp(prefix="lazarus-keys-"))  # dev keys: not in ~
     return env, settings.redis_key_prefix, port
 
 
@@ -42,7 +44,8 @@ def test_up_with_duration_runs_roles_and_exits_zero(settings: Settings) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout + result.stderr
     assert f"127.0.0.1:{port}" in out
-    assert "producer:sensors" in out and "events/s" in out
+    assert "producer:sensors" in out and "trainer:habitat" in out and "events/s" in out
+    assert "development key" in out
     assert "stopped everything" in out
     assert wait_gone(marker, 5) == [] and wait_gone(f"127.0.0.1:{port}", 5) == []
 
