@@ -248,7 +248,9 @@ def test_models_cli_lists_shows_and_verifies(settings: Settings, topics: list[st
     assert wrong.returncode == 1 and "signature" in wrong.stdout
 
 
-def test_a_snapshot_past_the_end_of_recreated_topics_is_refused(settings: Settings, topics: list[str]) -> None:
+def test_a_snapshot_past_the_end_of_recreated_topics_is_refused(
+    settings: Settings, topics: list[str]
+) -> None:
     import pytest
 
     from lazarus.kafka.admin import delete_topics, ensure_topics

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import select
 import signal
 import subprocess
+import tempfile
 import time
 
 from lazarus.embedded.ports import free_port
@@ -17,8 +17,12 @@ from tests.proctools import pids_with, wait_gone
 
 def _env(settings: Settings) -> tuple[dict[str, str], str, int]:
     port = free_port()
-    env = cli_env(settings, LAZARUS_EMBEDDED="true", LAZARUS_EMBEDDED_BROKER_PORT=str(port),
-                  XDG_CONFIG_HOME=tempfile.mkdtemp(prefix="lazarus-keys-"))  # dev keys: not in ~
+    env = cli_env(
+        settings,
+        LAZARUS_EMBEDDED="true",
+        LAZARUS_EMBEDDED_BROKER_PORT=str(port),
+        XDG_CONFIG_HOME=tempfile.mkdtemp(prefix="lazarus-keys-"),
+    )  # dev keys: not in ~
     return env, settings.redis_key_prefix, port
 
 
