@@ -13,6 +13,7 @@ import hashlib
 import struct
 from array import array
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from schemas.base import Features
 
@@ -71,8 +72,7 @@ class RecentIds:
         self._set = set(self._ring)
 
 
-@dataclass(frozen=True)
-class Joined:
+class Joined(NamedTuple):  # a NamedTuple: built once per learned event, and cheap to build
     """A feature set and the outcome that labels it."""
 
     event_id: str

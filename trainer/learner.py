@@ -7,6 +7,8 @@ buffer, metrics, counters, trained-through offsets). No I/O here: events in,
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,17 +50,26 @@ class Learner:
             evaluation=Prequential(spec.metrics, spec.segment_fields, spec.window),
         )
         self._classify = spec.task == "classification"
+        # Hot path: attribute getters built once, not looked up by name per event.
+        self._segment = _segment_getter(spec.segment_fields)
+        self._join_key = operator.attrgetter(spec.join_key)
+        self._offset_keys: dict[tuple[str, int], str] = {}
 
     def advance(self, topic: str, partition: int, offset: int) -> None:
         """Record that this message is done (learned, held, or dead-lettered)."""
-        self.state.offsets[f"{topic}:{partition}"] = offset + 1
+        key = self._offset_keys.get((topic, partition))
+        if key is None:
+            key = self._offset_keys[(topic, partition)] = f"{topic}:{partition}"
+        self.state.offsets[key] = offset + 1
 
     def observe_features(self, event: Event, origin: int) -> None:
-        x = event.to_features()  # type: ignore[attr-defined]
-        segment = tuple(str(getattr(event, f)) for f in self.spec.segment_fields)
-        time_ms = int(event.event_time.timestamp() * 1000)
         self.state.join.add(
-            getattr(event, self.spec.join_key), event.key, time_ms, x, segment, origin
+            self._join_key(event),
+            event.key,
+            int(event.event_time.timestamp() * 1000),
+            event.to_features(),  # type: ignore[attr-defined]
+            self._segment(event),
+            origin,
         )
 
     def observe_outcome(self, outcome: Outcome) -> Joined | ModelFailure | None:
@@ -91,3 +102,12 @@ class Learner:
             self.state.evaluation.update(y, None, y_pred, joined.segment)
         model.learn_one(x, y)
         self.state.n_learned += 1
+
+
+def _segment_getter(fields: tuple[str, ...]) -> Callable[[Event], tuple[str, ...]]:
+    if not fields:
+        return lambda event: ()
+    get = operator.attrgetter(*fields)
+    if len(fields) == 1:
+        return lambda event: (str(get(event)),)
+    return lambda event: tuple(map(str, get(event)))
