@@ -54,6 +54,16 @@ ALLOWED_GLOBALS = frozenset(
         ("numpy.random._pickle", "__randomstate_ctor"),
         ("numpy.random._pickle", "__generator_ctor"),
         ("numpy.random._pickle", "__bit_generator_ctor"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy.random._pcg64", "PCG64"),
+        ("numpy.random._mt19937", "MT19937"),
+        ("numpy.random._philox", "Philox"),
+        ("numpy.random._sfc64", "SFC64"),
+        ("numpy.random._generator", "Generator"),
+        ("numpy.random.mtrand", "RandomState"),
+        ("numpy.random.bit_generator", "SeedSequence"),
+        ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
     }
 )
 """Exact (module, name) pairs allowed whatever they are."""
@@ -67,12 +77,20 @@ DENIED_PREFIXES = ("river.datasets", "river.stream", "river.api")
 
 class SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        if module.startswith(CLASS_PREFIXES) and not module.startswith(DENIED_PREFIXES):
-            found = super().find_class(module, name)
-            if isinstance(found, type):
-                return found
+        # From protocol 4 a dotted name walks attributes (`river.stats.cov` + `np.f2py.subprocess.Popen`
+        # reaches Popen): only plain names are looked up, and a class must live where it claims to.
+        if "." not in name:
+            if (module, name) in ALLOWED_GLOBALS:
+                return super().find_class(module, name)
+            if module.startswith(CLASS_PREFIXES) and not module.startswith(DENIED_PREFIXES):
+                found = super().find_class(module, name)
+                home = getattr(found, "__module__", "") or ""
+                if (
+                    isinstance(found, type)
+                    and home.startswith(CLASS_PREFIXES)
+                    and not home.startswith(DENIED_PREFIXES)
+                ):
+                    return found
         raise SnapshotRejected(
             f"snapshot refers to {module}.{name}, which is not on the allowlist of model classes"
         )

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -76,7 +76,7 @@ def parse_private(text: str, setting: str = "signing_private_key") -> Signer:
             key = serialization.load_pem_private_key(text.encode(), password=None)
         else:
             key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm) as exc:
         raise ConfigError(
             f"{env_name(setting)} is not an Ed25519 private key (PEM or base64)"
         ) from exc
@@ -92,7 +92,7 @@ def parse_public(text: str, setting: str = "signing_public_key") -> Verifier:
             key = serialization.load_pem_public_key(text.encode())
         else:
             key = Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm) as exc:
         raise ConfigError(
             f"{env_name(setting)} is not an Ed25519 public key (PEM or base64)"
         ) from exc
@@ -126,6 +126,13 @@ def verifier_from(settings: Settings) -> Verifier:
 def dev_pair(directory: Path = DEV_KEY_DIR) -> tuple[str, str]:
     """The local development pair, created once (private key file mode 0600)."""
     private_path, public_path = directory / DEV_PRIVATE, directory / DEV_PUBLIC
+    if private_path.exists() and not public_path.exists():  # a crash between the two writes
+        key = parse_private(private_path.read_text()).key.public_key()
+        public_path.write_text(
+            key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ).decode()
+        )
     if not private_path.exists():
         directory.mkdir(parents=True, exist_ok=True)
         private, public = generate()

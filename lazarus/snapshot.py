@@ -65,8 +65,15 @@ def seal(
     return SealedSnapshot(raw, signer.sign(raw), blob, digest), manifest
 
 
-def verify(sealed: SealedSnapshot, verifier: Verifier) -> SnapshotManifest:
-    """Check signature and digest; never unpickles. Raises SnapshotRejected with the reason."""
+def verify(
+    sealed: SealedSnapshot,
+    verifier: Verifier,
+    *,
+    model: str | None = None,
+    version: int | None = None,
+) -> SnapshotManifest:
+    """Check signature, digest and (when given) that it is the model and version it is stored as;
+    never unpickles. Raises SnapshotRejected with the reason."""
     if not verifier.verify(sealed.signature, sealed.manifest):
         raise SnapshotRejected(
             "signature does not verify with the configured public key (forged, tampered, or another key)"
@@ -81,10 +88,21 @@ def verify(sealed: SealedSnapshot, verifier: Verifier) -> SnapshotManifest:
         raise SnapshotRejected(
             "state digest does not match the signed manifest (blob tampered or truncated)"
         )
+    # A signed snapshot copied to another key is a rollback or a substitution, not a forgery.
+    if model is not None and manifest.model != model:
+        raise SnapshotRejected(f"stored as {model!r} but signed as {manifest.model!r}")
+    if version is not None and manifest.version != version:
+        raise SnapshotRejected(f"stored as v{version} but signed as v{manifest.version}")
     return manifest
 
 
-def unseal(sealed: SealedSnapshot, verifier: Verifier) -> tuple[SnapshotManifest, Any]:
+def unseal(
+    sealed: SealedSnapshot,
+    verifier: Verifier,
+    *,
+    model: str | None = None,
+    version: int | None = None,
+) -> tuple[SnapshotManifest, Any]:
     """Verify, then unpickle with the allowlist."""
-    manifest = verify(sealed, verifier)
+    manifest = verify(sealed, verifier, model=model, version=version)
     return manifest, safe_loads(sealed.blob)

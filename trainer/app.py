@@ -126,7 +126,20 @@ class TrainerApp:
             wanted = self.learner.state.offsets.get(f"{topic}:{partition}")
             if wanted is None:
                 continue
-            end = log_end(consumer, TopicPartition(topic, partition))
+            tp = TopicPartition(topic, partition)
+            low, _ = consumer.get_watermark_offsets(tp, timeout=5.0, cached=False)
+            if wanted < low:
+                log.error(
+                    "%s[%d]: offsets %d..%d were deleted (retention) before %s learned them; "
+                    "continuing from %d. Lengthen the topic's retention beyond the trainer's downtime.",
+                    topic,
+                    partition,
+                    wanted,
+                    low - 1,
+                    self.spec.name,
+                    low,
+                )
+            end = log_end(consumer, tp)
             if wanted > end:
                 raise TopicsRecreated(
                     f"{self.spec.name} v{self.snapshots.current_version} was trained through offset "
@@ -163,9 +176,9 @@ class TrainerApp:
     def stop(self) -> int:
         """Publish a final snapshot (retrying for a while), flush, close. Returns the exit code."""
         code = 0
-        if self._changed_since_snapshot():
-            deadline = time.monotonic() + FINAL_SNAPSHOT_S
-            while self.snapshots.publish(self.learner) is None:
+        deadline = time.monotonic() + FINAL_SNAPSHOT_S
+        while self._changed_since_snapshot():  # an older unconfirmed snapshot may go out first
+            if not self._publish():
                 if time.monotonic() > deadline:
                     log.error(
                         "could not publish a final snapshot of %s; on restart it replays from v%s",
@@ -175,8 +188,6 @@ class TrainerApp:
                     code = 1
                     break
                 time.sleep(0.5)
-            else:
-                self._commit()
         self._dlq_publisher.close(SHUTDOWN_FLUSH_S)
         if self._consumer is not None:
             self._consumer.close()
@@ -258,18 +269,24 @@ class TrainerApp:
         )
         if not due or not self._changed_since_snapshot() or not self.snapshots.due_for_retry(now):
             return
-        if self.snapshots.publish(self.learner) is not None:
-            self._learned_at_snapshot = self.learner.state.n_learned
-            self._offsets_at_snapshot = dict(self.learner.state.offsets)
-            self._snapshot_at = now
-            self._commit()
+        self._publish()
 
-    def _commit(self) -> None:
+    def _publish(self) -> bool:
+        manifest = self.snapshots.publish(self.learner)
+        if manifest is None:
+            return False
+        self._learned_at_snapshot = manifest.n_learned
+        self._offsets_at_snapshot = dict(manifest.trained_through)
+        self._snapshot_at = time.monotonic()
+        self._commit(manifest.trained_through)
+        return True
+
+    def _commit(self, offsets: dict[str, int]) -> None:
         """Offsets to the group, for `lazarus lag` only: restarts use the snapshot's offsets."""
-        if self._consumer is None or not self.learner.state.offsets:
+        if self._consumer is None or not offsets:
             return
         tps = []
-        for key, offset in self.learner.state.offsets.items():
+        for key, offset in offsets.items():
             topic, partition = key.rsplit(":", 1)
             tps.append(TopicPartition(topic, int(partition), offset))
         try:

@@ -103,8 +103,8 @@ class JoinCounters:
     latency_max_s: float | None = None
 
 
-Layout = tuple[tuple[str, ...], tuple[str, ...], str]
-"""What entries share: (feature names, segment values, subject)."""
+Layout = tuple[tuple[str, ...], tuple[str, ...]]
+"""What entries share: (feature names, segment values). Bounded by the schema and the segments."""
 
 
 @dataclass
@@ -113,7 +113,7 @@ class PendingJoin:
     max_pending: int
     keep_joined: int
     entries: dict[str, bytes] = field(default_factory=dict)
-    """event_id -> packed (time ms, origin, layout id, feature values)"""
+    """event_id -> packed (time ms, origin, layout id, feature values) + the subject in UTF-8"""
     layouts: list[Layout] = field(default_factory=list)
     latest_by_subject: dict[str, str] = field(default_factory=dict)
     joined: RecentIds = field(default_factory=lambda: RecentIds(100_000))
@@ -139,12 +139,13 @@ class PendingJoin:
         if event_id in self.entries or event_id in self.joined:
             self.counters.duplicate_features += 1
             return
-        key = (tuple(x), segment, subject)
+        key = (tuple(x), segment)
         layout = self._layout_ids.get(key)
         if layout is None:
             layout = self._layout_ids[key] = len(self.layouts)
             self.layouts.append(key)
-        self.entries[event_id] = _packing(len(x)).pack(time_ms, origin, layout, *x.values())
+        packed = _packing(len(x)).pack(time_ms, origin, layout, *x.values()) + subject.encode()
+        self.entries[event_id] = packed
         self.latest_by_subject[subject] = event_id
         if time_ms > self.watermark_ms:
             self.watermark_ms = time_ms
@@ -163,10 +164,10 @@ class PendingJoin:
             else:
                 self.counters.unmatched += 1
             return None
-        names, segment, _ = self.layouts[_HEADER.unpack_from(packed)[2]]
+        names, segment = self.layouts[_HEADER.unpack_from(packed)[2]]
         self._drop(event_id)
         self.joined.add(event_id)
-        time_ms, origin, _, *values = _packing(len(names)).unpack(packed)
+        time_ms, origin, _, *values = _packing(len(names)).unpack_from(packed)
         latency = max(0.0, (outcome_ms - time_ms) / 1000.0)
         c = self.counters
         c.joined += 1
@@ -185,7 +186,8 @@ class PendingJoin:
 
     def _drop(self, event_id: str) -> None:
         packed = self.entries.pop(event_id)
-        subject = self.layouts[_HEADER.unpack_from(packed)[2]][2]
+        names = self.layouts[_HEADER.unpack_from(packed)[2]][0]
+        subject = packed[_packing(len(names)).size :].decode()
         if self.latest_by_subject.get(subject) == event_id:
             del self.latest_by_subject[subject]
 

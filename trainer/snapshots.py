@@ -15,7 +15,7 @@ import redis
 
 from lazarus.errors import LazarusError, SnapshotRejected
 from lazarus.signing import Signer
-from lazarus.snapshot import environment, seal, unseal
+from lazarus.snapshot import SealedSnapshot, environment, seal, unseal
 from lazarus.snapshot_store import SnapshotStore
 from schemas.manifest import JoinReport, SnapshotManifest
 from trainer.learner import Learner, LearnerState
@@ -48,7 +48,7 @@ def restore(
     if sealed is None:
         raise SnapshotRejected(f"{spec.name} v{latest} is recorded as latest but is not stored")
     try:
-        manifest, state = unseal(sealed, signer.verifier)
+        manifest, state = unseal(sealed, signer.verifier, model=spec.name, version=latest)
     except SnapshotRejected as exc:
         raise SnapshotRejected(
             f"{spec.name} v{latest} cannot be resumed: {exc}. Rebuild with --from-beginning"
@@ -91,6 +91,7 @@ class SnapshotPublisher:
         self._delay = RETRY_FIRST_S
         self.stats = PublishStats()
         self.last_manifest: SnapshotManifest | None = None
+        self._unconfirmed: tuple[SealedSnapshot, SnapshotManifest] | None = None
 
     @property
     def current_version(self) -> int | None:
@@ -100,9 +101,16 @@ class SnapshotPublisher:
         return now >= self._retry_at
 
     def publish(self, learner: Learner) -> SnapshotManifest | None:
-        """Seal and store the learner's state as the next version; None (and a retry later) if Redis fails."""
+        """Seal and store the learner's state as the next version; None (and a retry later) if Redis fails.
+
+        Until the store gives a definite answer, retries send the *same* sealed bytes: if a
+        reply was lost after the write, the store recognises its own digest ("exists").
+        The returned manifest says which offsets the stored state was trained through.
+        """
         started = time.perf_counter()
-        sealed, manifest = seal(learner.state, self._fields(learner), self._signer)
+        if self._unconfirmed is None:
+            self._unconfirmed = seal(learner.state, self._fields(learner), self._signer)
+        sealed, manifest = self._unconfirmed
         try:
             result = self._store.publish(self._spec.name, self.next_version, sealed, self._keep)
         except (redis.RedisError, OSError) as exc:
@@ -121,6 +129,7 @@ class SnapshotPublisher:
             self.stats.failures += 1
             self._retry_at = time.monotonic() + self._delay
             return None
+        self._unconfirmed = None
         if result.outcome in ("conflict", "gap"):
             raise TrainerConflict(
                 f"cannot publish {self._spec.name} v{self.next_version}: the store's latest is "

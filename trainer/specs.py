@@ -54,6 +54,13 @@ class ModelSpec:
     """Joined ids remembered to recognise duplicate outcomes."""
     description: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        for name in ("snapshot_every", "max_pending", "window", "keep_joined"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"model spec {self.name!r}: {name} must be at least 1")
+        if not self.metrics:
+            raise ConfigError(f"model spec {self.name!r} needs at least one metric")
+
     @property
     def fingerprint(self) -> str:
         return schema_fingerprint(*(t.event for t in self.inputs))

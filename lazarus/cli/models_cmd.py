@@ -130,7 +130,7 @@ def verify_cmd(cli: CliContext, model: str, as_json: bool) -> int:
         try:
             if sealed is None:
                 raise SnapshotRejected("listed but not stored")
-            verify(sealed, verifier)
+            verify(sealed, verifier, model=model, version=version)
             results.append({"version": version, "ok": True, "reason": None})
         except SnapshotRejected as exc:
             results.append({"version": version, "ok": False, "reason": str(exc)})

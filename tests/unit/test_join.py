@@ -71,3 +71,11 @@ def test_state_survives_pickling() -> None:
     again = pickle.loads(pickle.dumps(j))
     got = again.match("e1", "s", 2_000)
     assert got is not None and got.x == X and got.origin == 7
+
+
+def test_many_subjects_do_not_grow_shared_state() -> None:
+    j = join(max_pending=10)
+    for i in range(2000):
+        j.add(f"e{i}", f"individual-{i}", i, X, ("dire_wolf",), 0)
+        j.match(f"e{i}", f"individual-{i}", i)
+    assert len(j.layouts) == 1 and len(j.entries) == 0 and not j.latest_by_subject

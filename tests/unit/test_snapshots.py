@@ -139,3 +139,37 @@ def test_store_sequence_retention_and_forward_only_current() -> None:
     assert store.publish("habitat", 5, snaps[0], keep=3).outcome == "conflict"
     assert store.versions("habitat") == [3, 4, 5]
     assert store.current("habitat") == 5 and store.latest("habitat") == 5
+
+
+def test_dotted_names_cannot_walk_to_other_modules() -> None:
+    module, name = b"river.stats.cov", b"np.f2py.subprocess.Popen"
+    payload = (
+        b"\x80\x04\x8c"
+        + bytes([len(module)])
+        + module
+        + b"\x94\x8c"
+        + bytes([len(name)])
+        + name
+        + b"\x94\x93\x94."
+    )
+    with pytest.raises(SnapshotRejected, match="not on the allowlist"):
+        safe_loads(payload)
+
+
+def test_numpy_state_round_trips() -> None:
+    import numpy as np
+
+    arr, rng = safe_loads(pickle.dumps((np.arange(3.0), np.random.default_rng(1)), protocol=5))
+    assert arr.tolist() == [0.0, 1.0, 2.0] and rng.integers(10) == np.random.default_rng(
+        1
+    ).integers(10)
+
+
+def test_a_snapshot_stored_under_another_identity_is_refused() -> None:
+    s = signer()
+    sealed, _ = seal({"a": 1}, fields(3), s)
+    assert verify(sealed, s.verifier, model="habitat", version=3).version == 3
+    with pytest.raises(SnapshotRejected, match="stored as v4"):
+        verify(sealed, s.verifier, model="habitat", version=4)
+    with pytest.raises(SnapshotRejected, match="stored as 'viability'"):
+        unseal(sealed, s.verifier, model="viability")
