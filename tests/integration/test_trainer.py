@@ -270,3 +270,47 @@ def test_a_snapshot_past_the_end_of_recreated_topics_is_refused(
     again = TrainerApp(s, habitat(), store, signer_from(s), cadence=Cadence(100, 60))
     with pytest.raises(TopicsRecreated, match="--from-beginning"):
         again.start(30)
+
+
+def test_features_that_make_the_model_raise_are_dead_lettered(
+    settings: Settings, topics: list[str]
+) -> None:
+    import json
+
+    from trainer.specs import load_spec
+
+    s = with_keys(settings)
+    produce_sensors(s, 600, fault_rate=0.0)
+    spec = load_spec("tests.integration.flaky_spec:make_spec")
+    app = TrainerApp(s, spec, store_of(s), signer_from(s), cadence=Cadence(1000, 60))
+    app.start(30)
+    run_to_end(app, log_ends(s, topics_of(s)))
+    assert app.stop() == 0
+    failures = app.learner.state.model_failures
+    assert failures > 50  # one sensor in five is eDNA
+    assert app.learner.state.n_learned + failures == 600
+    dead = [
+        DeadLetter.model_validate_json(m.value())
+        for m in read_all(s, DEAD_LETTERS.full(s.topic_prefix), expect=failures)
+    ]
+    assert len(dead) == failures
+    assert all(
+        d.stage == "trainer" and d.error_class == "ValueError" and "eDNA" in d.reason for d in dead
+    )
+    assert all("edna_copies_per_l" in json.loads(d.payload)["features"] for d in dead)
+    assert all(
+        d.origin_topic == SENSOR_READINGS.full(s.topic_prefix) and d.origin_offset is not None
+        for d in dead
+    )
+
+
+def test_trainer_without_a_broker_retries_then_names_the_setting(settings: Settings) -> None:
+    s = with_keys(settings).with_overrides(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
+    result = lazarus("train", "habitat", "--timeout", "3", env=cli_env(s))
+    assert result.returncode == 1
+    assert "retrying" in result.stderr and "LAZARUS_KAFKA_BOOTSTRAP_SERVERS" in result.stderr
+
+
+def test_trainer_without_a_key_says_which_setting(settings: Settings) -> None:
+    result = lazarus("train", "habitat", env=cli_env(settings))
+    assert result.returncode == 2 and "LAZARUS_SIGNING_PRIVATE_KEY" in result.stderr

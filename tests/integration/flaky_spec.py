@@ -1,0 +1,31 @@
+"""A custom model spec whose model raises on some inputs (loaded by import path in tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from river import linear_model, preprocessing
+
+from trainer.specs import ModelSpec, habitat
+
+
+class RaisesOnEdna(linear_model.LogisticRegression):  # type: ignore[misc]
+    """Refuses eDNA readings, as a broken custom model might."""
+
+    def learn_one(self, x: dict[str, float], y: Any, w: float = 1.0) -> None:
+        if "edna_copies_per_l" in x:
+            raise ValueError("cannot learn from eDNA")
+        super().learn_one(x, y, w)
+
+
+def make_spec() -> ModelSpec:
+    base = habitat()
+    return ModelSpec(
+        name="flaky",
+        inputs=base.inputs,
+        outcomes=base.outcomes,
+        outcome_kind=base.outcome_kind,
+        pipeline=lambda: preprocessing.StandardScaler() | RaisesOnEdna(),
+        metrics=base.metrics,
+        segment_fields=base.segment_fields,
+    )
