@@ -28,7 +28,6 @@ PACE_S = 0.01
 class FeedStats:
     events: int = 0
     outcomes: int = 0
-    outcomes_early: int = 0
     dead_lettered: int = 0
 
 
@@ -116,5 +115,4 @@ def drain(
         publisher.poll(0.05)
     if held:
         log.info("stopping: sending %d held-back outcomes now, before their label delay", len(held))
-        stats.outcomes_early += len(held)
         release_due(held, publisher, topic, stats, float("inf"))

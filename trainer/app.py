@@ -204,17 +204,18 @@ class TrainerApp:
         for msg in messages:
             if msg.error() is None:
                 by_topic.setdefault(msg.topic() or "", []).append(msg)
-        decoded: dict[int, object] = {}
-        for topic, batch in by_topic.items():
-            events = self._topics[topic].decode_many([m.value() or b"" for m in batch])
-            decoded.update((id(m), e) for m, e in zip(batch, events, strict=True))
-        self.events_in += len(decoded)
+        # Each topic's decoded events come back in its messages' order: walk them alongside.
+        decoded = {
+            topic: iter(self._topics[topic].decode_many([m.value() or b"" for m in batch]))
+            for topic, batch in by_topic.items()
+        }
+        self.events_in += sum(len(batch) for batch in by_topic.values())
         for msg in messages:
             err = msg.error()
             topic, partition = msg.topic() or "", msg.partition() or 0
             if err is None:
                 offset = msg.offset() or 0
-                merge.add(topic, partition, offset, msg.timestamp()[1], (msg, decoded[id(msg)]))
+                merge.add(topic, partition, offset, msg.timestamp()[1], (msg, next(decoded[topic])))
             elif err.code() == KafkaError._PARTITION_EOF:
                 merge.at_end(topic, partition)
             else:

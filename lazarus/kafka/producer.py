@@ -80,44 +80,27 @@ class Publisher:
 
     def publish(self, topic: str, key: str | bytes | None, value: bytes, **kwargs: Any) -> None:
         """Queue one message; on a full queue, serve callbacks and retry until it fits."""
-        producer = self._producer
-        if producer is None:
-            raise RuntimeError("Publisher.start() was not called")
+        producer = self._require()
         try:
             producer.produce(topic, value, key, **kwargs)
         except BufferError:
-            while True:
-                producer.poll(0.05)
-                try:
-                    producer.produce(topic, value, key, **kwargs)
-                    break
-                except BufferError:
-                    continue
-        self._counts.sent += 1
-        self._since_poll += 1
-        if self._since_poll >= POLL_EVERY:
-            self._since_poll = 0
-            producer.poll(0)
+            _produce_when_room(producer, topic, key, value, **kwargs)
+        self._sent(producer, 1)
 
     def publish_many(self, messages: list[tuple[str, str | bytes | None, bytes]]) -> None:
         """`publish` for a list of (topic, key, value): the hot path of fast feeds."""
-        producer = self._producer
-        if producer is None:
-            raise RuntimeError("Publisher.start() was not called")
+        producer = self._require()
         produce = producer.produce
         for topic, key, value in messages:
             try:
                 produce(topic, value, key)
             except BufferError:
-                while True:
-                    producer.poll(0.05)
-                    try:
-                        produce(topic, value, key)
-                        break
-                    except BufferError:
-                        continue
-        self._counts.sent += len(messages)
-        self._since_poll += len(messages)
+                _produce_when_room(producer, topic, key, value)
+        self._sent(producer, len(messages))
+
+    def _sent(self, producer: Producer, n: int) -> None:
+        self._counts.sent += n
+        self._since_poll += n
         if self._since_poll >= POLL_EVERY:
             self._since_poll = 0
             producer.poll(0)
@@ -157,6 +140,19 @@ class Publisher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _produce_when_room(
+    producer: Producer, topic: str, key: str | bytes | None, value: bytes, **kwargs: Any
+) -> None:
+    """librdkafka's queue is full: serve delivery reports until the message fits."""
+    while True:
+        producer.poll(0.05)
+        try:
+            producer.produce(topic, value, key, **kwargs)
+            return
+        except BufferError:
+            continue
 
 
 def wait_with_backoff(

@@ -159,8 +159,7 @@ def test_broker_restart_mid_run_loses_no_acknowledged_event(settings: Settings) 
         worker = threading.Thread(target=produce)
         worker.start()
         while publisher.counts.acked < 1000:
-            publisher_wait = 0.05
-            time.sleep(publisher_wait)
+            time.sleep(0.05)
         proxy.cut()
         time.sleep(3)
         proxy.restore()
