@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from lazarus.kafka.producer import Publisher
+from lazarus.kafka.producer import OnDelivery, Publisher
 from schemas.deadletter import DeadLetter, dead_letter_id
 from schemas.topics import Topic
 
@@ -46,7 +46,9 @@ class DeadLetterSink:
         key: bytes | str | None,
         raw: bytes,
         exc: BaseException,
+        on_delivery: OnDelivery | None = None,
     ) -> None:
+        """Publish the dead letter; `on_delivery` (if given) hears of its acknowledgement."""
         payload, encoding = DeadLetter.encode_payload(raw)
         letter = DeadLetter(
             # Stage in the id: the trainer and the scorer may both reject the same input.
@@ -62,7 +64,8 @@ class DeadLetterSink:
             payload=payload,
             payload_encoding=encoding,
         )
-        self._publisher.publish(self._topic, letter.event_id, Topic.encode(letter))
+        extra = {} if on_delivery is None else {"on_delivery": on_delivery}
+        self._publisher.publish(self._topic, letter.event_id, Topic.encode(letter), **extra)
         self.count += 1
         if self.count <= 10 or self.count % 1000 == 0:
             log.warning(

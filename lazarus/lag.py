@@ -27,6 +27,8 @@ class PartitionLag:
     committed: int | None
     end: int
     lag: int
+    lag_seconds: float | None = None
+    """Age of the oldest unconsumed message (0 when caught up; None when not measured)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,8 +59,35 @@ def log_end(consumer: Consumer, tp: TopicPartition, timeout: float = LOG_END_PRO
     return end
 
 
-def group_lag(conf: KafkaConfig, group: str, topics: list[str]) -> list[PartitionLag]:
-    """Lag of `group` on every partition of `topics` (committed None: the group never committed)."""
+def oldest_age(
+    consumer: Consumer,
+    tp: TopicPartition,
+    offset: int,
+    now: float,
+    timeout: float = LOG_END_PROBE_S,
+) -> float | None:
+    """Seconds since the message at `offset` of `tp` was produced (None if it cannot be read)."""
+    consumer.assign([TopicPartition(tp.topic, tp.partition, offset)])
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            if msg.error():
+                return None
+            _, ms = msg.timestamp()
+            return max(0.0, now - ms / 1000.0) if ms > 0 else None
+        return None
+    finally:
+        consumer.unassign()
+
+
+def group_lag(
+    conf: KafkaConfig, group: str, topics: list[str], *, ages: bool = False
+) -> list[PartitionLag]:
+    """Lag of `group` on every partition of `topics` (committed None: the group never committed).
+    With `ages`, also the age of the oldest unconsumed message of each lagging partition."""
     consumer = _probe_consumer(conf, group)
     try:
         md = consumer.list_topics(timeout=5.0)
@@ -70,11 +99,21 @@ def group_lag(conf: KafkaConfig, group: str, topics: list[str]) -> list[Partitio
         ]
         committed = consumer.committed(tps, timeout=5.0) if tps else []
         rows = []
+        now = time.time()
         for tp in committed:
             end = log_end(consumer, tp)
             offset = None if tp.offset == OFFSET_INVALID or tp.offset < 0 else int(tp.offset)
-            lag = end - (offset or 0)
-            rows.append(PartitionLag(group, tp.topic, tp.partition, offset, end, max(0, lag)))
+            lag = max(0, end - (offset or 0))
+            age: float | None = None
+            if ages:
+                if lag == 0:
+                    age = 0.0
+                else:
+                    start = offset
+                    if start is None:
+                        start, _ = consumer.get_watermark_offsets(tp, timeout=5.0, cached=False)
+                    age = oldest_age(consumer, tp, int(start), now)
+            rows.append(PartitionLag(group, tp.topic, tp.partition, offset, end, lag, age))
         return rows
     finally:
         consumer.close()
@@ -82,3 +121,8 @@ def group_lag(conf: KafkaConfig, group: str, topics: list[str]) -> list[Partitio
 
 def total_lag(rows: list[PartitionLag]) -> int:
     return sum(r.lag for r in rows)
+
+
+def max_age(rows: list[PartitionLag]) -> float | None:
+    ages = [r.lag_seconds for r in rows if r.lag_seconds is not None]
+    return max(ages) if ages else None

@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from typing import Any
 
+from lazarus.groups import group_name
 from lazarus.supervisor import RoleSpec
 from schemas.topics import (
     GENOMIC_SAMPLES,
@@ -53,7 +54,7 @@ def demo_roles(
             RoleSpec(
                 f"trainer:{m}",
                 (py, "-m", "trainer", m),
-                group=f"lazarus.trainer.{m}",
+                group=group_name(prefix, "trainer", m),
                 topics=tuple(t.full(prefix) for t in topics),
             )
             for m, topics in MODELS.items()
@@ -63,7 +64,7 @@ def demo_roles(
             RoleSpec(
                 f"scorer:{m}#{i}",
                 (py, "-m", "scorer", m),
-                group=f"lazarus.scorer.{m}",
+                group=group_name(prefix, "scorer", m),
                 topics=(topics[0].full(prefix),),
                 drop_env=SECRET,
             )

@@ -96,6 +96,17 @@ class Settings(BaseSettings):
         "INFO", description="Log level."
     )
     heartbeat_seconds: float = Field(1.0, gt=0, description="How often a role reports its status.")
+    scorer_poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="Scorers re-read the `current` model pointer this often, in case a "
+        "pub/sub notification was lost (they swap on notifications at once).",
+    )
+    scorer_notifications: bool = Field(
+        True,
+        description="Scorers subscribe to snapshot notifications (Redis pub/sub). Turn off "
+        "where the Redis endpoint has no pub/sub (some proxies); they then poll only.",
+    )
     health_file: str | None = Field(
         None, description="A file each role touches on every heartbeat (container health checks)."
     )

@@ -1,8 +1,14 @@
 """Sealing and opening model snapshots: pickle, digest, sign; verify before unpickling.
 
-sealed = seal(state, manifest_without_digest, signer)      # trainer
+sealed = seal(state, fields, signer, serving=state.model)  # trainer
 manifest = verify(sealed, verifier)                         # anyone with the public key
 manifest, state = unseal(sealed, verifier)                  # verify, then allowlisted unpickle
+manifest, model = unseal_model(sealed, verifier)            # scorers: the model part only
+
+A snapshot has two pickled parts, each with its digest in the signed manifest:
+`blob`, everything the trainer resumes from (model, pending joins, metrics), and
+`model`, the model alone, which is all a scorer needs (kilobytes, not the
+megabytes of a full join buffer).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import hashlib
 import pickle
 import platform
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -34,6 +40,8 @@ class SealedSnapshot:
     blob: bytes
     digest: str | None = None
     """sha256 of `blob` when the sealer already computed it (hashing megabytes twice is waste)."""
+    model: bytes = b""
+    """The pickled model alone (empty in snapshots sealed without a serving part)."""
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -48,21 +56,25 @@ def environment() -> dict[str, str]:
 
 
 def seal(
-    state: Any, fields: dict[str, Any], signer: Signer
+    state: Any, fields: dict[str, Any], signer: Signer, *, serving: Any = None
 ) -> tuple[SealedSnapshot, SnapshotManifest]:
-    """Pickle `state`, add its digest and the signer to `fields`, sign the manifest."""
+    """Pickle `state` (and `serving`, the model scorers load), add their digests and the
+    signer to `fields`, sign the manifest."""
     blob = pickle.dumps(state, protocol=PICKLE_PROTOCOL)
     digest = hashlib.sha256(blob).hexdigest()
+    model = b"" if serving is None else pickle.dumps(serving, protocol=PICKLE_PROTOCOL)
     manifest = SnapshotManifest.model_validate(
         {
             **fields,
             "blob_sha256": digest,
             "blob_bytes": len(blob),
+            "model_sha256": hashlib.sha256(model).hexdigest() if model else None,
+            "model_bytes": len(model) if model else None,
             "signer": signer.verifier.fingerprint(),
         }
     )
     raw = manifest.model_dump_json().encode()
-    return SealedSnapshot(raw, signer.sign(raw), blob, digest), manifest
+    return SealedSnapshot(raw, signer.sign(raw), blob, digest, model), manifest
 
 
 def verify(
@@ -71,9 +83,10 @@ def verify(
     *,
     model: str | None = None,
     version: int | None = None,
+    part: Literal["state", "model", "both"] = "state",
 ) -> SnapshotManifest:
-    """Check signature, digest and (when given) that it is the model and version it is stored as;
-    never unpickles. Raises SnapshotRejected with the reason."""
+    """Check signature, the digest of `part` and (when given) that it is the model and version
+    it is stored as; never unpickles. Raises SnapshotRejected with the reason."""
     if not verifier.verify(sealed.signature, sealed.manifest):
         raise SnapshotRejected(
             "signature does not verify with the configured public key (forged, tampered, or another key)"
@@ -84,10 +97,21 @@ def verify(
         raise SnapshotRejected(
             f"manifest is signed but malformed: {exc.errors()[0]['msg']}"
         ) from exc
-    if hashlib.sha256(sealed.blob).hexdigest() != manifest.blob_sha256:  # never a cached digest
+    if (
+        part in ("state", "both")
+        and hashlib.sha256(sealed.blob).hexdigest() != manifest.blob_sha256
+    ):
+        # never a cached digest: the bytes in hand are what counts
         raise SnapshotRejected(
             "state digest does not match the signed manifest (blob tampered or truncated)"
         )
+    if part in ("model", "both") and manifest.model_sha256 is not None:
+        if hashlib.sha256(sealed.model).hexdigest() != manifest.model_sha256:
+            raise SnapshotRejected(
+                "model digest does not match the signed manifest (model tampered or truncated)"
+            )
+    elif part == "model":
+        raise SnapshotRejected("snapshot has no separate model part (sealed by an older trainer)")
     # A signed snapshot copied to another key is a rollback or a substitution, not a forgery.
     if model is not None and manifest.model != model:
         raise SnapshotRejected(f"stored as {model!r} but signed as {manifest.model!r}")
@@ -106,3 +130,15 @@ def unseal(
     """Verify, then unpickle with the allowlist."""
     manifest = verify(sealed, verifier, model=model, version=version)
     return manifest, safe_loads(sealed.blob)
+
+
+def unseal_model(
+    sealed: SealedSnapshot,
+    verifier: Verifier,
+    *,
+    model: str | None = None,
+    version: int | None = None,
+) -> tuple[SnapshotManifest, Any]:
+    """Verify the signature and the model part's digest, then unpickle the model with the allowlist."""
+    manifest = verify(sealed, verifier, model=model, version=version, part="model")
+    return manifest, safe_loads(sealed.model)

@@ -2,10 +2,12 @@
 
 Redis layout under ``{prefix}:model:{name}``:
 
-    :v{N}        hash  manifest, signature, blob, sha256   (written once, never changed)
+    :v{N}        hash  manifest, signature, blob, model, sha256   (written once, never changed)
     :versions    zset  every stored version
     :latest      int   the highest version ever published (the sequence: never skips or repeats)
     :current     int   the version scorers serve
+    :pinned      int   set by a rollback: publishes stop moving `current` until a promote
+    :audit       stream every move of `current` (publish, promote, rollback) with its reason
     :events      pub/sub channel, JSON {"model", "version", "action"}
 
 Publishing is one Lua script: write v{N} only if N == latest + 1, move
@@ -17,8 +19,9 @@ retry after a lost reply is safe.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 import redis
 
@@ -46,8 +49,11 @@ redis.call('PERSIST', vkey)
 redis.call('ZADD', base .. ':versions', v, ARGV[2])
 redis.call('SET', base .. ':latest', v)
 local cur = tonumber(redis.call('GET', base .. ':current') or '0')
-if v > cur then
+if v > cur and redis.call('EXISTS', base .. ':pinned') == 0 then
   redis.call('SET', base .. ':current', v)
+  redis.call('XADD', base .. ':audit', 'MAXLEN', '~', 1000, '*', 'action', 'publish',
+    'version', v, 'previous', cur, 'reason', 'trainer published', 'actor', 'trainer',
+    'at', ARGV[7])
   cur = v
 end
 local old = redis.call('ZRANGE', base .. ':versions', 0, -keep - 1)
@@ -62,6 +68,24 @@ return {'ok', v}
 """
 
 
+MOVE_LUA = """
+local base, v, action = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+if redis.call('EXISTS', base .. ':v' .. ARGV[2]) == 0 then return {'missing', 0} end
+local cur = tonumber(redis.call('GET', base .. ':current') or '0')
+if action == 'rollback' and v >= cur then return {'not_older', cur} end
+redis.call('SET', base .. ':current', v)
+if action == 'rollback' then
+  redis.call('SET', base .. ':pinned', v)
+else
+  redis.call('DEL', base .. ':pinned')
+end
+redis.call('XADD', base .. ':audit', 'MAXLEN', '~', 1000, '*', 'action', action, 'version', v,
+  'previous', cur, 'reason', ARGV[4], 'actor', ARGV[5], 'at', ARGV[6])
+redis.call('PUBLISH', base .. ':events', ARGV[7])
+return {'ok', cur}
+"""
+
+
 @dataclass(frozen=True)
 class PublishResult:
     outcome: Outcome
@@ -73,6 +97,7 @@ class SnapshotStore(Protocol):
         self, model: str, version: int, sealed: SealedSnapshot, keep: int
     ) -> PublishResult: ...
     def get(self, model: str, version: int) -> SealedSnapshot | None: ...
+    def get_model(self, model: str, version: int) -> SealedSnapshot | None: ...
     def latest(self, model: str) -> int: ...
     def current(self, model: str) -> int | None: ...
     def versions(self, model: str) -> list[int]: ...
@@ -84,6 +109,7 @@ class RedisSnapshotStore:
         self._r = client
         self._prefix = prefix
         self._publish = client.register_script(PUBLISH_LUA)
+        self._move = client.register_script(MOVE_LUA)
 
     def base(self, model: str) -> str:
         return f"{self._prefix}:model:{model}"
@@ -103,29 +129,77 @@ class RedisSnapshotStore:
                 "manifest": sealed.manifest,
                 "signature": sealed.signature,
                 "blob": sealed.blob,
+                "model": sealed.model,
                 "sha256": sealed.sha256,
             },
         )
         pipe.expire(staged, STAGING_TTL_S)
         note = json.dumps({"model": model, "version": version, "action": "publish"})
         self._publish(
-            args=[self.base(model), version, sealed.sha256, keep, note, staged], client=pipe
+            args=[self.base(model), version, sealed.sha256, keep, note, staged, time.time()],
+            client=pipe,
         )
         status, latest = pipe.execute()[-1]
         text = status.decode() if isinstance(status, bytes) else str(status)
         return PublishResult(cast(Outcome, text), int(latest))
 
     def get(self, model: str, version: int) -> SealedSnapshot | None:
-        raw = self._r.hmget(f"{self.base(model)}:v{version}", ["manifest", "signature", "blob"])
+        """Everything stored for a version: manifest, signature, state and model parts."""
+        raw = self._r.hmget(
+            f"{self.base(model)}:v{version}", ["manifest", "signature", "blob", "model"]
+        )
+        if raw[0] is None:
+            return None
+        manifest, signature, blob, part = (
+            x if isinstance(x, bytes) else str(x or "").encode() for x in raw
+        )
+        return SealedSnapshot(manifest, signature, blob, model=part)
+
+    def get_model(self, model: str, version: int) -> SealedSnapshot | None:
+        """The manifest, signature and model part only: what a scorer needs, without the state."""
+        raw = self._r.hmget(f"{self.base(model)}:v{version}", ["manifest", "signature", "model"])
         if raw[0] is None:
             return None
         manifest, signature, blob = (
             x if isinstance(x, bytes) else str(x or "").encode() for x in raw
         )
-        return SealedSnapshot(manifest, signature, blob)
+        return SealedSnapshot(manifest, signature, b"", model=blob)
 
     def latest(self, model: str) -> int:
         return int(self._r.get(f"{self.base(model)}:latest") or 0)
+
+    def move_current(
+        self,
+        model: str,
+        version: int,
+        action: Literal["promote", "rollback"],
+        reason: str,
+        actor: str,
+    ) -> tuple[str, int]:
+        """Point `current` at a stored version, explicitly, and record it in the audit stream.
+        A rollback must go back, and pins `current` (trainer publishes stop advancing it) until
+        the next promote. Returns (outcome, previous current): 'ok', 'missing' or 'not_older'."""
+        note = json.dumps({"model": model, "version": version, "action": action})
+        status, previous = self._move(
+            args=[self.base(model), version, action, reason, actor, time.time(), note]
+        )
+        text = status.decode() if isinstance(status, bytes) else str(status)
+        return text, int(previous)
+
+    def pinned(self, model: str) -> int | None:
+        value = self._r.get(f"{self.base(model)}:pinned")
+        return int(value) if value is not None else None
+
+    def history(self, model: str, limit: int = 50) -> list[dict[str, str]]:
+        """The newest moves of `current` first: action, version, previous, reason, actor, at."""
+        rows = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            self._r.xrevrange(f"{self.base(model)}:audit", count=limit),
+        )
+        return [
+            {"id": _text(i), **{_text(k): _text(v) for k, v in fields.items()}}
+            for i, fields in rows
+        ]
 
     def current(self, model: str) -> int | None:
         value = self._r.get(f"{self.base(model)}:current")
@@ -171,6 +245,14 @@ class MemorySnapshotStore:
     def get(self, model: str, version: int) -> SealedSnapshot | None:
         return self.snapshots.get((model, version))
 
+    def get_model(self, model: str, version: int) -> SealedSnapshot | None:
+        sealed = self.snapshots.get((model, version))
+        return (
+            None
+            if sealed is None
+            else SealedSnapshot(sealed.manifest, sealed.signature, b"", model=sealed.model)
+        )
+
     def latest(self, model: str) -> int:
         return self.latest_.get(model, 0)
 
@@ -182,3 +264,7 @@ class MemorySnapshotStore:
 
     def models(self) -> list[str]:
         return sorted(self.latest_)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

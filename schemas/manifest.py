@@ -1,7 +1,8 @@
 """The snapshot manifest: what a model snapshot is, what trained it, and how to check it.
 
 The manifest is signed (Ed25519, over its JSON bytes) and names the sha256 of
-the pickled state, so both are checked before a single byte is unpickled.
+the pickled trainer state and of the pickled model alone (what scorers load),
+so both are checked before a single byte is unpickled.
 """
 
 from __future__ import annotations
@@ -45,4 +46,11 @@ class SnapshotManifest(Contract):
     pipeline: str = Field(description="the river pipeline, as river prints it")
     blob_sha256: str = Field(min_length=64, max_length=64)
     blob_bytes: int = Field(ge=0)
+    model_sha256: str | None = Field(
+        None,
+        min_length=64,
+        max_length=64,
+        description="sha256 of the pickled model alone: the part scorers load",
+    )
+    model_bytes: int | None = Field(None, ge=0)
     signer: str = Field(description="first 16 hex digits of the public key that signs it")

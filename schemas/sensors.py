@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
@@ -61,6 +63,17 @@ class Location(Contract):
     )
 
 
+_TAU = 2 * math.pi
+_KNOWN_NAMES = tuple(KNOWN_MEASUREMENTS)
+_KNOWN_SET = frozenset(KNOWN_MEASUREMENTS)
+_KIND_FEATURE = {k: f"kind_{k.value}" for k in SensorKind}
+
+
+@functools.cache
+def _jan1_ordinal(year: int) -> int:
+    return date(year, 1, 1).toordinal()
+
+
 class SensorReading(Event):
     """One reading of one sensor at one site. Key: `site_id` (a site's readings stay in order)."""
 
@@ -92,22 +105,23 @@ class SensorReading(Event):
         """The features of this reading; the only feature code trainer and scorer run."""
         t = self.event_time
         hour = (t.hour + t.minute / 60.0) / 24.0
-        day = (t.timetuple().tm_yday - 1) / 365.25
+        day = (t.toordinal() - _jan1_ordinal(t.year)) / 365.25  # day of the year, from 0
+        loc = self.location
         feats: Features = {
-            "hour_sin": math.sin(2 * math.pi * hour),
-            "hour_cos": math.cos(2 * math.pi * hour),
-            "season_sin": math.sin(2 * math.pi * day),
-            "season_cos": math.cos(2 * math.pi * day),
-            "lat": self.location.lat,
-            "lon": self.location.lon,
-            f"kind_{self.kind.value}": 1.0,
+            "hour_sin": math.sin(_TAU * hour),
+            "hour_cos": math.cos(_TAU * hour),
+            "season_sin": math.sin(_TAU * day),
+            "season_cos": math.cos(_TAU * day),
+            "lat": loc.lat,
+            "lon": loc.lon,
+            _KIND_FEATURE[self.kind]: 1.0,
         }
         m = self.measurements
-        for name in KNOWN_MEASUREMENTS:
-            if name in m:
-                feats[name] = float(m[name])
-        for name in sorted(m.keys() - KNOWN_MEASUREMENTS.keys()):
-            feats[f"x_{name}"] = float(m[name])
+        # Well-known names first, in KNOWN_MEASUREMENTS order; then the others, sorted.
+        feats.update({name: m[name] for name in _KNOWN_NAMES if name in m})
+        if len(feats) - 7 < len(m):
+            for name in sorted(m.keys() - _KNOWN_SET):
+                feats[f"x_{name}"] = m[name]
         return feats
 
     FEATURE_SPEC: ClassVar[tuple[str, ...]] = (

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from lazarus.deadletters import DeadLetterSink
 from lazarus.errors import LazarusError, ServiceUnavailable
 from lazarus.gctune import tune_for_streaming
+from lazarus.groups import group_name
 from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
 from lazarus.lag import log_end
@@ -72,6 +73,7 @@ class TrainerApp:
         prefix = settings.topic_prefix
         self._inputs = [t.full(prefix) for t in spec.inputs]
         self._outcomes = spec.outcomes.full(prefix)
+        self.group = group_name(prefix, "trainer", spec.name)
         self._topics: dict[str, Topic[Any]] = {t.full(prefix): t for t in spec.inputs}
         self._topics[self._outcomes] = spec.outcomes
         self.learner, next_version = restore(store, spec, signer, from_beginning=from_beginning)
@@ -95,7 +97,7 @@ class TrainerApp:
     def start(self, timeout: float = 120.0, stopped: Callable[[], bool] | None = None) -> None:
         conf = consumer_config(
             self.settings,
-            f"lazarus.trainer.{self.spec.name}",
+            self.group,
             **{"enable.partition.eof": True, "enable.auto.commit": False},
         )
         wait_with_backoff(client_config(self.settings, quiet=True), timeout, stopped)
@@ -303,5 +305,5 @@ class TrainerApp:
             "pending": len(s.join.entries),
             "dead_lettered": self.dead_letters.count,
             "model_version": self.snapshots.current_version or "",
-            "group": f"lazarus.trainer.{self.spec.name}",
+            "group": self.group,
         }

@@ -109,7 +109,9 @@ class SnapshotPublisher:
         """
         started = time.perf_counter()
         if self._unconfirmed is None:
-            self._unconfirmed = seal(learner.state, self._fields(learner), self._signer)
+            self._unconfirmed = seal(
+                learner.state, self._fields(learner), self._signer, serving=learner.state.model
+            )
         sealed, manifest = self._unconfirmed
         try:
             result = self._store.publish(self._spec.name, self.next_version, sealed, self._keep)

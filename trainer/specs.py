@@ -20,8 +20,10 @@ from schemas.outcomes import OutcomeKind
 from schemas.topics import (
     GENOMIC_SAMPLES,
     HABITAT_OUTCOMES,
+    HABITAT_SCORES,
     SENSOR_READINGS,
     VIABILITY_OUTCOMES,
+    VIABILITY_SCORES,
     Topic,
 )
 
@@ -52,6 +54,8 @@ class ModelSpec:
     """Events in the rolling metrics."""
     keep_joined: int = 100_000
     """Joined ids remembered to recognise duplicate outcomes."""
+    scores: Topic[Any] | None = None
+    """Where scorers publish this model's scores (`lazarus score` needs it)."""
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +85,7 @@ def habitat() -> ModelSpec:
         pipeline=lambda: preprocessing.StandardScaler() | linear_model.LogisticRegression(),
         metrics=(metrics.Accuracy, metrics.LogLoss),
         segment_fields=("site_id",),
+        scores=HABITAT_SCORES,
         description="sensor readings -> habitat occupancy; StandardScaler | LogisticRegression",
     )
 
@@ -100,6 +105,7 @@ def viability() -> ModelSpec:
         ),
         metrics=(metrics.Accuracy, metrics.LogLoss),
         segment_fields=("species",),
+        scores=VIABILITY_SCORES,
         snapshot_every=1000,
         description="genomic samples -> viability; StandardScaler | HoeffdingAdaptiveTreeClassifier",
     )

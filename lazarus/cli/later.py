@@ -8,9 +8,6 @@ from __future__ import annotations
 import click
 
 PENDING = {
-    "score": ("Run scorer workers for a model.", "#5 (scorer workers)"),
-    "lag": ("Consumer lag per group, topic and partition.", "#6 (operations)"),
-    "dlq": ("Inspect and replay dead letters.", "#6 (operations)"),
     "dashboard": ("The live web dashboard.", "#6 (operations)"),
     "status": ("One summary of the whole system.", "#6 (operations)"),
 }

@@ -13,7 +13,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from lazarus import __version__
-from lazarus.cli import config_cmd, later, models_cmd, schemas_cmd, stack_cmds, topics
+from lazarus.cli import (
+    config_cmd,
+    dlq_cmd,
+    lag_cmd,
+    later,
+    models_cmd,
+    schemas_cmd,
+    stack_cmds,
+    topics,
+)
 from lazarus.cli.context import CliContext
 from lazarus.cli.lazy import LazyGroup
 from lazarus.errors import ConfigError, LazarusError
@@ -36,6 +45,7 @@ ROLE_COMMANDS = {
         "Publish events: simulated feeds, or replays of real recordings.",
     ),
     "train": ("trainer.cli:train", "Run the incremental trainer of a model."),
+    "score": ("scorer.cli:score", "Run scorer workers for a model."),
 }
 
 
@@ -75,6 +85,8 @@ for command in (
     schemas_cmd.schemas,
     models_cmd.models,
     models_cmd.keys,
+    lag_cmd.lag,
+    dlq_cmd.dlq,
     *later.COMMANDS,
 ):
     cli.add_command(command)

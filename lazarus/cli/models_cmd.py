@@ -1,4 +1,4 @@
-"""`lazarus models list|show|verify` and `lazarus keys generate`."""
+"""`lazarus models list|show|verify|promote|rollback|history` and `lazarus keys generate`."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _manifest(sealed: SealedSnapshot) -> SnapshotManifest:
 
 @click.group()
 def models() -> None:
-    """List, inspect and verify model snapshots (promote and rollback arrive with issue #6)."""
+    """List, inspect, verify, promote and roll back model snapshots."""
 
 
 @models.command("list")
@@ -130,7 +130,7 @@ def verify_cmd(cli: CliContext, model: str, as_json: bool) -> int:
         try:
             if sealed is None:
                 raise SnapshotRejected("listed but not stored")
-            verify(sealed, verifier, model=model, version=version)
+            verify(sealed, verifier, model=model, version=version, part="both")
             results.append({"version": version, "ok": True, "reason": None})
         except SnapshotRejected as exc:
             results.append({"version": version, "ok": False, "reason": str(exc)})
@@ -145,6 +145,112 @@ def verify_cmd(cli: CliContext, model: str, as_json: bool) -> int:
                 highlight=False,
             )
     return 0 if all(r["ok"] for r in results) else 1
+
+
+def _move(cli: CliContext, model: str, version: int, action: str, reason: str) -> None:
+    import getpass
+    import socket
+
+    store = _store(cli)
+    sealed = store.get(model, version)
+    if sealed is None:
+        raise click.ClickException(
+            f"{model} v{version} is not stored (kept: {store.versions(model) or 'none'})"
+        )
+    try:  # never point scorers at a snapshot they would refuse
+        verify(sealed, verifier_from(cli.settings), model=model, version=version, part="both")
+    except SnapshotRejected as exc:
+        raise click.ClickException(f"{model} v{version} fails verification: {exc}") from exc
+    actor = f"{getpass.getuser()}@{socket.gethostname()}"
+    outcome, previous = store.move_current(model, version, action, reason, actor)  # type: ignore[arg-type]
+    if outcome == "missing":
+        raise click.ClickException(f"{model} v{version} was trimmed meanwhile")
+    if outcome == "not_older":
+        raise click.ClickException(
+            f"a rollback goes back: {model} serves v{previous}; use `lazarus models promote`"
+        )
+    pin = (
+        "; trainer publishes no longer move it until `lazarus models promote`"
+        if action == "rollback"
+        else ""
+    )
+    cli.console.print(
+        f"{model}: current v{previous} -> v{version} ({action}, {reason!r}){pin}. "
+        "Scorers follow within milliseconds.",
+        highlight=False,
+    )
+
+
+_REASON = click.option(
+    "--reason", required=True, help="Why: recorded in the audit log (`lazarus models history`)."
+)
+
+
+@models.command(
+    "promote",
+    epilog="""\b
+Example:
+  lazarus models promote habitat 12 --reason "v12 validated on the spring survey"
+
+Points `current` at VERSION (after checking its signature and digest) and
+clears a rollback's pin, so later trainer publishes advance it again.""",
+)
+@click.argument("model")
+@click.argument("version", type=click.IntRange(min=1))
+@_REASON
+@pass_cli
+def promote(cli: CliContext, model: str, version: int, reason: str) -> None:
+    """Serve VERSION of MODEL from now on; trainer publishes advance it again."""
+    _move(cli, model, version, "promote", reason)
+
+
+@models.command(
+    "rollback",
+    epilog="""\b
+Example:
+  lazarus models rollback habitat 9 --reason "v10 over-predicts occupancy at coastal sites"
+
+VERSION must be older than the current one. `current` then stays pinned there
+(the trainer keeps learning and publishing, but scorers keep serving VERSION)
+until `lazarus models promote`.""",
+)
+@click.argument("model")
+@click.argument("version", type=click.IntRange(min=1))
+@_REASON
+@pass_cli
+def rollback(cli: CliContext, model: str, version: int, reason: str) -> None:
+    """Go back to an older VERSION of MODEL and pin it there."""
+    _move(cli, model, version, "rollback", reason)
+
+
+@models.command("history", epilog="\b\nExample:\n  lazarus models history habitat --limit 20")
+@click.argument("model")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def history(cli: CliContext, model: str, limit: int, as_json: bool) -> None:
+    """Every move of MODEL's current version, newest first: publishes, promotes, rollbacks."""
+    from datetime import UTC, datetime
+
+    rows = _store(cli).history(model, limit)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        cli.console.print(f"no history for {model!r}", highlight=False)
+        return
+    table = Table("at", "action", "version", "previous", "reason", "by")
+    for r in rows:
+        at = datetime.fromtimestamp(float(r.get("at") or 0), UTC).isoformat(timespec="seconds")
+        table.add_row(
+            at,
+            r.get("action", ""),
+            r.get("version", ""),
+            r.get("previous", ""),
+            r.get("reason", ""),
+            r.get("actor", ""),
+        )
+    cli.console.print(table)
 
 
 @click.group()

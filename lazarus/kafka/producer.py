@@ -87,15 +87,27 @@ class Publisher:
             _produce_when_room(producer, topic, key, value, **kwargs)
         self._sent(producer, 1)
 
-    def publish_many(self, messages: list[tuple[str, str | bytes | None, bytes]]) -> None:
-        """`publish` for a list of (topic, key, value): the hot path of fast feeds."""
+    def publish_many(
+        self,
+        messages: list[tuple[str, str | bytes | None, bytes]],
+        on_delivery: OnDelivery | None = None,
+    ) -> None:
+        """`publish` for a list of (topic, key, value): the hot path of fast feeds and scorers.
+        `on_delivery`, when given, is called for each of these messages instead of the default."""
         producer = self._require()
         produce = producer.produce
-        for topic, key, value in messages:
-            try:
-                produce(topic, value, key)
-            except BufferError:
-                _produce_when_room(producer, topic, key, value)
+        if on_delivery is None:
+            for topic, key, value in messages:
+                try:
+                    produce(topic, value, key)
+                except BufferError:
+                    _produce_when_room(producer, topic, key, value)
+        else:
+            for topic, key, value in messages:
+                try:
+                    produce(topic, value, key, on_delivery=on_delivery)
+                except BufferError:
+                    _produce_when_room(producer, topic, key, value, on_delivery=on_delivery)
         self._sent(producer, len(messages))
 
     def _sent(self, producer: Producer, n: int) -> None:

@@ -77,7 +77,12 @@ def test_missing_broker_names_the_setting() -> None:
 
 
 def test_help_teaches_with_examples() -> None:
-    for args in (["up", "--help"], ["produce", "replay", "--help"], ["broker", "--help"]):
+    for args in (
+        ["up", "--help"],
+        ["produce", "replay", "--help"],
+        ["broker", "--help"],
+        ["score", "--help"],
+    ):
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0
         assert "Examples:" in result.output
@@ -85,9 +90,25 @@ def test_help_teaches_with_examples() -> None:
 
 
 def test_commands_of_later_issues_say_so() -> None:
-    result = run("score", "habitat")
+    result = run("dashboard")
     assert result.returncode == 1
-    assert "issue #5" in result.stderr
+    assert "issue #6" in result.stderr
+
+
+def test_score_without_a_verification_key_names_the_setting(tmp_path: Path) -> None:
+    result = run(
+        "score",
+        "habitat",
+        env={"HOME": str(tmp_path)},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "LAZARUS_SIGNING_PUBLIC_KEY" in result.stderr
+
+
+def test_score_rejects_bad_arguments() -> None:
+    for args in (["score", "habitat", "--workers", "0"], ["score", "nosuchmodel"]):
+        result = run(*args)
+        assert result.returncode == 2, (args, result.stderr)
 
 
 def test_config_show_masks_secrets() -> None:

@@ -273,3 +273,23 @@ def test_current_models_read_every_published_version(event: type) -> None:
     for path in versions:
         for payload in json.loads(path.read_text()):
             event.model_validate(payload)
+
+
+def test_decode_many_returns_each_error_in_place_without_holding_the_batch() -> None:
+    good = json.dumps(_reading()).encode()
+    out_of_range = json.dumps(_reading(measurements={"temperature_c": 999.0})).encode()
+    decoded = SENSOR_READINGS.decode_many([good, b"not json", out_of_range, good])
+    assert [type(d).__name__ for d in decoded] == [
+        "SensorReading",
+        "ValidationError",
+        "ValidationError",
+        "SensorReading",
+    ]
+    # An error's traceback (and its validator's ValueError's) would hold the frame holding the
+    # batch in a cycle: scorers and trainers would keep whole batches until a full collection.
+    for err in decoded[1:3]:
+        assert isinstance(err, ValidationError) and err.__traceback__ is None
+        for detail in err.errors():
+            inner = (detail.get("ctx") or {}).get("error")
+            assert not isinstance(inner, BaseException) or inner.__traceback__ is None
+    assert "outside" in str(decoded[2])

@@ -1,0 +1,125 @@
+"""One scorer worker, end to end (consume -> validate -> features -> score -> produce, offsets
+stored after acks), against a raw consume -> produce passthrough of the same messages in the
+same run. Targets (issue #5): >= 50,000 events/s and a ratio >= 0.3.
+
+    python -m bench.scorer_throughput [--events 200000] [--rounds 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+import uuid
+
+from confluent_kafka import Consumer, Producer
+
+from bench.common import broker_settings, summary
+from lazarus.kafka.admin import ensure_topics
+from lazarus.kafka.config import consumer_config, producer_config
+from lazarus.settings import DEFAULT_REDIS_URL, Settings
+from lazarus.signing import generate, verifier_from
+from schemas.topics import SENSOR_READINGS, topic_names
+from scorer.app import BATCH, ScorerApp
+from tests.integration.scorerkit import ModelMaker, send_sensors
+from trainer.specs import habitat
+
+
+def passthrough(s: Settings, n: int) -> float:
+    """The floor: the same consumer and producer settings, no parsing, no scoring."""
+    consumer = Consumer(consumer_config(s, f"bench-pass-{uuid.uuid4().hex[:6]}"))
+    consumer.subscribe([SENSOR_READINGS.full(s.topic_prefix)])
+    producer = Producer(producer_config(s))
+    out = f"{s.topic_prefix}bench.passthrough"
+    seen = 0
+    started = 0.0
+    while seen < n:
+        msgs = consumer.consume(BATCH, 0.05)
+        if msgs and not started:
+            started = time.perf_counter()
+        for m in msgs:
+            if m.error() is None:
+                try:
+                    producer.produce(out, m.value(), m.key())
+                except BufferError:
+                    producer.poll(0.01)
+                    producer.produce(out, m.value(), m.key())
+                seen += 1
+        producer.poll(0)
+    producer.flush(30)
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return n / elapsed
+
+
+def scorer(s: Settings, n: int, profile: cProfile.Profile | None = None) -> float:
+    app = ScorerApp(s, habitat(), verifier_from(s))
+    app.start(30)
+    assert app.wait_for_model(lambda: False, timeout=30), "no model"
+    # a fresh group per round, so every round reads the topic from the start
+    app.group = f"bench-scorer-{uuid.uuid4().hex[:6]}"
+    app.subscribe()
+    while app.events_in == 0:
+        app.step()
+    started = time.perf_counter() - 0.0
+    first = app.events_in
+    if profile:
+        profile.enable()
+    while app.events_in < n or len(app.ledger):
+        app.step()
+    if profile:
+        profile.disable()
+    elapsed = time.perf_counter() - started
+    app.stop()
+    return (app.events_in - first) / elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--profile", action="store_true", help="print the scorer's top functions")
+    args = ap.parse_args()
+    private, public = generate()
+    with broker_settings(
+        topic_prefix="bench.",
+        redis_url=DEFAULT_REDIS_URL,
+        redis_key_prefix=f"bench:{uuid.uuid4().hex[:8]}",
+        signing_private_key=private,
+        signing_public_key=public,
+    ) as s:
+        ensure_topics(s_conf(s), topic_names(s.topic_prefix), 4)
+        ModelMaker(s).publish(learn=5000)
+        send_sensors(s, args.events, fault_rate=0.002)
+        profile = cProfile.Profile() if args.profile else None
+        base, ours = [], []
+        for r in range(args.rounds):
+            ours.append(scorer(s, args.events, profile))
+            base.append(passthrough(s, args.events))
+            print(
+                f"round {r + 1}: passthrough {base[-1]:,.0f} ev/s, scorer {ours[-1]:,.0f} ev/s, ratio {ours[-1] / base[-1]:.2f}",
+                flush=True,
+            )
+    ratios = sorted(o / b for o, b in zip(ours, base, strict=True))
+    print()
+    print(f"raw consume -> produce passthrough: {summary(base)} ev/s")
+    print(f"scorer worker, end to end:          {summary(ours)} ev/s")
+    print(
+        f"ratio per round {', '.join(f'{x:.2f}' for x in ratios)}; median {ratios[len(ratios) // 2]:.2f}"
+    )
+    print("targets (issue #5): >= 50,000 ev/s, ratio >= 0.3")
+    if profile:
+        pstats.Stats(profile).sort_stats("tottime").print_stats(18)
+
+
+def s_conf(s: Settings) -> dict[str, object]:
+    from lazarus.kafka.config import client_config
+
+    return client_config(s, quiet=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""`lazarus dlq inspect|replay`: what was dead-lettered and why; send fixed or selected letters back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from rich.table import Table
+
+from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.deadletter_read import group_by_reason, read_letters, select
+from lazarus.deadletters import reason_of
+from lazarus.kafka.admin import wait_for_broker
+from lazarus.kafka.config import client_config, producer_config
+from lazarus.kafka.producer import Publisher
+from schemas.topics import DEAD_LETTERS, by_name
+
+
+@click.group()
+def dlq() -> None:
+    """Inspect dead letters grouped by reason, and replay fixed or selected ones."""
+
+
+def _letters(cli: CliContext, limit: int | None) -> tuple[list[Any], int]:
+    s = cli.settings
+    conf = client_config(s, quiet=True)
+    wait_for_broker(conf, timeout=5.0)
+    return read_letters(conf, DEAD_LETTERS.full(s.topic_prefix), limit)
+
+
+@dlq.command(
+    "inspect",
+    epilog="""\b
+Examples:
+  lazarus dlq inspect                                   every reason, most frequent first
+  lazarus dlq inspect --topic habitat.sensor_readings.v1 --limit 1000 --json
+
+Reasons that differ only in their numbers are one group (a stuck sensor
+reporting 9999 at many sites is one problem). Reading never moves any
+consumer group's offsets.""",
+)
+@click.option(
+    "--topic",
+    default=None,
+    help="Only letters from this origin topic (with or without the prefix).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the newest N letters per partition.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def inspect(cli: CliContext, topic: str | None, limit: int | None, as_json: bool) -> None:
+    """Dead letters grouped by reason: how many, from where, since when, an example."""
+    letters, unreadable = _letters(cli, limit)
+    if topic is not None:
+        letters = select(letters, origin_topic=_full(cli, topic))
+    groups = [g.as_dict() for g in group_by_reason(letters)]
+    if as_json:
+        print_json({"total": len(letters), "unreadable": unreadable, "groups": groups})
+        return
+    c = cli.console
+    if not letters:
+        c.print("no dead letters" + (f" from {topic}" if topic else ""), highlight=False)
+        return
+    table = Table("count", "reason", "stages", "from", "last seen", "example origin")
+    for g in groups:
+        table.add_row(
+            str(g["count"]),
+            g["reason"],
+            ",".join(g["stages"]),
+            ",".join(g["origin_topics"]),
+            g["last_at"][:19],
+            g["example"]["origin"],
+        )
+    c.print(table)
+    c.print(
+        f"{len(letters)} dead letters" + (f", {unreadable} unreadable" if unreadable else ""),
+        highlight=False,
+    )
+
+
+def _full(cli: CliContext, topic: str) -> str:
+    prefix = cli.settings.topic_prefix
+    return topic if topic.startswith(prefix) else f"{prefix}{topic}"
+
+
+@dlq.command(
+    "replay",
+    epilog="""\b
+Examples:
+  lazarus dlq replay --reason "soil_moisture"               dry run: what would be sent
+  lazarus dlq replay --reason "soil_moisture" --execute     send them back
+  lazarus dlq replay --topic habitat.sensor_readings.v1 --fixed fixed.jsonl --execute
+
+Without --execute nothing is sent. Each payload is validated against its origin
+topic's schema first: one that would fail again is not sent (--force sends it
+anyway, and it will be dead-lettered again). --fixed FILE sends corrected
+events instead, one JSON event per line, to --topic. Replayed events keep their
+event ids, so consumers that already saw one drop it.""",
+)
+@click.option("--topic", default=None, help="Origin topic: a filter, or where --fixed events go.")
+@click.option("--reason", default=None, help="Only letters whose reason contains this text.")
+@click.option("--stage", type=click.Choice(["producer", "trainer", "scorer"]), default=None)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N letters.")
+@click.option(
+    "--fixed",
+    "fixed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A JSONL file of corrected events to send to --topic.",
+)
+@click.option("--execute", is_flag=True, help="Send (the default is a dry run).")
+@click.option("--force", is_flag=True, help="Also send payloads that fail validation.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def replay(
+    cli: CliContext,
+    topic: str | None,
+    reason: str | None,
+    stage: str | None,
+    limit: int | None,
+    fixed: Path | None,
+    execute: bool,
+    force: bool,
+    as_json: bool,
+) -> int:
+    """Send selected dead letters (or corrected events) back to their origin topic."""
+    plan: list[dict[str, Any]] = []
+    if fixed is not None:
+        if topic is None:
+            raise click.UsageError("--fixed needs --topic: where the corrected events go")
+        target = _full(cli, topic)
+        declared = by_name(target, cli.settings.topic_prefix)
+        for n, line in enumerate(fixed.read_text().splitlines(), 1):
+            if line.strip():
+                plan.append(_check(declared, target, None, line.encode(), f"{fixed.name}:{n}"))
+    else:
+        letters, _ = _letters(cli, None)
+        chosen = select(
+            letters, origin_topic=_full(cli, topic) if topic else None, reason=reason, stage=stage
+        )
+        for letter in chosen[:limit] if limit else chosen:
+            if letter.origin_topic is None:
+                plan.append(
+                    {
+                        "from": f"{letter.origin_file}:{letter.origin_line}",
+                        "to": None,
+                        "ok": False,
+                        "why": "came from a file replay, not a topic: re-run the replay",
+                        "value": b"",
+                    }
+                )
+                continue
+            declared = by_name(letter.origin_topic, cli.settings.topic_prefix)
+            plan.append(
+                _check(
+                    declared,
+                    letter.origin_topic,
+                    letter.origin_key,
+                    letter.raw_payload(),
+                    f"{letter.origin_topic}[{letter.origin_partition}]@{letter.origin_offset}",
+                )
+            )
+    sendable = [p for p in plan if p["to"] and (p["ok"] or force)]
+    sent = 0
+    if execute and sendable:
+        with Publisher(producer_config(cli.settings)) as pub:
+            for p in sendable:
+                pub.publish(p["to"], p["key"], p["value"])
+            counts = pub.close(30)
+        sent = counts.acked
+    report = {
+        "dry_run": not execute,
+        "selected": len(plan),
+        "valid": sum(1 for p in plan if p["ok"]),
+        "would_send" if not execute else "sent": len(sendable) if not execute else sent,
+        "items": [{k: v for k, v in p.items() if k != "value"} for p in plan],
+    }
+    if as_json:
+        print_json(report)
+    else:
+        table = Table("from", "to", "event", "valid", "why not")
+        for p in plan[:200]:
+            table.add_row(
+                p["from"],
+                p["to"] or "-",
+                p.get("event_id") or "-",
+                "yes" if p["ok"] else "no",
+                p["why"] or "",
+            )
+        cli.console.print(table)
+        verb = f"sent {sent}" if execute else f"dry run: would send {len(sendable)} (add --execute)"
+        cli.console.print(f"{len(plan)} selected, {report['valid']} valid; {verb}", highlight=False)
+    return 1 if execute and sent < len(sendable) else 0
+
+
+def _check(declared: Any, to: str, key: str | None, raw: bytes, origin: str) -> dict[str, Any]:
+    """Would this payload pass its topic's schema now? The plan entry for it."""
+    entry: dict[str, Any] = {"from": origin, "to": to, "key": key, "value": raw}
+    try:
+        event = declared.decode(raw)
+    except ValidationError as exc:
+        return {**entry, "event_id": None, "ok": False, "why": reason_of(exc)}
+    return {**entry, "key": key or event.key, "event_id": event.event_id, "ok": True, "why": None}

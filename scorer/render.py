@@ -1,0 +1,86 @@
+"""Score messages as JSON bytes, rendered from pieces fixed per model version.
+
+Building a pydantic `Score` per event would cost more than the scoring. What is
+rendered here is the same contract, byte for byte what `Score.model_validate_json`
+accepts; a unit test validates rendered scores against the schema.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from schemas.scores import score_id
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.:\-]+").fullmatch
+"""Identifiers that need no JSON escaping (every validated Identifier)."""
+
+
+def _string(text: str) -> str:
+    return f'"{text}"' if _PLAIN(text) else json.dumps(text)
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int | float):
+        return repr(float(v))
+    return json.dumps(v)
+
+
+class ScoreRenderer:
+    """`render(input_id, subject, prediction, probabilities, scored_at, latency_ms)` -> (id, bytes).
+
+    `input_id` is a validated event id (every Event's `event_id` is an Identifier: letters,
+    digits and `_.:-`), so it needs no escaping; subjects are checked.
+    """
+
+    def __init__(self, model: str, version: int, trained_through: dict[str, int]) -> None:
+        self.model = model
+        self.version = version
+        watermark = json.dumps(trained_through, separators=(",", ":"), sort_keys=True)
+        self._lineage = (
+            f'"model":{_string(model)},"model_version":{version},"trained_through":{watermark},'
+        )
+        self._class_keys: dict[Any, str] = {}
+        self._subjects: dict[str, str] = {}
+        """Subjects (sites, individuals) repeat: each is checked and quoted once."""
+
+    def render(
+        self,
+        input_id: str,
+        subject: str,
+        prediction: Any,
+        probabilities: dict[Any, float] | None,
+        scored_at: str,
+        latency_ms: float,
+    ) -> tuple[str, bytes]:
+        sid = score_id(input_id, self.model, self.version)
+        quoted = self._subjects.get(subject)
+        if quoted is None:
+            if len(self._subjects) > 100_000:
+                self._subjects.clear()
+            quoted = self._subjects[subject] = _string(subject)
+        if probabilities is None:
+            probs = "null"
+        else:
+            keys = self._class_keys
+            parts = []
+            for cls, p in probabilities.items():
+                key = keys.get(cls)
+                if key is None:
+                    key = keys[cls] = json.dumps(str(cls))
+                parts.append(f"{key}:{float(p)!r}")
+            probs = "{" + ",".join(parts) + "}"
+        text = (
+            f'{{"event_id":"{sid}","event_time":"{scored_at}","schema_version":1,'
+            f'"input_event_id":"{input_id}","subject":{quoted},{self._lineage}'
+            f'"prediction":{_value(prediction)},"probabilities":{probs},'
+            f'"scored_at":"{scored_at}","latency_ms":{latency_ms:.3f}}}'
+        )
+        return sid, text.encode()

@@ -1,0 +1,80 @@
+"""The model a scorer serves: a verified snapshot, its lineage, and how to predict with it.
+
+`open_snapshot` is the one door a snapshot comes through. In order, before any
+byte is unpickled: the signature over the manifest, the digest of the model
+part, that it is the model and version it is stored as, that it was trained on
+the features this code computes (schema fingerprint), and that river's version
+matches. Only then is the model unpickled, with the allowlist.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from lazarus.errors import SnapshotRejected
+from lazarus.safepickle import safe_loads
+from lazarus.signing import Verifier
+from lazarus.snapshot import SealedSnapshot, environment, verify
+from schemas.manifest import SnapshotManifest
+from scorer.fastpath import Predictor, predictor_for
+from scorer.render import ScoreRenderer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServingModel:
+    manifest: SnapshotManifest
+    model: Any
+    predict: Predictor
+    renderer: ScoreRenderer
+    loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def version(self) -> int:
+        return self.manifest.version
+
+
+def open_snapshot(
+    sealed: SealedSnapshot,
+    verifier: Verifier,
+    *,
+    model: str,
+    version: int,
+    fingerprint: str,
+    task: str,
+) -> ServingModel:
+    """Verify, check compatibility, unpickle, prepare. Raises SnapshotRejected with the reason."""
+    manifest = verify(sealed, verifier, model=model, version=version, part="model")
+    if manifest.schema_fingerprint != fingerprint:
+        raise SnapshotRejected(
+            f"trained on other features (schema fingerprint {manifest.schema_fingerprint[:12]}, "
+            f"this code computes {fingerprint[:12]}): upgrade this scorer or retrain"
+        )
+    ours = environment()
+    theirs = manifest.environment
+    if theirs.get("river") != ours["river"]:
+        raise SnapshotRejected(
+            f"trained with river {theirs.get('river')}, this scorer has river {ours['river']}: "
+            "pickled river models only load in the version that made them"
+        )
+    for name in ("python", "lazarus"):
+        if theirs.get(name) != ours[name]:
+            log.warning(
+                "%s v%d was made with %s %s, this scorer runs %s (allowed; noted)",
+                model,
+                version,
+                name,
+                theirs.get(name),
+                ours[name],
+            )
+    loaded = safe_loads(sealed.model)
+    return ServingModel(
+        manifest,
+        loaded,
+        predictor_for(loaded, task),
+        ScoreRenderer(model, version, manifest.trained_through),
+    )
