@@ -35,8 +35,11 @@ class DeadLetterSink:
     def __init__(self, publisher: Publisher, topic: str, stage: Stage) -> None:
         self._publisher = publisher
         self._topic = topic
+        self.topic = topic
         self._stage = stage
         self.count = 0
+        self.by_origin: dict[str, int] = {}
+        """Dead letters per origin topic (or file), for metrics."""
 
     def send(
         self,
@@ -67,6 +70,7 @@ class DeadLetterSink:
         extra = {} if on_delivery is None else {"on_delivery": on_delivery}
         self._publisher.publish(self._topic, letter.event_id, Topic.encode(letter), **extra)
         self.count += 1
+        self.by_origin[origin_topic] = self.by_origin.get(origin_topic, 0) + 1
         if self.count <= 10 or self.count % 1000 == 0:
             log.warning(
                 "dead-lettered %s[%d]@%d: %s (%d so far)",

@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from lazarus.metrics import RoleMetrics
 from lazarus.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -108,18 +109,27 @@ def _text(value: bytes | str) -> str:
 
 @contextmanager
 def running_heartbeat(
-    settings: Settings, role: str, stats: Callable[[], Mapping[str, Any]]
+    settings: Settings,
+    role: str,
+    stats: Callable[[], Mapping[str, Any]],
+    metrics: RoleMetrics | None = None,
 ) -> Iterator[HeartbeatThread]:
-    """Heartbeats for the life of a `with` block; the last one says the role stopped."""
+    """Heartbeats (and, given `metrics`, the role's /metrics server) for the life of a `with`
+    block; the last heartbeat says the role stopped."""
     client = redis.Redis.from_url(
         settings.redis_url_value, socket_timeout=1, socket_connect_timeout=1
     )
+    url = metrics.serve(settings) if metrics is not None else None
+
+    def with_url() -> Mapping[str, Any]:
+        return {**stats(), "metrics_url": url or ""}
+
     beat = HeartbeatThread(
         client,
         settings.redis_key_prefix,
         role,
         f"{socket.gethostname()}-{os.getpid()}",
-        stats,
+        with_url,
         settings.heartbeat_seconds,
         settings.health_file,
     )
@@ -129,3 +139,5 @@ def running_heartbeat(
     finally:
         beat.stop()
         client.close()
+        if metrics is not None:
+            metrics.close()

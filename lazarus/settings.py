@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         "INFO", description="Log level."
     )
     heartbeat_seconds: float = Field(1.0, gt=0, description="How often a role reports its status.")
+    metrics_port: int = Field(
+        0,
+        ge=-1,
+        le=65535,
+        description="Port of each role's Prometheus /metrics: 0 any free port (announced in "
+        "its log and heartbeat), -1 off. Give each role its own in containers.",
+    )
+    metrics_host: str = Field("0.0.0.0", description="Address the /metrics server listens on.")
     scorer_poll_seconds: float = Field(
         2.0,
         gt=0,

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from lazarus.heartbeat import running_heartbeat
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, DeliveryCounts, Publisher
+from lazarus.metrics import RoleMetrics, Sample, counted
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
 from producers.feed import FeedLimits, FeedStats, drain, release_due, run_feed
@@ -81,7 +82,29 @@ def run_simulation(
             "failed": publisher.counts.failed,
         }
 
-    with running_heartbeat(settings, role, beat):
+    metrics = RoleMetrics(role)
+    events_topic, outcomes_topic = (
+        topic.full(settings.topic_prefix),
+        outcome_topic.full(settings.topic_prefix),
+    )
+    metrics.collect_with(
+        lambda: [
+            *counted(
+                "events_out",
+                "messages published",
+                role,
+                {events_topic: stats.events, outcomes_topic: stats.outcomes},
+            ),
+            Sample(
+                "delivery_failures",
+                "counter",
+                "messages the broker never acknowledged",
+                {"role": role},
+                publisher.counts.failed,
+            ),
+        ]
+    )
+    with running_heartbeat(settings, role, beat, metrics):
         try:
             run_feed(
                 stream,

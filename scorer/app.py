@@ -27,6 +27,14 @@ from lazarus.gctune import tune_for_streaming
 from lazarus.groups import group_name
 from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
+from lazarus.metrics import (
+    LATENCY_BUCKETS,
+    STATS_INTERVAL_MS,
+    KafkaStats,
+    RoleMetrics,
+    Sample,
+    counted,
+)
 from lazarus.settings import Settings
 from lazarus.signing import Verifier
 from schemas.base import Event, Features
@@ -94,6 +102,14 @@ class ScorerApp:
         self.swaps = 0
         self.rebalances = 0
         self._errors_logged = 0.0
+        self.in_by_topic: dict[str, int] = {}
+        self.role = f"scorer:{spec.name}"
+        self.metrics = RoleMetrics(self.role)
+        self.metrics.collect_with(self._samples)
+        self._latency = self.metrics.histogram(
+            "processing_seconds", "consume to score, per batch", LATENCY_BUCKETS
+        ).labels(role=self.role)
+        self.kafka_stats = KafkaStats(self.group)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -139,6 +155,8 @@ class ScorerApp:
                 "auto.commit.interval.ms": 1000,
                 # A scorer is latency-bound: do not let the broker hold a fetch for long.
                 "fetch.wait.max.ms": FETCH_WAIT_MS,
+                "statistics.interval.ms": STATS_INTERVAL_MS,
+                "stats_cb": self.kafka_stats,
             },
         )
         conf.update(self.settings.kafka_options)  # the operator's word wins
@@ -230,6 +248,8 @@ class ScorerApp:
         if not n:
             return
         self.events_in += n
+        for topic, msgs in by_topic.items():
+            self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + len(msgs)
         batch = self.ledger.open(offsets, n)
         out: list[tuple[str, str | bytes | None, bytes]] = []
         for topic, msgs in by_topic.items():
@@ -260,6 +280,7 @@ class ScorerApp:
                 out.append((topic_out, subject, value))
         self._publisher.publish_many(out, on_delivery=batch.ack)
         self.scored += len(out)
+        self._latency.observe(time.perf_counter() - started)
 
     def _predict(
         self,
@@ -353,6 +374,57 @@ class ScorerApp:
         if now - self._errors_logged > ERROR_LOG_EVERY_S:
             self._errors_logged = now
             log.warning("Kafka: %s; still trying (librdkafka reconnects by itself)", err.str())
+
+    def _samples(self) -> list[Sample]:
+        role, name = self.role, self.spec.name
+        out = [
+            *counted("events_in", "messages consumed", role, self.in_by_topic),
+            *counted(
+                "events_out",
+                "messages published",
+                role,
+                {self.scores_topic: self.scored, self.dead_letters.topic: self.dead_letters.count},
+            ),
+            *counted(
+                "dead_letters", "inputs dead-lettered, by origin", role, self.dead_letters.by_origin
+            ),
+            *self.kafka_stats.samples(),
+            Sample(
+                "snapshots_refused",
+                "counter",
+                "snapshots that failed verification",
+                {"role": role, "model": name},
+                self.watcher.stats.refused,
+            ),
+            Sample(
+                "model_swaps",
+                "counter",
+                "model versions swapped in",
+                {"role": role, "model": name},
+                self.swaps,
+            ),
+        ]
+        if self.model is not None:
+            m = self.model.manifest
+            out.append(
+                Sample(
+                    "model_version",
+                    "gauge",
+                    "the model version in use",
+                    {"role": role, "model": name},
+                    m.version,
+                )
+            )
+            out.append(
+                Sample(
+                    "snapshot_age_seconds",
+                    "gauge",
+                    "staleness: seconds since the served version was created",
+                    {"role": role, "model": name},
+                    max(0.0, time.time() - m.created_at.timestamp()),
+                )
+            )
+        return out
 
     def stats(self) -> dict[str, object]:
         w = self.watcher.stats

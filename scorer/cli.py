@@ -80,7 +80,7 @@ def score(cli: CliContext, model: str, workers: int, batch: int, timeout: float)
     stop = StopRequested.install()
     app = ScorerApp(settings, spec, verifier, batch=batch)
     app.start(timeout, stop.is_set)
-    with running_heartbeat(settings, f"scorer:{spec.name}", app.stats):
+    with running_heartbeat(settings, app.role, app.stats, app.metrics):
         if app.wait_for_model(stop.is_set):
             app.subscribe()
             while not stop.is_set():

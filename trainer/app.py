@@ -25,6 +25,14 @@ from lazarus.groups import group_name
 from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
 from lazarus.lag import log_end
+from lazarus.metrics import (
+    LATENCY_BUCKETS,
+    STATS_INTERVAL_MS,
+    KafkaStats,
+    RoleMetrics,
+    Sample,
+    counted,
+)
 from lazarus.settings import Settings
 from lazarus.signing import Signer
 from lazarus.snapshot_store import SnapshotStore
@@ -91,6 +99,14 @@ class TrainerApp:
         self._offsets_at_snapshot = dict(self.learner.state.offsets)
         self._snapshot_at = time.monotonic()
         self._outage_logged = 0.0
+        self.in_by_topic: dict[str, int] = {}
+        self.role = f"trainer:{spec.name}"
+        self.metrics = RoleMetrics(self.role)
+        self.metrics.collect_with(self._samples)
+        self._step_seconds = self.metrics.histogram(
+            "processing_seconds", "one consumed batch: validate, join, learn", LATENCY_BUCKETS
+        ).labels(role=self.role)
+        self.kafka_stats = KafkaStats(self.group)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -98,7 +114,12 @@ class TrainerApp:
         conf = consumer_config(
             self.settings,
             self.group,
-            **{"enable.partition.eof": True, "enable.auto.commit": False},
+            **{
+                "enable.partition.eof": True,
+                "enable.auto.commit": False,
+                "statistics.interval.ms": STATS_INTERVAL_MS,
+                "stats_cb": self.kafka_stats,
+            },
         )
         wait_with_backoff(client_config(self.settings, quiet=True), timeout, stopped)
         self._dlq_publisher.start(timeout, stopped)
@@ -169,8 +190,11 @@ class TrainerApp:
         """Consume one batch, learn from what is ready, snapshot when due. Returns messages consumed."""
         assert self._consumer is not None and self._merge is not None, "start() first"
         messages = self._consumer.consume(BATCH, POLL_S)
+        started = time.perf_counter()
         self._route(messages)
         self._learn_ready()
+        if messages:
+            self._step_seconds.observe(time.perf_counter() - started)
         self._dlq_publisher.poll(0)
         self.maybe_snapshot()
         return len(messages)
@@ -212,6 +236,8 @@ class TrainerApp:
             for topic, batch in by_topic.items()
         }
         self.events_in += sum(len(batch) for batch in by_topic.values())
+        for topic, batch in by_topic.items():
+            self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + len(batch)
         for msg in messages:
             err = msg.error()
             topic, partition = msg.topic() or "", msg.partition() or 0
@@ -296,6 +322,94 @@ class TrainerApp:
             self._consumer.commit(offsets=tps, asynchronous=True)
         except Exception as exc:  # lag reporting must never stop training
             log.debug("offset commit failed: %s", exc)
+
+    def _samples(self) -> list[Sample]:
+        role, name = self.role, self.spec.name
+        s = self.learner.state
+        join = s.join
+        ids = {"role": role, "model": name}
+        out = [
+            *counted("events_in", "messages consumed", role, self.in_by_topic),
+            *counted(
+                "events_out",
+                "messages published",
+                role,
+                {self.dead_letters.topic: self.dead_letters.count},
+            ),
+            *counted(
+                "dead_letters", "inputs dead-lettered, by origin", role, self.dead_letters.by_origin
+            ),
+            *self.kafka_stats.samples(),
+            Sample("learned", "counter", "labelled events learned from", ids, s.n_learned),
+            Sample(
+                "pending_joins",
+                "gauge",
+                "features waiting for their outcome",
+                ids,
+                len(join.entries),
+            ),
+            Sample(
+                "snapshots_published",
+                "counter",
+                "snapshots stored",
+                ids,
+                self.snapshots.stats.published,
+            ),
+            Sample(
+                "snapshot_failures",
+                "counter",
+                "snapshot publishes that failed (retried)",
+                ids,
+                self.snapshots.stats.failures,
+            ),
+        ]
+        mean = join.label_latency_mean_s
+        if mean is not None:
+            out.append(
+                Sample(
+                    "label_latency_seconds",
+                    "gauge",
+                    "outcome time minus feature time",
+                    {**ids, "stat": "mean"},
+                    mean,
+                )
+            )
+        if join.counters.latency_max_s is not None:
+            out.append(
+                Sample(
+                    "label_latency_seconds",
+                    "gauge",
+                    "outcome time minus feature time",
+                    {**ids, "stat": "max"},
+                    join.counters.latency_max_s,
+                )
+            )
+        m = self.snapshots.last_manifest
+        if m is not None:
+            out.append(
+                Sample("model_version", "gauge", "the last version published", ids, m.version)
+            )
+            out.append(
+                Sample(
+                    "snapshot_age_seconds",
+                    "gauge",
+                    "seconds since the last snapshot was created",
+                    ids,
+                    max(0.0, time.time() - m.created_at.timestamp()),
+                )
+            )
+            for metric, value in m.metrics.items():
+                if value is not None:
+                    out.append(
+                        Sample(
+                            "prequential_metric",
+                            "gauge",
+                            "the trainer's test-then-train metric, as of each published version",
+                            {**ids, "version": str(m.version), "metric": metric},
+                            value,
+                        )
+                    )
+        return out
 
     def stats(self) -> dict[str, object]:
         s = self.learner.state

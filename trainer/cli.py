@@ -75,7 +75,7 @@ def train(
     )
     app = TrainerApp(settings, spec, store, signer, cadence=cadence, from_beginning=from_beginning)
     app.start(timeout, stop.is_set)
-    with running_heartbeat(settings, f"trainer:{spec.name}", app.stats):
+    with running_heartbeat(settings, app.role, app.stats, app.metrics):
         while not stop.is_set():
             app.step()
     log.info("%s received: publishing a final snapshot", stop.signal_name or "stop")
