@@ -32,9 +32,16 @@ MODELS: dict[str, tuple[Topic[Any], Topic[Any]]] = {
 
 
 def demo_roles(
-    *, scorers: int, rate: float, label_delay: float, seed: int, prefix: str = ""
+    *,
+    scorers: int,
+    rate: float,
+    label_delay: float,
+    seed: int,
+    prefix: str = "",
+    dashboard_port: int | None = None,
 ) -> list[RoleSpec]:
-    """Producers for both feeds, one trainer per model, and `scorers` scorer workers per model."""
+    """Producers for both feeds, one trainer per model, `scorers` scorer workers and a quality
+    monitor per model, and the dashboard (unless `dashboard_port` is None)."""
     py = sys.executable
     roles: list[RoleSpec] = []
     if _exists("producers.__main__"):
@@ -71,4 +78,17 @@ def demo_roles(
             for m, topics in MODELS.items()
             for i in range(1, scorers + 1)
         ]
+    if _exists("scorer.__main__") and _exists("trainer.__main__"):
+        roles += [
+            RoleSpec(f"quality:{m}", (py, "-m", "lazarus", "quality", m), drop_env=SECRET)
+            for m in MODELS
+        ]
+    if dashboard_port is not None:
+        roles.append(
+            RoleSpec(
+                "dashboard",
+                (py, "-m", "lazarus", "dashboard", "--port", str(dashboard_port)),
+                drop_env=SECRET,
+            )
+        )
     return roles

@@ -111,6 +111,10 @@ class RedisSnapshotStore:
         self._publish = client.register_script(PUBLISH_LUA)
         self._move = client.register_script(MOVE_LUA)
 
+    @property
+    def client(self) -> redis.Redis:
+        return self._r
+
     def base(self, model: str) -> str:
         return f"{self._prefix}:model:{model}"
 

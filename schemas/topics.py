@@ -11,6 +11,7 @@ from schemas.base import Event
 from schemas.deadletter import DeadLetter
 from schemas.genomics import GenomicSample
 from schemas.outcomes import Outcome
+from schemas.prequential import PrequentialRecord
 from schemas.scores import Score
 from schemas.sensors import SensorReading
 
@@ -75,6 +76,9 @@ VIABILITY_OUTCOMES = Topic("genomics.viability_outcomes.v1", Outcome, "did the i
 HABITAT_SCORES = Topic("habitat.scores.v1", Score, "scores of the habitat model")
 VIABILITY_SCORES = Topic("genomics.scores.v1", Score, "scores of the viability model")
 DEAD_LETTERS = Topic("lazarus.dead_letters.v1", DeadLetter, "inputs that could not be used")
+PREQUENTIAL = Topic(
+    "lazarus.prequential.v1", PrequentialRecord, "the trainers' test-then-train predictions"
+)
 
 ALL_TOPICS: tuple[Topic[Event], ...] = (
     SENSOR_READINGS,  # type: ignore[assignment]
@@ -84,6 +88,7 @@ ALL_TOPICS: tuple[Topic[Event], ...] = (
     HABITAT_SCORES,  # type: ignore[assignment]
     VIABILITY_SCORES,  # type: ignore[assignment]
     DEAD_LETTERS,  # type: ignore[assignment]
+    PREQUENTIAL,  # type: ignore[assignment]
 )
 
 

@@ -429,7 +429,8 @@ class ScorerApp:
     def stats(self) -> dict[str, object]:
         w = self.watcher.stats
         return {
-            "state": "serving" if self.model is not None else "waiting for a snapshot",
+            # not "state": the heartbeat's own field says whether the process runs
+            "serving": "yes" if self.model is not None else "waiting for a snapshot",
             "events_in": self.events_in,
             "scored": self.scored,
             "dead_lettered": self.dead_letters.count,

@@ -37,8 +37,9 @@ from lazarus.settings import Settings
 from lazarus.signing import Signer
 from lazarus.snapshot_store import SnapshotStore
 from schemas.outcomes import Outcome
-from schemas.topics import DEAD_LETTERS, Topic
-from trainer.join import pack_origin, unpack_origin
+from schemas.prequential import prequential_id
+from schemas.topics import DEAD_LETTERS, PREQUENTIAL, Topic
+from trainer.join import Joined, pack_origin, unpack_origin
 from trainer.learner import ModelFailure
 from trainer.merge import OrderedMerge
 from trainer.snapshots import SnapshotPublisher, restore
@@ -82,6 +83,7 @@ class TrainerApp:
         self._inputs = [t.full(prefix) for t in spec.inputs]
         self._outcomes = spec.outcomes.full(prefix)
         self.group = group_name(prefix, "trainer", spec.name)
+        self._prequential_topic = PREQUENTIAL.full(prefix)
         self._topics: dict[str, Topic[Any]] = {t.full(prefix): t for t in spec.inputs}
         self._topics[self._outcomes] = spec.outcomes
         self.learner, next_version = restore(store, spec, signer, from_beginning=from_beginning)
@@ -263,10 +265,31 @@ class TrainerApp:
                 result = learner.observe_outcome(event)
                 if isinstance(result, ModelFailure):
                     self._reject_features(result)
+                elif result is not None:
+                    self._prequential(result, event)
             else:
                 source = self._inputs.index(item.topic)
                 learner.observe_features(event, pack_origin(source, item.partition, item.offset))
             learner.advance(item.topic, item.partition, item.offset)
+
+    def _prequential(self, joined: Joined, outcome: Outcome) -> None:
+        """Publish the prediction test-then-train just made, for served-quality monitoring."""
+        pred, proba = self.learner.last_prediction
+        record = {
+            "event_id": prequential_id(joined.event_id, self.spec.name),
+            "event_time": outcome.event_time.isoformat(),
+            "schema_version": 1,
+            "input_event_id": joined.event_id,
+            "model": self.spec.name,
+            "n_learned": self.learner.state.n_learned - 1,
+            "label": outcome.label,
+            "prediction": _plain(pred),
+            "probabilities": {str(k): float(v) for k, v in proba.items()} if proba else None,
+            "segment": dict(zip(self.spec.segment_fields, joined.segment, strict=False)),
+        }
+        self._dlq_publisher.publish(
+            self._prequential_topic, joined.event_id, json.dumps(record).encode()
+        )
 
     def _reject_features(self, failure: ModelFailure) -> None:
         source, partition, offset = unpack_origin(failure.joined.origin)
@@ -421,3 +444,8 @@ class TrainerApp:
             "model_version": self.snapshots.current_version or "",
             "group": self.group,
         }
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (from some river models) as plain Python values, for JSON."""
+    return value.item() if hasattr(value, "item") else value

@@ -54,6 +54,8 @@ class Learner:
         self._segment = _segment_getter(spec.segment_fields)
         self._join_key = operator.attrgetter(spec.join_key)
         self._offset_keys: dict[tuple[str, int], str] = {}
+        self.last_prediction: tuple[Any, dict[Any, float] | None] = (None, None)
+        """(prediction, probabilities) of the last test-then-train, before it learned."""
 
     def advance(self, topic: str, partition: int, offset: int) -> None:
         """Record that this message is done (learned, held, or dead-lettered)."""
@@ -97,9 +99,13 @@ class Learner:
             if proba:  # a model with no opinion yet (an empty tree) is not scored
                 y_pred = max(proba, key=proba.__getitem__)
                 self.state.evaluation.update(y, proba, y_pred, joined.segment)
+                self.last_prediction = (y_pred, proba)
+            else:
+                self.last_prediction = (None, None)
         else:
             y_pred = model.predict_one(x)
             self.state.evaluation.update(y, None, y_pred, joined.segment)
+            self.last_prediction = (y_pred, None)
         model.learn_one(x, y)
         self.state.n_learned += 1
 

@@ -15,12 +15,13 @@ from rich.markup import escape
 from lazarus import __version__
 from lazarus.cli import (
     config_cmd,
+    dashboard_cmd,
     dlq_cmd,
     lag_cmd,
-    later,
     models_cmd,
     schemas_cmd,
     stack_cmds,
+    status_cmd,
     topics,
 )
 from lazarus.cli.context import CliContext
@@ -46,6 +47,7 @@ ROLE_COMMANDS = {
     ),
     "train": ("trainer.cli:train", "Run the incremental trainer of a model."),
     "score": ("scorer.cli:score", "Run scorer workers for a model."),
+    "quality": ("lazarus.quality.cli:quality", "Measure the quality of the predictions served."),
 }
 
 
@@ -87,7 +89,8 @@ for command in (
     models_cmd.keys,
     lag_cmd.lag,
     dlq_cmd.dlq,
-    *later.COMMANDS,
+    dashboard_cmd.dashboard,
+    status_cmd.status,
 ):
     cli.add_command(command)
 

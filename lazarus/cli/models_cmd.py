@@ -11,6 +11,7 @@ from rich.table import Table
 from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli, print_json
 from lazarus.errors import ConfigError, SnapshotRejected
+from lazarus.quality_store import read_quality
 from lazarus.signing import DEV_KEY_DIR, generate, verifier_from
 from lazarus.snapshot import SealedSnapshot, verify
 from lazarus.snapshot_store import RedisSnapshotStore
@@ -86,8 +87,16 @@ def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> Non
             f"no snapshot of {model!r}" + (f" at version {version}" if version else "")
         )
     m = _manifest(sealed)
+    served = next(
+        (
+            r
+            for r in read_quality(store.client, cli.settings.redis_key_prefix, model)
+            if r["version"] == m.version
+        ),
+        None,
+    )
     if as_json:
-        print_json(m.model_dump(mode="json"))
+        print_json({**m.model_dump(mode="json"), "served_quality": served})
         return
     c = cli.console
     c.print(
@@ -105,6 +114,28 @@ def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> Non
     for name, value in m.metrics.items():
         table.add_row(name, _fmt(value), _fmt(m.rolling_metrics.get(name)))
     c.print(table)
+    if served is None:
+        c.print(
+            f"served quality: no scores of v{m.version} have been judged yet "
+            "(needs scorers, labels, and `lazarus quality` running)",
+            highlight=False,
+        )
+    else:
+        q = Table(
+            "metric",
+            f"served by v{m.version}",
+            "prequential, same events",
+            "decoupling cost",
+            title=f"served quality over {served['n']:,} labelled scores",
+        )
+        for name, value in served["served"].items():
+            q.add_row(
+                name,
+                _fmt(value),
+                _fmt(served["prequential"].get(name)),
+                _fmt(served["cost"].get(name)),
+            )
+        c.print(q)
     for field, groups in m.segment_metrics.items():
         seg = Table(field, *next(iter(groups.values()), {}).keys())
         for segment, metrics_ in sorted(groups.items()):

@@ -70,6 +70,13 @@ Examples:
     help="Start the embedded broker and Redis.  [env var: LAZARUS_EMBEDDED; default: on]",
 )
 @click.option(
+    "--dashboard-port",
+    type=click.IntRange(-1, 65535),
+    default=8050,
+    show_default=True,
+    help="Port of the live dashboard (a free one if taken; -1: no dashboard).",
+)
+@click.option(
     "--logs",
     "log_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -85,6 +92,7 @@ def up(
     seed: int,
     duration: float | None,
     embedded: bool | None,
+    dashboard_port: int,
     log_dir: Path | None,
 ) -> int:
     """Bring the whole pipeline up: broker, Redis, topics, producers, trainers, scorers.
@@ -102,8 +110,14 @@ def up(
     settings = _with_signing_keys(cli, _fresh_namespace(cli, stack))
     stack.settings = settings
     cli.replace_settings(settings)
+    port = None if dashboard_port < 0 else _available(dashboard_port)
     roles = demo_roles(
-        scorers=scorers, rate=rate, label_delay=label_delay, seed=seed, prefix=settings.topic_prefix
+        scorers=scorers,
+        rate=rate,
+        label_delay=label_delay,
+        seed=seed,
+        prefix=settings.topic_prefix,
+        dashboard_port=port,
     )
     logs = log_dir or Path(tempfile.mkdtemp(prefix="lazarus-up-"))
     supervisor = Supervisor(stack.settings, roles, logs)
@@ -111,6 +125,8 @@ def up(
     try:
         supervisor.start()
         cli.err.print(f"{len(roles)} roles started; logs in {logs}", highlight=False)
+        if port is not None:
+            cli.err.print(f"dashboard at http://127.0.0.1:{port}/", highlight=False)
         code = _watch(cli, stack, supervisor, stop, duration)
     finally:
         started = time.monotonic()
@@ -118,6 +134,22 @@ def up(
         stack.stop()
         cli.err.print(f"stopped everything in {time.monotonic() - started:.1f}s", highlight=False)
     return code
+
+
+def _available(port: int) -> int:
+    """`port` if it can be bound on localhost, else a free one (0: always a free one)."""
+    import socket
+
+    from lazarus.embedded.ports import free_port
+
+    if port == 0:
+        return free_port()
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return free_port()
+    return port
 
 
 def _fresh_namespace(cli: CliContext, stack: Stack) -> Settings:

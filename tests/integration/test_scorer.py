@@ -135,7 +135,7 @@ def test_polling_catches_a_lost_notification(s: Settings) -> None:
 def test_without_a_snapshot_the_worker_waits_and_scores_nothing(s: Settings) -> None:
     send_sensors(s, 100)
     with running_scorer(s) as app:
-        wait_until(lambda: app.stats()["state"] == "waiting for a snapshot", 5, "waiting state")
+        wait_until(lambda: app.stats()["serving"] == "waiting for a snapshot", 5, "waiting state")
         time.sleep(1.0)  # a window in which an eager scorer would have scored
         assert app.scored == 0
         ModelMaker(s).publish()

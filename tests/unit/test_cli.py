@@ -89,10 +89,21 @@ def test_help_teaches_with_examples() -> None:
     assert "LAZARUS_EMBEDDED" in CliRunner().invoke(cli, ["up", "--help"]).output
 
 
-def test_commands_of_later_issues_say_so() -> None:
-    result = run("dashboard")
+def test_status_without_services_says_what_to_set() -> None:
+    result = run(
+        "status",
+        "--json",
+        env={
+            "LAZARUS_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+            "LAZARUS_REDIS_URL": "redis://127.0.0.1:1/0",
+        },
+    )
     assert result.returncode == 1
-    assert "issue #6" in result.stderr
+    import json
+
+    data = json.loads(result.stdout)
+    assert not data["ok"] and "LAZARUS_KAFKA_BOOTSTRAP_SERVERS" in data["broker"]["fix"]
+    assert "LAZARUS_REDIS_URL" in data["redis"]["fix"]
 
 
 def test_score_without_a_verification_key_names_the_setting(tmp_path: Path) -> None:
@@ -139,5 +150,12 @@ def test_schemas_export_writes_one_file_per_event(tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == sorted(
         f"{e}.v1.schema.json"
-        for e in ("SensorReading", "GenomicSample", "Outcome", "Score", "DeadLetter")
+        for e in (
+            "SensorReading",
+            "GenomicSample",
+            "Outcome",
+            "Score",
+            "DeadLetter",
+            "PrequentialRecord",
+        )
     )

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from schemas import DeadLetter, GenomicSample, Outcome, Score, SensorReading
 from schemas.fingerprint import schema_fingerprint
+from schemas.prequential import PrequentialRecord
 from schemas.sensors import KNOWN_MEASUREMENTS, SensorKind
 from schemas.topics import ALL_TOPICS, SENSOR_READINGS, by_name
 from tests.conftest import FIXTURES
@@ -264,7 +265,9 @@ def test_topics_are_declared_once_with_the_naming_pattern() -> None:
 
 
 @pytest.mark.parametrize(
-    "event", [SensorReading, GenomicSample, Outcome, Score, DeadLetter], ids=lambda e: e.__name__
+    "event",
+    [SensorReading, GenomicSample, Outcome, Score, DeadLetter, PrequentialRecord],
+    ids=lambda e: e.__name__,
 )
 def test_current_models_read_every_published_version(event: type) -> None:
     """Backward-transitive: frozen payloads of every published version still validate."""

@@ -1,0 +1,255 @@
+"""`lazarus status`: one summary of the whole system."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.table import Table
+
+from lazarus import redisconn
+from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.errors import ServiceUnavailable
+from lazarus.groups import known_groups
+from lazarus.heartbeat import read_heartbeats
+from lazarus.kafka.admin import wait_for_broker
+from lazarus.kafka.config import client_config
+from lazarus.lag import group_lag, log_end, max_age, total_lag
+from lazarus.quality_store import read_quality
+from lazarus.settings import env_name, redact_url
+from lazarus.snapshot_store import RedisSnapshotStore
+from schemas.manifest import SnapshotManifest
+from schemas.topics import DEAD_LETTERS
+
+
+def collect(cli: CliContext) -> dict[str, Any]:
+    s = cli.settings
+    conf = client_config(s, quiet=True)
+    out: dict[str, Any] = {"at": time.time()}
+    try:
+        wait_for_broker(conf, timeout=3.0)
+        out["broker"] = {"ok": True, "bootstrap": s.kafka_bootstrap_servers}
+    except ServiceUnavailable as exc:
+        out["broker"] = {
+            "ok": False,
+            "bootstrap": s.kafka_bootstrap_servers,
+            "error": str(exc),
+            "fix": f"start Kafka or set {env_name('kafka_bootstrap_servers')}",
+        }
+    url = s.redis_url_value
+    client = None
+    if redisconn.answers(url):
+        client = redisconn.connect(url)
+        out["redis"] = {"ok": True, "url": redact_url(url)}
+    else:
+        out["redis"] = {
+            "ok": False,
+            "url": redact_url(url),
+            "fix": f"start Redis or set {env_name('redis_url')}",
+        }
+    out["groups"] = []
+    out["dead_letters"] = None
+    if out["broker"]["ok"]:
+        for group, topics in known_groups(s.topic_prefix).items():
+            rows = group_lag(conf, group, list(topics), ages=True)
+            out["groups"].append(
+                {
+                    "group": group,
+                    "committed": any(r.committed is not None for r in rows),
+                    "lag": total_lag(rows),
+                    "lag_seconds": max_age(rows),
+                }
+            )
+        out["dead_letters"] = _dead_letter_count(conf, DEAD_LETTERS.full(s.topic_prefix))
+    out["models"] = []
+    out["roles"] = []
+    if client is not None:
+        store = RedisSnapshotStore(client, s.redis_key_prefix)
+        for name in store.models():
+            current = store.current(name)
+            sealed = store.get(name, current) if current else None
+            m = SnapshotManifest.model_validate_json(sealed.manifest) if sealed else None
+            served = [
+                r
+                for r in read_quality(client, s.redis_key_prefix, name)
+                if m and r["version"] == m.version
+            ]
+            out["models"].append(
+                {
+                    "model": name,
+                    "current": current,
+                    "latest": store.latest(name),
+                    "pinned": store.pinned(name),
+                    "n_learned": m.n_learned if m else None,
+                    "staleness_s": time.time() - m.created_at.timestamp() if m else None,
+                    "metrics": m.metrics if m else {},
+                    "served_quality": served[0] if served else None,
+                }
+            )
+        for beat in read_heartbeats(client, s.redis_key_prefix):
+            out["roles"].append(
+                {
+                    k: beat.get(k)
+                    for k in (
+                        "role",
+                        "instance",
+                        "state",
+                        "model_version",
+                        "events_in",
+                        "scored",
+                        "dead_lettered",
+                        "refused",
+                        "metrics_url",
+                        "updated_at",
+                    )
+                }
+            )
+        client.close()
+    out["ok"] = bool(out["broker"]["ok"] and out["redis"]["ok"])
+    return out
+
+
+def _dead_letter_count(conf: dict[str, Any], topic: str) -> int | None:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            **conf,
+            "group.id": "lazarus-status",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=5).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return None
+        total = 0
+        for p in meta.partitions:
+            tp = TopicPartition(topic, p)
+            low, _ = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+            total += log_end(consumer, tp) - low
+        return total
+    finally:
+        consumer.close()
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    return f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h"
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  lazarus status            a summary for people
+  lazarus status --json     the same for scripts (exit 1 when Kafka or Redis is down)
+
+Shows the broker and Redis, every trainer and scorer group with its lag, each
+model's current version, staleness and served quality, the roles that are
+alive (from their heartbeats, with their /metrics URLs), and the number of
+dead letters.""",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def status(cli: CliContext, as_json: bool) -> int:
+    """One summary of the whole system: services, lag, models, roles, dead letters."""
+    data = collect(cli)
+    if as_json:
+        print_json(data)
+        return 0 if data["ok"] else 1
+    c = cli.console
+    for name in ("broker", "redis"):
+        svc = data[name]
+        where = svc.get("bootstrap") or svc.get("url")
+        c.print(
+            f"{name}: "
+            + (
+                f"[green]ok[/green] {where}"
+                if svc["ok"]
+                else f"[red]down[/red] {where}: {svc['fix']}"
+            ),
+            highlight=False,
+        )
+    if data["groups"]:
+        t = Table("group", "lag", "lag (s)", title="consumer groups")
+        for g in data["groups"]:
+            t.add_row(
+                g["group"],
+                str(g["lag"]) if g["committed"] else "- (never committed)",
+                _age(g["lag_seconds"]),
+            )
+        c.print(t)
+    if data["models"]:
+        t = Table(
+            "model",
+            "current",
+            "latest",
+            "pinned",
+            "learned",
+            "staleness",
+            "prequential",
+            "served (cost)",
+            title="models",
+        )
+        for m in data["models"]:
+            preq = ", ".join(f"{k} {v:.3f}" for k, v in m["metrics"].items() if v is not None)
+            q = m["served_quality"]
+            served = (
+                ", ".join(
+                    f"{k} {v:.3f} ({q['cost'][k]:+.3f})"
+                    for k, v in q["served"].items()
+                    if v is not None and q["cost"].get(k) is not None
+                )
+                if q
+                else "-"
+            )
+            t.add_row(
+                m["model"],
+                f"v{m['current']}",
+                f"v{m['latest']}",
+                f"v{m['pinned']}" if m["pinned"] else "-",
+                str(m["n_learned"]),
+                _age(m["staleness_s"]),
+                preq,
+                served,
+            )
+        c.print(t)
+    else:
+        c.print("models: none published yet", highlight=False)
+    if data["roles"]:
+        t = Table(
+            "role",
+            "instance",
+            "state",
+            "version",
+            "events",
+            "dead letters",
+            "metrics",
+            title="roles",
+        )
+        for r in data["roles"]:
+            t.add_row(
+                r["role"] or "",
+                r["instance"] or "",
+                r["state"] or "",
+                r["model_version"] or "-",
+                r["events_in"] or r["scored"] or "-",
+                r["dead_lettered"] or "0",
+                r["metrics_url"] or "-",
+            )
+        c.print(t)
+    else:
+        c.print("roles: none alive", highlight=False)
+    dl = data["dead_letters"]
+    c.print(f"dead letters: {'-' if dl is None else dl} (`lazarus dlq inspect`)", highlight=False)
+    c.print(
+        f"at {datetime.fromtimestamp(data['at'], UTC).isoformat(timespec='seconds')}",
+        highlight=False,
+    )
+    return 0 if data["ok"] else 1

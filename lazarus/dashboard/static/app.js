@@ -1,0 +1,302 @@
+/* Lazarus dashboard: polls /api/state and redraws. No framework, no network beyond this server. */
+"use strict";
+
+(function () {
+  const COLORS = ["#2b6cb0", "#c05621", "#2f855a", "#9b2c2c", "#6b46c1", "#b7791f", "#2c7a7b", "#97266d"];
+  let pollMs = 2000;
+  let lastOk = null;
+
+  // ---- small helpers -------------------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function fill(tbody, rows, columns, emptyText) {
+    tbody.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { class: "empty", colspan: columns, text: emptyText }))]));
+  }
+
+  function num(v, digits) {
+    if (v === null || v === undefined) return "–";
+    return Number(v).toLocaleString(undefined, { maximumFractionDigits: digits === undefined ? 0 : digits });
+  }
+
+  function metric(v) {
+    if (v === null || v === undefined) return "–";
+    return Math.abs(v) >= 100 ? num(v, 1) : Number(v).toFixed(4);
+  }
+
+  function signed(v) {
+    if (v === null || v === undefined) return "–";
+    return (v > 0 ? "+" : "") + Number(v).toFixed(4);
+  }
+
+  function duration(s) {
+    if (s === null || s === undefined) return "–";
+    s = Math.max(0, s);
+    if (s < 60) return s < 10 ? s.toFixed(1) + " s" : Math.round(s) + " s";
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + " m " + Math.round(s % 60) + " s";
+    const h = Math.floor(m / 60);
+    if (h < 48) return h + " h " + (m % 60) + " m";
+    return Math.floor(h / 24) + " d " + (h % 24) + " h";
+  }
+
+  function clock(epoch) {
+    if (!epoch) return "–";
+    return new Date(epoch * 1000).toLocaleTimeString([], { hour12: false });
+  }
+
+  function stamp(epoch) {
+    if (!epoch) return "–";
+    const d = new Date(epoch * 1000);
+    return d.toLocaleDateString([], { month: "short", day: "numeric" }) + " " + clock(epoch);
+  }
+
+  function stateClass(state) {
+    if (state.startsWith("waiting")) return "state-waiting";
+    return "state-" + state.replace(/[^a-z]/g, "");
+  }
+
+  // ---- charts --------------------------------------------------------------------------------
+
+  const common = {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: false,
+    plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
+  };
+
+  const lagChart = new Chart(document.getElementById("lag-chart"), {
+    type: "line",
+    data: { labels: [], datasets: [] },
+    options: {
+      ...common,
+      interaction: { mode: "index", intersect: false },
+      elements: { point: { radius: 0 }, line: { borderWidth: 2, tension: 0.2 } },
+      scales: {
+        x: { ticks: { maxTicksLimit: 8, maxRotation: 0 } },
+        y: { beginAtZero: true, title: { display: true, text: "messages" } },
+      },
+    },
+  });
+
+  const throughputChart = new Chart(document.getElementById("throughput-chart"), {
+    type: "bar",
+    data: { labels: [], datasets: [{ label: "events/s", data: [], backgroundColor: COLORS[0] }] },
+    options: {
+      ...common,
+      indexAxis: "y",
+      plugins: { legend: { display: false } },
+      scales: { x: { beginAtZero: true, title: { display: true, text: "events/s" } } },
+    },
+  });
+
+  window.lazarusCharts = { lag: lagChart, throughput: throughputChart };
+
+  function drawLag(lag) {
+    const series = lag.series;
+    lagChart.data.labels = series.at.map(clock);
+    const names = Object.keys(series.groups);
+    lagChart.data.datasets = names.map((name, i) => ({
+      label: name,
+      data: series.groups[name],
+      borderColor: COLORS[i % COLORS.length],
+      backgroundColor: COLORS[i % COLORS.length],
+      spanGaps: true,
+    }));
+    lagChart.update();
+
+    const rows = lag.groups.map((g) => {
+      let note = "";
+      if (g.error) note = g.error;
+      else if (!g.partitions) note = "its topics do not exist";
+      else if (!g.committed) note = "never committed (lag counts the whole log)";
+      return el("tr", { "data-group": g.group },
+        el("td", { text: g.group }),
+        el("td", { class: "num", text: num(g.lag) }),
+        el("td", { class: "num", text: duration(g.max_age_s) }),
+        el("td", { class: g.error ? "bad" : "details", text: note }));
+    });
+    fill(document.querySelector("#lag-table tbody"), rows, 4, "no lag sample yet");
+  }
+
+  function drawThroughput(throughput) {
+    throughputChart.data.labels = throughput.map((t) => t.role + (t.instances > 1 ? " ×" + t.instances : ""));
+    throughputChart.data.datasets[0].data = throughput.map((t) => t.events_per_s === null ? 0 : Math.round(t.events_per_s * 10) / 10);
+    throughputChart.data.datasets[0].backgroundColor = throughput.map((_, i) => COLORS[i % COLORS.length]);
+    throughputChart.update();
+  }
+
+  // ---- tables --------------------------------------------------------------------------------
+
+  function drawRoles(roles) {
+    const rows = roles.map((r) => {
+      const details = Object.entries(r.details)
+        .filter(([k]) => k !== "metrics_url")
+        .map(([k, v]) => k + " " + v).join(" · ");
+      const metricsUrl = r.details.metrics_url;
+      return el("tr", { "data-role": r.role, "data-instance": r.instance },
+        el("td", { text: r.role }),
+        el("td", { text: r.instance, title: "pid " + r.pid + " on " + r.host }),
+        el("td", { class: stateClass(r.state), text: r.state }),
+        el("td", { class: "num", text: num(r.events_per_s, 1) }),
+        el("td", { class: "num", text: num(r.events) }),
+        el("td", { class: "num model-version", text: r.model_version === null ? "–" : "v" + r.model_version }),
+        el("td", { class: "num" + (r.dead_lettered ? " bad" : ""), text: num(r.dead_lettered) }),
+        el("td", { class: "num", text: duration(r.beat_age_s) + " ago" }),
+        el("td", { class: "details" }, details,
+          metricsUrl ? el("span", {}, details ? " · " : "", el("a", { href: metricsUrl, text: "metrics" })) : null));
+    });
+    fill(document.querySelector("#roles tbody"), rows, 9, "no role is sending heartbeats");
+  }
+
+  function drawDeadLetters(deadLetters) {
+    const rows = deadLetters.map((d) =>
+      el("tr", { "data-role": d.role },
+        el("td", { text: d.role }),
+        el("td", { class: "num" + (d.dead_lettered ? " bad" : ""), text: num(d.dead_lettered) })));
+    fill(document.querySelector("#dead-letters tbody"), rows, 2, "no role is sending heartbeats");
+  }
+
+  function fact(label, value, attrs) {
+    return el("span", { class: "fact" }, el("span", { class: "label", text: label }),
+      el("span", Object.assign({ class: "value", text: value }, attrs || {})));
+  }
+
+  function drawModel(m) {
+    const head = el("div", { class: "model-head" },
+      el("h2", { text: m.model }),
+      fact("current", m.current ? "v" + m.current : "none", { "data-current": m.current || "" , class: "value current-version" }),
+      fact("latest", m.latest ? "v" + m.latest : "none"),
+      fact("pinned", m.pinned ? "v" + m.pinned + " (rolled back: publishes do not move current)" : "no"),
+      fact("staleness", duration(m.staleness_s), { title: "age of the current version: " + stamp(m.created_at) }),
+      fact("served by", m.served_by.length
+        ? m.served_by.map((s) => (s.version === null ? "waiting" : "v" + s.version)).join(", ") + " (" + m.served_by.length + " scorer" + (m.served_by.length > 1 ? "s" : "") + ")"
+        : "no scorer"));
+
+    const timeline = el("ol", { class: "timeline" }, ...m.timeline.map((t) =>
+      el("li", { class: t.action },
+        el("div", {}, el("strong", { text: t.action + " v" + t.version }),
+          t.previous ? " (from v" + t.previous + ")" : "", " by " + (t.actor || "?")),
+        el("div", { class: "when", text: stamp(t.at) + (t.reason ? " — " + t.reason : "") }))));
+
+    const names = m.metrics;
+    const groupRow = el("tr", { class: "group" },
+      el("th", { colspan: 5 }),
+      ...names.map((n) => el("th", { colspan: 4, class: "first-of-metric", text: n })));
+    const headRow = el("tr", {},
+      el("th", { text: "version" }), el("th", { text: "created" }), el("th", { class: "num", text: "learned" }),
+      el("th", { class: "num", text: "scorers" }), el("th", { class: "num", text: "served n" }),
+      ...names.flatMap(() => [
+        el("th", { class: "num first-of-metric", text: "prequential", title: "the trainer's test-then-train metric since the start" }),
+        el("th", { class: "num", text: "served", title: "on the scores this version published" }),
+        el("th", { class: "num", text: "preq. on served", title: "the trainer's prequential metric on exactly the served events" }),
+        el("th", { class: "num", text: "cost", title: "served − prequential on the same events: the decoupling cost" }),
+      ]));
+    const body = m.versions.map((v) => {
+      const served = v.served_n > 0;
+      return el("tr", { class: v.current ? "current" : "", "data-version": v.version },
+        el("td", { class: "nowrap" }, "v" + v.version, v.current ? " ● current" : "", v.pinned ? " (pinned)" : "", v.stored ? "" : " (trimmed)"),
+        el("td", { class: "nowrap", text: stamp(v.created_at) }),
+        el("td", { class: "num", text: num(v.n_learned) }),
+        el("td", { class: "num", text: num(v.scorers) }),
+        el("td", { class: "num", text: served ? num(v.served_n) : "–" }),
+        ...names.flatMap((n) => [
+          el("td", { class: "num first-of-metric", text: metric(v.prequential[n]) }),
+          el("td", { class: "num", text: served ? metric(v.served[n]) : "–" }),
+          el("td", { class: "num", text: served ? metric(v.served_prequential[n]) : "–" }),
+          el("td", { class: "num", text: served ? signed(v.cost[n]) : "–" }),
+        ]));
+    });
+    const table = el("table", { class: "versions" }, el("thead", {}, groupRow, headRow), el("tbody"));
+    fill(table.querySelector("tbody"), body, 5 + 4 * names.length, "no stored version");
+
+    return el("section", { class: "card", "data-model": m.model, id: "model-" + m.model },
+      head,
+      el("h3", { text: "Versions" }),
+      m.quality_note ? el("p", { class: "note quality-note", text: m.quality_note }) : null,
+      el("div", { class: "scroll" }, table),
+      el("h3", { text: "Timeline of current" }),
+      m.timeline.length ? timeline : el("p", { class: "note", text: "no move of current recorded" }));
+  }
+
+  function drawModels(models) {
+    const box = document.getElementById("models");
+    if (!models.length) {
+      box.replaceChildren(el("section", { class: "card" }, el("h2", { text: "Models" }),
+        el("p", { class: "note", text: "no model has been published yet (is a trainer running?)" })));
+      return;
+    }
+    box.replaceChildren(...models.map(drawModel));
+  }
+
+  // ---- status --------------------------------------------------------------------------------
+
+  function drawStatus(state, failure) {
+    const pill = document.getElementById("status");
+    const problems = document.getElementById("problems");
+    const lines = [];
+    if (failure) lines.push("the dashboard server does not answer: " + failure);
+    if (state) {
+      for (const [name, src] of Object.entries(state.sources)) {
+        if (src.error) lines.push(name + ": " + src.error);
+      }
+    }
+    problems.replaceChildren(...lines.map((t) => el("p", { text: t })));
+    problems.hidden = lines.length === 0;
+    if (failure) {
+      pill.className = "pill pill-bad";
+      pill.textContent = "disconnected" + (lastOk ? " since " + clock(lastOk / 1000) : "");
+    } else if (lines.length) {
+      pill.className = "pill pill-warn";
+      pill.textContent = "degraded · updated " + clock(state.now);
+    } else {
+      pill.className = "pill pill-ok";
+      pill.textContent = "live · updated " + clock(state.now);
+    }
+  }
+
+  // ---- the loop ------------------------------------------------------------------------------
+
+  function draw(state) {
+    window.lazarusState = state;
+    document.getElementById("namespace").textContent =
+      "Redis keys " + state.redis_key_prefix + ":* · topics " + (state.topic_prefix || "(no prefix)");
+    document.getElementById("interval").textContent = state.interval;
+    drawLag(state.lag);
+    drawThroughput(state.throughput);
+    drawRoles(state.roles);
+    drawDeadLetters(state.dead_letters);
+    drawModels(state.models);
+    drawStatus(state, null);
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch("/api/state", { cache: "no-store" });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      const state = await response.json();
+      lastOk = Date.now();
+      pollMs = Math.min(5000, Math.max(1000, state.interval * 1000));
+      draw(state);
+    } catch (err) {
+      drawStatus(window.lazarusState || null, err.message || String(err));
+    } finally {
+      setTimeout(poll, pollMs);
+    }
+  }
+
+  poll();
+})();
