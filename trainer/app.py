@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
@@ -37,11 +38,11 @@ from lazarus.settings import Settings
 from lazarus.signing import Signer
 from lazarus.snapshot_store import SnapshotStore
 from schemas.outcomes import Outcome
-from schemas.prequential import prequential_id
 from schemas.topics import DEAD_LETTERS, PREQUENTIAL, Topic
 from trainer.join import Joined, pack_origin, unpack_origin
 from trainer.learner import ModelFailure
 from trainer.merge import OrderedMerge
+from trainer.prequential import PrequentialRenderer
 from trainer.snapshots import SnapshotPublisher, restore
 from trainer.specs import ModelSpec
 
@@ -84,6 +85,8 @@ class TrainerApp:
         self._outcomes = spec.outcomes.full(prefix)
         self.group = group_name(prefix, "trainer", spec.name)
         self._prequential_topic = PREQUENTIAL.full(prefix)
+        self._prequential_render = PrequentialRenderer(spec.name, spec.segment_fields).render
+        self._batch_time = ""
         self._topics: dict[str, Topic[Any]] = {t.full(prefix): t for t in spec.inputs}
         self._topics[self._outcomes] = spec.outcomes
         self.learner, next_version = restore(store, spec, signer, from_beginning=from_beginning)
@@ -254,6 +257,7 @@ class TrainerApp:
     def _learn_ready(self) -> None:
         assert self._merge is not None
         learner = self.learner
+        self._batch_time = datetime.now(UTC).isoformat()  # when these predictions were made
         for item in self._merge.ready():
             msg, event = item.payload
             if isinstance(event, ValidationError):
@@ -275,21 +279,16 @@ class TrainerApp:
     def _prequential(self, joined: Joined, outcome: Outcome) -> None:
         """Publish the prediction test-then-train just made, for served-quality monitoring."""
         pred, proba = self.learner.last_prediction
-        record = {
-            "event_id": prequential_id(joined.event_id, self.spec.name),
-            "event_time": outcome.event_time.isoformat(),
-            "schema_version": 1,
-            "input_event_id": joined.event_id,
-            "model": self.spec.name,
-            "n_learned": self.learner.state.n_learned - 1,
-            "label": outcome.label,
-            "prediction": _plain(pred),
-            "probabilities": {str(k): float(v) for k, v in proba.items()} if proba else None,
-            "segment": dict(zip(self.spec.segment_fields, joined.segment, strict=False)),
-        }
-        self._dlq_publisher.publish(
-            self._prequential_topic, joined.event_id, json.dumps(record).encode()
+        value = self._prequential_render(
+            joined.event_id,
+            self._batch_time,
+            self.learner.state.n_learned - 1,
+            outcome.label,
+            pred,
+            proba,
+            joined.segment,
         )
+        self._dlq_publisher.publish(self._prequential_topic, joined.event_id, value)
 
     def _reject_features(self, failure: ModelFailure) -> None:
         source, partition, offset = unpack_origin(failure.joined.origin)
@@ -444,8 +443,3 @@ class TrainerApp:
             "model_version": self.snapshots.current_version or "",
             "group": self.group,
         }
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars (from some river models) as plain Python values, for JSON."""
-    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,69 @@
+"""Prequential records as JSON bytes, rendered from pieces (a `PrequentialRecord` model and
+`json.dumps` per learned event would cost the trainer a sixth of its speed). A contract test
+validates rendered records against the schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from schemas.prequential import prequential_id
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if hasattr(v, "item"):  # numpy scalars from some river models
+        return _value(v.item())
+    if isinstance(v, int | float):
+        return repr(float(v))
+    return json.dumps(v)
+
+
+class PrequentialRenderer:
+    def __init__(self, model: str, segment_fields: tuple[str, ...]) -> None:
+        self._model = model
+        self._model_json = json.dumps(model)
+        self._fields = segment_fields
+        self._segments: dict[tuple[str, ...], str] = {}
+        self._classes: dict[Any, str] = {}
+
+    def render(
+        self,
+        input_id: str,
+        at: str,
+        n_learned: int,
+        label: Any,
+        prediction: Any,
+        probabilities: dict[Any, float] | None,
+        segment: tuple[str, ...],
+    ) -> bytes:
+        """`input_id` is a validated event id (an Identifier: no escaping needed); `at` an ISO time."""
+        seg = self._segments.get(segment)
+        if seg is None:
+            if len(self._segments) > 100_000:
+                self._segments.clear()
+            seg = self._segments[segment] = json.dumps(
+                dict(zip(self._fields, segment, strict=False)), separators=(",", ":")
+            )
+        if probabilities:
+            classes = self._classes
+            parts = []
+            for cls, p in probabilities.items():
+                key = classes.get(cls)
+                if key is None:
+                    key = classes[cls] = json.dumps(str(cls))
+                parts.append(f"{key}:{float(p)!r}")
+            probs = "{" + ",".join(parts) + "}"
+        else:
+            probs = "null"
+        return (
+            f'{{"event_id":"{prequential_id(input_id, self._model)}","event_time":"{at}",'
+            f'"schema_version":1,"input_event_id":"{input_id}","model":{self._model_json},'
+            f'"n_learned":{n_learned},"label":{_value(label)},"prediction":{_value(prediction)},'
+            f'"probabilities":{probs},"segment":{seg}}}'
+        ).encode()
