@@ -32,6 +32,7 @@ from lazarus.settings import DEFAULT_REDIS_URL, Settings
 from lazarus.signing import generate
 from producers.sensor_sim import SensorNetwork, SimConfig
 from schemas.topics import HABITAT_SCORES, SENSOR_READINGS, topic_names
+from tests.integration.cli import cli_env
 from tests.integration.scorerkit import ModelMaker
 from tests.integration.trainerkit import START
 
@@ -63,13 +64,9 @@ class Feed(threading.Thread):
 
 
 def worker(s: Settings, log: Path, **env: str) -> subprocess.Popen[bytes]:
-    full = {**s.child_env(), "PYTHONUNBUFFERED": "1", **env}
-    import os
-
-    full = {**{k: v for k, v in os.environ.items() if not k.startswith("LAZARUS_")}, **full}
     return subprocess.Popen(
         [sys.executable, "-m", "scorer", "habitat"],
-        env=full,
+        env=cli_env(s, **env),
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )

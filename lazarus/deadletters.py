@@ -34,7 +34,6 @@ class DeadLetterSink:
 
     def __init__(self, publisher: Publisher, topic: str, stage: Stage) -> None:
         self._publisher = publisher
-        self._topic = topic
         self.topic = topic
         self._stage = stage
         self.count = 0
@@ -68,7 +67,7 @@ class DeadLetterSink:
             payload_encoding=encoding,
         )
         extra = {} if on_delivery is None else {"on_delivery": on_delivery}
-        self._publisher.publish(self._topic, letter.event_id, Topic.encode(letter), **extra)
+        self._publisher.publish(self.topic, letter.event_id, Topic.encode(letter), **extra)
         self.count += 1
         self.by_origin[origin_topic] = self.by_origin.get(origin_topic, 0) + 1
         if self.count <= 10 or self.count % 1000 == 0:

@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol, cast
 import redis
 
 from lazarus.snapshot import SealedSnapshot
+from schemas.manifest import SnapshotManifest
 
 Outcome = Literal["ok", "exists", "conflict", "gap", "unstaged"]
 STAGING_TTL_S = 3600
@@ -149,25 +150,23 @@ class RedisSnapshotStore:
 
     def get(self, model: str, version: int) -> SealedSnapshot | None:
         """Everything stored for a version: manifest, signature, state and model parts."""
-        raw = self._r.hmget(
-            f"{self.base(model)}:v{version}", ["manifest", "signature", "blob", "model"]
-        )
-        if raw[0] is None:
-            return None
-        manifest, signature, blob, part = (
-            x if isinstance(x, bytes) else str(x or "").encode() for x in raw
-        )
-        return SealedSnapshot(manifest, signature, blob, model=part)
+        return self._fetch(model, version, blob=True)
 
     def get_model(self, model: str, version: int) -> SealedSnapshot | None:
         """The manifest, signature and model part only: what a scorer needs, without the state."""
-        raw = self._r.hmget(f"{self.base(model)}:v{version}", ["manifest", "signature", "model"])
-        if raw[0] is None:
+        return self._fetch(model, version, blob=False)
+
+    def _fetch(self, model: str, version: int, *, blob: bool) -> SealedSnapshot | None:
+        fields = ["manifest", "signature", "model", *(["blob"] if blob else [])]
+        raw = [_bytes(x) for x in self._r.hmget(f"{self.base(model)}:v{version}", fields)]
+        if not raw[0]:
             return None
-        manifest, signature, blob = (
-            x if isinstance(x, bytes) else str(x or "").encode() for x in raw
-        )
-        return SealedSnapshot(manifest, signature, b"", model=blob)
+        return SealedSnapshot(raw[0], raw[1], raw[3] if blob else b"", model=raw[2])
+
+    def manifest(self, model: str, version: int) -> SnapshotManifest | None:
+        """The stored manifest, for display (unverified: `verify` is what checks it)."""
+        raw = self._r.hget(f"{self.base(model)}:v{version}", "manifest")
+        return None if raw is None else SnapshotManifest.model_validate_json(_bytes(raw))
 
     def latest(self, model: str) -> int:
         return int(self._r.get(f"{self.base(model)}:latest") or 0)
@@ -272,3 +271,7 @@ class MemorySnapshotStore:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value or "").encode()

@@ -12,6 +12,7 @@ from rich.table import Table
 from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.config import KafkaConfig
 from lazarus.lag import group_lag, total_lag
+from lazarus.rates import RateTracker, key_of
 from lazarus.supervisor import Child
 
 log = logging.getLogger(__name__)
@@ -33,26 +34,13 @@ class StatusView:
         self._prefix = prefix
         self._kafka = kafka
         self._topic_prefix = topic_prefix
-        self._last: dict[int, tuple[float, float]] = {}
-        self._rate: dict[int, float] = {}
+        self._rates = RateTracker()
         self._lag: dict[str, int] = {}
         self._stop = threading.Event()
         # Reading offsets can take seconds (a slow broker, a group coordinator lookup):
         # it runs beside the display so the supervisor loop never waits on it.
         self._poller = threading.Thread(target=self._poll_lag, name="lag-poller", daemon=True)
         self._poller.start()
-
-    def _rates(self, beats: dict[int, dict[str, str]]) -> dict[int, float]:
-        """Events/s between a role's last two heartbeats, by the role's own clock."""
-        for pid, beat in beats.items():
-            at = float(beat.get("updated_at") or 0)
-            count = float(_events(beat) or 0)
-            prev = self._last.get(pid)
-            if prev is None or at > prev[0]:
-                if prev is not None and at > prev[0]:
-                    self._rate[pid] = max(0.0, (count - prev[1]) / (at - prev[0]))
-                self._last[pid] = (at, count)
-        return self._rate
 
     def _poll_lag(self) -> None:
         while not self._stop.wait(LAG_EVERY_S):
@@ -79,7 +67,7 @@ class StatusView:
             }
         except (redis.RedisError, OSError, ValueError):
             beats = {}
-        rates = self._rates(beats)
+        rates = self._rates.update(beats.values())
         table = Table(title=f"Lazarus — up {elapsed:,.0f}s (Ctrl-C stops everything)")
         for col in ("role", "pid", "state", "events/s", "events", "lag", "model version"):
             table.add_column(
@@ -89,7 +77,7 @@ class StatusView:
             pid = child.proc.pid
             beat = beats.get(pid, {})
             events = _events(beat) or "-"
-            rate = rates.get(pid)
+            rate = rates.get(key_of(beat)) if beat else None
             lag = self._lag.get(child.spec.group or "", None)
             state = child.state if child.state != "running" else beat.get("state", "starting")
             table.add_row(

@@ -97,7 +97,6 @@ class ScorerApp:
         self.model: ServingModel | None = None
         self._consumer: Consumer | None = None
         self._assigned: set[tuple[str, int]] = set()
-        self.events_in = 0
         self.scored = 0
         self.swaps = 0
         self.rebalances = 0
@@ -247,7 +246,6 @@ class ScorerApp:
         n = sum(len(batch) for batch in by_topic.values())
         if not n:
             return
-        self.events_in += n
         for topic, msgs in by_topic.items():
             self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + len(msgs)
         batch = self.ledger.open(offsets, n)
@@ -374,6 +372,10 @@ class ScorerApp:
         if now - self._errors_logged > ERROR_LOG_EVERY_S:
             self._errors_logged = now
             log.warning("Kafka: %s; still trying (librdkafka reconnects by itself)", err.str())
+
+    @property
+    def events_in(self) -> int:
+        return sum(self.in_by_topic.values())
 
     def _samples(self) -> list[Sample]:
         role, name = self.role, self.spec.name

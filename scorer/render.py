@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from schemas.jsontext import ProbabilitiesText, json_value
 from schemas.scores import score_id
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.:\-]+").fullmatch
@@ -19,18 +20,6 @@ _PLAIN = re.compile(r"[A-Za-z0-9_.:\-]+").fullmatch
 
 def _string(text: str) -> str:
     return f'"{text}"' if _PLAIN(text) else json.dumps(text)
-
-
-def _value(v: Any) -> str:
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, int | float):
-        return repr(float(v))
-    return json.dumps(v)
 
 
 class ScoreRenderer:
@@ -47,7 +36,7 @@ class ScoreRenderer:
         self._lineage = (
             f'"model":{_string(model)},"model_version":{version},"trained_through":{watermark},'
         )
-        self._class_keys: dict[Any, str] = {}
+        self._probabilities = ProbabilitiesText()
         self._subjects: dict[str, str] = {}
         """Subjects (sites, individuals) repeat: each is checked and quoted once."""
 
@@ -66,21 +55,10 @@ class ScoreRenderer:
             if len(self._subjects) > 100_000:
                 self._subjects.clear()
             quoted = self._subjects[subject] = _string(subject)
-        if probabilities is None:
-            probs = "null"
-        else:
-            keys = self._class_keys
-            parts = []
-            for cls, p in probabilities.items():
-                key = keys.get(cls)
-                if key is None:
-                    key = keys[cls] = json.dumps(str(cls))
-                parts.append(f"{key}:{float(p)!r}")
-            probs = "{" + ",".join(parts) + "}"
         text = (
             f'{{"event_id":"{sid}","event_time":"{scored_at}","schema_version":1,'
             f'"input_event_id":"{input_id}","subject":{quoted},{self._lineage}'
-            f'"prediction":{_value(prediction)},"probabilities":{probs},'
+            f'"prediction":{json_value(prediction)},"probabilities":{self._probabilities(probabilities)},'
             f'"scored_at":"{scored_at}","latency_ms":{latency_ms:.3f}}}'
         )
         return sid, text.encode()

@@ -99,7 +99,6 @@ class TrainerApp:
         self.dead_letters = DeadLetterSink(
             self._dlq_publisher, DEAD_LETTERS.full(prefix), "trainer"
         )
-        self.events_in = 0
         self._learned_at_snapshot = self.learner.state.n_learned
         self._offsets_at_snapshot = dict(self.learner.state.offsets)
         self._snapshot_at = time.monotonic()
@@ -240,7 +239,6 @@ class TrainerApp:
             topic: iter(self._topics[topic].decode_many([m.value() or b"" for m in batch]))
             for topic, batch in by_topic.items()
         }
-        self.events_in += sum(len(batch) for batch in by_topic.values())
         for topic, batch in by_topic.items():
             self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + len(batch)
         for msg in messages:
@@ -344,6 +342,10 @@ class TrainerApp:
             self._consumer.commit(offsets=tps, asynchronous=True)
         except Exception as exc:  # lag reporting must never stop training
             log.debug("offset commit failed: %s", exc)
+
+    @property
+    def events_in(self) -> int:
+        return sum(self.in_by_topic.values())
 
     def _samples(self) -> list[Sample]:
         role, name = self.role, self.spec.name

@@ -7,21 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from schemas.jsontext import ProbabilitiesText, json_value
 from schemas.prequential import prequential_id
-
-
-def _value(v: Any) -> str:
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if hasattr(v, "item"):  # numpy scalars from some river models
-        return _value(v.item())
-    if isinstance(v, int | float):
-        return repr(float(v))
-    return json.dumps(v)
 
 
 class PrequentialRenderer:
@@ -30,7 +17,7 @@ class PrequentialRenderer:
         self._model_json = json.dumps(model)
         self._fields = segment_fields
         self._segments: dict[tuple[str, ...], str] = {}
-        self._classes: dict[Any, str] = {}
+        self._probabilities = ProbabilitiesText()
 
     def render(
         self,
@@ -50,20 +37,9 @@ class PrequentialRenderer:
             seg = self._segments[segment] = json.dumps(
                 dict(zip(self._fields, segment, strict=False)), separators=(",", ":")
             )
-        if probabilities:
-            classes = self._classes
-            parts = []
-            for cls, p in probabilities.items():
-                key = classes.get(cls)
-                if key is None:
-                    key = classes[cls] = json.dumps(str(cls))
-                parts.append(f"{key}:{float(p)!r}")
-            probs = "{" + ",".join(parts) + "}"
-        else:
-            probs = "null"
         return (
             f'{{"event_id":"{prequential_id(input_id, self._model)}","event_time":"{at}",'
             f'"schema_version":1,"input_event_id":"{input_id}","model":{self._model_json},'
-            f'"n_learned":{n_learned},"label":{_value(label)},"prediction":{_value(prediction)},'
-            f'"probabilities":{probs},"segment":{seg}}}'
+            f'"n_learned":{n_learned},"label":{json_value(label)},"prediction":{json_value(prediction)},'
+            f'"probabilities":{self._probabilities(probabilities)},"segment":{seg}}}'
         ).encode()

@@ -12,7 +12,7 @@ from rich.table import Table
 from lazarus.cli.context import CliContext, pass_cli, print_json
 from lazarus.errors import LazarusError
 from lazarus.groups import known_groups
-from lazarus.kafka.admin import wait_for_broker
+from lazarus.kafka.admin import admin_client, wait_for_broker
 from lazarus.kafka.config import client_config
 from lazarus.lag import PartitionLag, group_lag, max_age, total_lag
 
@@ -26,9 +26,8 @@ class UnknownGroup(LazarusError):
 def committed_topics(conf: dict[str, Any], group: str) -> tuple[str, ...]:
     """Topics `group` has committed offsets on (the admin API), or () for an unknown group."""
     from confluent_kafka import ConsumerGroupTopicPartitions
-    from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({k: v for k, v in conf.items() if k != "logger"})
+    admin = admin_client(conf)
     try:
         future = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
         result = future.result(timeout=10)

@@ -13,19 +13,13 @@ from lazarus.cli.context import CliContext, pass_cli, print_json
 from lazarus.errors import ConfigError, SnapshotRejected
 from lazarus.quality_store import read_quality
 from lazarus.signing import DEV_KEY_DIR, generate, verifier_from
-from lazarus.snapshot import SealedSnapshot, verify
+from lazarus.snapshot import verify
 from lazarus.snapshot_store import RedisSnapshotStore
-from schemas.manifest import SnapshotManifest
 
 
 def _store(cli: CliContext) -> RedisSnapshotStore:
     s = cli.settings
     return RedisSnapshotStore(redisconn.require(s.redis_url_value), s.redis_key_prefix)
-
-
-def _manifest(sealed: SealedSnapshot) -> SnapshotManifest:
-    """The manifest as stored (display only; `verify` is what checks it)."""
-    return SnapshotManifest.model_validate_json(sealed.manifest)
 
 
 @click.group()
@@ -42,8 +36,7 @@ def list_(cli: CliContext, as_json: bool) -> None:
     rows: list[dict[str, Any]] = []
     for name in store.models():
         versions = store.versions(name)
-        latest = store.get(name, versions[-1]) if versions else None
-        m = _manifest(latest) if latest else None
+        m = store.manifest(name, versions[-1]) if versions else None
         rows.append(
             {
                 "model": name,
@@ -81,12 +74,11 @@ def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> Non
     """The manifest of a snapshot: lineage, offsets, metrics, join health."""
     store = _store(cli)
     version = version or store.current(model)
-    sealed = store.get(model, version) if version else None
-    if sealed is None:
+    m = store.manifest(model, version) if version else None
+    if m is None:
         raise click.ClickException(
             f"no snapshot of {model!r}" + (f" at version {version}" if version else "")
         )
-    m = _manifest(sealed)
     served = next(
         (
             r

@@ -20,7 +20,6 @@ from lazarus.lag import group_lag, log_end, max_age, total_lag
 from lazarus.quality_store import read_quality
 from lazarus.settings import env_name, redact_url
 from lazarus.snapshot_store import RedisSnapshotStore
-from schemas.manifest import SnapshotManifest
 from schemas.topics import DEAD_LETTERS
 
 
@@ -69,8 +68,7 @@ def collect(cli: CliContext) -> dict[str, Any]:
         store = RedisSnapshotStore(client, s.redis_key_prefix)
         for name in store.models():
             current = store.current(name)
-            sealed = store.get(name, current) if current else None
-            m = SnapshotManifest.model_validate_json(sealed.manifest) if sealed else None
+            m = store.manifest(name, current) if current else None
             served = [
                 r
                 for r in read_quality(client, s.redis_key_prefix, name)

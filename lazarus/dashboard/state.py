@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from lazarus.settings import Settings
     from schemas.manifest import SnapshotManifest
 
+from lazarus.rates import Key, RateTracker, events_of, key_of, number
+
 log = logging.getLogger(__name__)
 
 HISTORY_SAMPLES = 300
@@ -35,8 +37,6 @@ TIMELINE_EVENTS = 20
 """Moves of `current` shown per model."""
 NO_QUALITY = "no served outcomes yet"
 
-Key = tuple[str, str]
-"""A role instance: (role, instance)."""
 
 ROLE_DETAILS = (
     "group",
@@ -62,85 +62,9 @@ ROLE_DETAILS = (
 # Pure: heartbeats -> rates and rows
 
 
-def number(value: Any) -> float | None:
-    """A finite float from a heartbeat field ("" and garbage are None)."""
-    if value is None or value == "":
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def integer(value: Any) -> int | None:
     f = number(value)
     return None if f is None else int(f)
-
-
-def events_of(beat: Mapping[str, str]) -> float | None:
-    """The counter a role's throughput is measured on: events out (producers) or events in
-    (trainers, scorers)."""
-    for name in ("events_out", "events_in"):
-        value = number(beat.get(name))
-        if value is not None:
-            return value
-    return None
-
-
-def key_of(beat: Mapping[str, str]) -> Key:
-    return (beat.get("role", ""), beat.get("instance", ""))
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One heartbeat's counter, at the role's own clock."""
-
-    at: float
-    count: float
-
-
-def rate_between(prev: Reading, cur: Reading) -> float | None:
-    """Events/s between two readings of one role's counter. None when the role's clock did not
-    advance or the counter went back (a restarted role reusing its instance name)."""
-    elapsed = cur.at - prev.at
-    if elapsed <= 0 or cur.count < prev.count:
-        return None
-    return (cur.count - prev.count) / elapsed
-
-
-class RateTracker:
-    """Events/s per role instance from successive heartbeats: the delta of its counter over the
-    delta of its `updated_at`. A heartbeat seen twice changes nothing; a stopped role is at 0;
-    roles whose heartbeat expired are forgotten."""
-
-    def __init__(self) -> None:
-        self._last: dict[Key, Reading] = {}
-        self._rate: dict[Key, float] = {}
-
-    def update(self, beats: Iterable[Mapping[str, str]]) -> dict[Key, float | None]:
-        out: dict[Key, float | None] = {}
-        for beat in beats:
-            key = key_of(beat)
-            at, count = number(beat.get("updated_at")), events_of(beat)
-            if at is None or count is None:
-                out[key] = None
-                continue
-            cur = Reading(at, count)
-            prev = self._last.get(key)
-            if prev is None or cur.at > prev.at:
-                if prev is not None:
-                    rate = rate_between(prev, cur)
-                    if rate is None:
-                        self._rate.pop(key, None)
-                    else:
-                        self._rate[key] = rate
-                self._last[key] = cur
-            out[key] = 0.0 if beat.get("state") == "stopped" else self._rate.get(key)
-        for gone in set(self._last) - set(out):
-            del self._last[gone]
-            self._rate.pop(gone, None)
-        return out
 
 
 def display_state(beat: Mapping[str, str]) -> str:
@@ -453,15 +377,12 @@ class Sampler:
         """A version's manifest summary, read once: stored versions never change."""
         key = (model, version)
         if key not in self._infos:
-            from schemas.manifest import SnapshotManifest
-
-            sealed = self._store.get_model(model, version)
             info = None
-            if sealed is not None:
-                try:
-                    info = version_info(SnapshotManifest.model_validate_json(sealed.manifest))
-                except ValueError as exc:
-                    log.warning("%s v%d: unreadable manifest (%s)", model, version, exc)
+            try:
+                manifest = self._store.manifest(model, version)
+                info = version_info(manifest) if manifest is not None else None
+            except ValueError as exc:
+                log.warning("%s v%d: unreadable manifest (%s)", model, version, exc)
             self._infos[key] = info
         return self._infos[key]
 

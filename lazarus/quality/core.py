@@ -95,24 +95,26 @@ class QualityJoin:
     dropped: int = 0
 
     def add_served(self, input_id: str, served: Served) -> None:
-        if input_id in self.done:
-            self.duplicates += 1
-            return
-        judged = self.judged.pop(input_id, None)
-        if judged is None:
-            self._hold(self.served, input_id, served)
-        else:
+        judged = self._arrive(input_id, served, self.served, self.judged)
+        if judged is not None:
             self._pair(input_id, served, judged)
 
     def add_judged(self, input_id: str, judged: Judged) -> None:
+        served = self._arrive(input_id, judged, self.judged, self.served)
+        if served is not None:
+            self._pair(input_id, served, judged)
+
+    def _arrive(
+        self, input_id: str, value: Any, mine: OrderedDict[str, Any], theirs: OrderedDict[str, Any]
+    ) -> Any:
+        """The other half if it is waiting (taken out); else `value` waits in `mine`."""
         if input_id in self.done:
             self.duplicates += 1
-            return
-        served = self.served.pop(input_id, None)
-        if served is None:
-            self._hold(self.judged, input_id, judged)
-        else:
-            self._pair(input_id, served, judged)
+            return None
+        other = theirs.pop(input_id, None)
+        if other is None:
+            self._hold(mine, input_id, value)
+        return other
 
     def _hold(self, buffer: OrderedDict[str, Any], key: str, value: Any) -> None:
         if key in buffer:

@@ -13,19 +13,16 @@ from lazarus.dashboard.state import (
     NO_QUALITY,
     GroupLag,
     LagHistory,
-    RateTracker,
-    Reading,
     VersionInfo,
     dead_letters,
     display_state,
-    events_of,
     jsonable,
     model_view,
-    rate_between,
     role_rows,
     throughput,
     version_info,
 )
+from lazarus.rates import RateTracker, Reading, events_of, rate_between
 
 NOW = 1_800_000_000.0
 
