@@ -19,6 +19,7 @@ import redis
 from river import metrics
 
 from bench.common import broker_settings, summary
+from lazarus.gctune import tune_for_streaming
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
 from lazarus.settings import DEFAULT_REDIS_URL
@@ -33,7 +34,10 @@ from trainer.specs import habitat
 
 
 def in_memory(n: int) -> dict[str, float]:
-    """Three bare loops over the same events, from least to most of the trainer's work."""
+    """Three bare loops over the same events, from least to most of the trainer's work.
+
+    They run with the trainer's garbage-collector settings, as the trainer does."""
+    tune_for_streaming()
     pairs = list(
         itertools.islice(
             SensorNetwork(

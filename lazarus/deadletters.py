@@ -49,8 +49,13 @@ class DeadLetterSink:
         raw: bytes,
         exc: BaseException,
         on_delivery: OnDelivery | None = None,
+        *,
+        error_class: str | None = None,
     ) -> None:
-        """Publish the dead letter; `on_delivery` (if given) hears of its acknowledgement."""
+        """Publish the dead letter; `on_delivery` (if given) hears of its acknowledgement.
+
+        `error_class` names the original error when `exc` only carries its reason (an error
+        raised in another process)."""
         payload, encoding = DeadLetter.encode_payload(raw)
         letter = DeadLetter(
             # Stage in the id: the trainer and the scorer may both reject the same input.
@@ -58,7 +63,7 @@ class DeadLetterSink:
             event_time=datetime.now(UTC),
             stage=self._stage,
             reason=reason_of(exc),
-            error_class=type(exc).__name__,
+            error_class=error_class or type(exc).__name__,
             origin_topic=origin_topic,
             origin_partition=partition,
             origin_offset=offset,

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         description="Scorers subscribe to snapshot notifications (Redis pub/sub). Turn off "
         "where the Redis endpoint has no pub/sub (some proxies); they then poll only.",
     )
+    trainer_decoder: Literal["inline", "process"] = Field(
+        "inline",
+        description="Where trainers consume, validate and featurize: `inline` (in the learner's "
+        "process) or `process` (a second process, overlapped with learning: for machines "
+        "with cores to spare).",
+    )
     health_file: str | None = Field(
         None, description="A file each role touches on every heartbeat (container health checks)."
     )

@@ -1,9 +1,13 @@
 """The trainer process: Kafka in, test-then-train, signed snapshots out.
 
 It trusts its snapshots, not committed group offsets: on start it restores the
-latest snapshot and seeks every partition to the offsets that snapshot was
+latest snapshot and has every partition read from the offsets that snapshot was
 trained through, so a crash at any moment replays exactly what the model has
 not yet seen. Offsets are committed to the group only so ops can watch lag.
+
+Consuming, validating, featurizing and ordering run in a second process
+(`trainer.feed`), overlapped with learning here; this process holds all the
+state a snapshot needs.
 """
 
 from __future__ import annotations
@@ -16,8 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
-from pydantic import ValidationError
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from lazarus.deadletters import DeadLetterSink
 from lazarus.errors import LazarusError, ServiceUnavailable
@@ -37,11 +40,12 @@ from lazarus.metrics import (
 from lazarus.settings import Settings
 from lazarus.signing import Signer
 from lazarus.snapshot_store import SnapshotStore
-from schemas.outcomes import Outcome
 from schemas.topics import DEAD_LETTERS, PREQUENTIAL, Topic
+from trainer.decoding import FEATURES, LABEL, Released
+from trainer.feed import Batch, Feed, FeedPlan, FeedStopped, InlineFeed
+from trainer.feed_process import ProcessFeed
 from trainer.join import Joined, pack_origin, unpack_origin
 from trainer.learner import ModelFailure
-from trainer.merge import OrderedMerge
 from trainer.prequential import PrequentialRenderer
 from trainer.snapshots import SnapshotPublisher, restore
 from trainer.specs import ModelSpec
@@ -51,7 +55,12 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 POLL_S = 0.1
 FINAL_SNAPSHOT_S = 10.0
-OUTAGE_LOG_EVERY_S = 30.0
+FEED_RESTART_S = 1.0
+FEED_START_S = 30.0
+
+
+class Rejected(Exception):
+    """Why the decoding process refused a message (its reason, already one line)."""
 
 
 class TopicsRecreated(LazarusError):
@@ -94,7 +103,12 @@ class TrainerApp:
             store, spec, signer, next_version, settings.snapshot_keep
         )
         self._consumer: Consumer | None = None
-        self._merge: OrderedMerge | None = None
+        """Metadata and group commits only: the feed's process does the consuming."""
+        self._feed: Feed | None = None
+        self.decoder_process = settings.trainer_decoder == "process"
+        self._feed_retry_at = 0.0
+        self._assignment: list[tuple[str, int]] = []
+        self._source = {topic: i for i, topic in enumerate(self._inputs)}
         self._dlq_publisher = Publisher(producer_config(settings))
         self.dead_letters = DeadLetterSink(
             self._dlq_publisher, DEAD_LETTERS.full(prefix), "trainer"
@@ -102,7 +116,6 @@ class TrainerApp:
         self._learned_at_snapshot = self.learner.state.n_learned
         self._offsets_at_snapshot = dict(self.learner.state.offsets)
         self._snapshot_at = time.monotonic()
-        self._outage_logged = 0.0
         self.in_by_topic: dict[str, int] = {}
         self.role = f"trainer:{spec.name}"
         self.metrics = RoleMetrics(self.role)
@@ -115,37 +128,66 @@ class TrainerApp:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 120.0, stopped: Callable[[], bool] | None = None) -> None:
-        conf = consumer_config(
-            self.settings,
-            self.group,
+        wait_with_backoff(client_config(self.settings, quiet=True), timeout, stopped)
+        self._dlq_publisher.start(timeout, stopped)
+        consumer = Consumer(self._consumer_config())
+        self._assignment = self._partitions(consumer, timeout)
+        self._check_offsets(consumer, self._assignment)
+        self._consumer = consumer
+        self._start_feed()
+        tune_for_streaming()
+        log.info(
+            "training %s from %s, labels from %s (%d partitions), next version v%d; decoding %s",
+            self.spec.name,
+            ", ".join(self._inputs),
+            self._outcomes,
+            len(self._assignment),
+            self.snapshots.next_version,
+            "in a second process" if self.decoder_process else "in this process",
+        )
+
+    def _consumer_config(self) -> dict[str, Any]:
+        return self._consumer_config_for(self.settings, self.group)
+
+    @staticmethod
+    def _consumer_config_for(settings: Settings, group: str) -> dict[str, Any]:
+        return consumer_config(
+            settings,
+            group,
             **{
                 "enable.partition.eof": True,
                 "enable.auto.commit": False,
                 "statistics.interval.ms": STATS_INTERVAL_MS,
-                "stats_cb": self.kafka_stats,
             },
         )
-        wait_with_backoff(client_config(self.settings, quiet=True), timeout, stopped)
-        self._dlq_publisher.start(timeout, stopped)
-        consumer = Consumer(conf)
-        partitions = self._partitions(consumer, timeout)
+
+    def _start_feed(self) -> None:
+        """Start the decoding process, reading from where the learner is."""
         offsets = self.learner.state.offsets
-        self._check_offsets(consumer, partitions)
-        consumer.assign(
-            [TopicPartition(t, p, offsets.get(f"{t}:{p}", OFFSET_BEGINNING)) for t, p in partitions]
+        conf = {k: v for k, v in self._consumer_config().items() if k != "logger"}
+        plan = FeedPlan(
+            conf=conf,
+            assignments=[
+                (t, p, offsets.get(f"{t}:{p}", OFFSET_BEGINNING)) for t, p in self._assignment
+            ],
+            topics=self._topics,
+            outcomes=self._outcomes,
+            rank={t: i for i, t in enumerate(self._inputs)} | {self._outcomes: len(self._inputs)},
+            join_key=self.spec.join_key,
+            segment_fields=self.spec.segment_fields,
+            role=self.role,
+            log_level=self.settings.log_level,
+            batch=BATCH,
+            poll_s=POLL_S,
         )
-        rank = {t: i for i, t in enumerate(self._inputs)} | {self._outcomes: len(self._inputs)}
-        self._merge = OrderedMerge(partitions, rank)
-        self._consumer = consumer
-        tune_for_streaming()
-        log.info(
-            "training %s from %s, labels from %s (%d partitions), next version v%d",
-            self.spec.name,
-            ", ".join(self._inputs),
-            self._outcomes,
-            len(partitions),
-            self.snapshots.next_version,
-        )
+        feed: Feed = ProcessFeed(plan) if self.decoder_process else InlineFeed(plan)
+        feed.start()
+        try:
+            feed.wait_ready(FEED_START_S)
+        except FeedStopped:
+            feed.stop()
+            raise
+        self._feed = feed
 
     def _check_offsets(self, consumer: Consumer, partitions: list[tuple[str, int]]) -> None:
         """A snapshot trained past the end of a log belongs to another incarnation of the topics."""
@@ -191,21 +233,52 @@ class TrainerApp:
             time.sleep(1.0)
 
     def step(self) -> int:
-        """Consume one batch, learn from what is ready, snapshot when due. Returns messages consumed."""
-        assert self._consumer is not None and self._merge is not None, "start() first"
-        messages = self._consumer.consume(BATCH, POLL_S)
-        started = time.perf_counter()
-        self._route(messages)
-        self._learn_ready()
-        if messages:
-            self._step_seconds.observe(time.perf_counter() - started)
+        """Learn from one decoded batch, snapshot when due. Returns the messages it covered."""
+        batch = self._receive()
+        n = 0
+        if batch is not None:
+            started = time.perf_counter()
+            self._learn(batch.items)
+            for topic, count in batch.counts.items():
+                self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + count
+                n += count
+            if batch.stats is not None:
+                self.kafka_stats(batch.stats)
+            if batch.items:
+                self._step_seconds.observe(time.perf_counter() - started)
         self._dlq_publisher.poll(0)
         self.maybe_snapshot()
-        return len(messages)
+        return n
+
+    def _receive(self) -> Batch | None:
+        try:
+            if self._feed is None:
+                if time.monotonic() < self._feed_retry_at:
+                    time.sleep(POLL_S)
+                    return None
+                self._start_feed()
+            assert self._feed is not None, "start() first"
+            return self._feed.receive(POLL_S)
+        except FeedStopped as exc:
+            log.error(
+                "the decoding process of %s stopped (%s); restarting it from the learner's "
+                "offsets in %.0fs: nothing is lost or learned twice",
+                self.spec.name,
+                exc,
+                FEED_RESTART_S,
+            )
+            if self._feed is not None:
+                self._feed.stop()
+                self._feed = None
+            self._feed_retry_at = time.monotonic() + FEED_RESTART_S
+            return None
 
     def stop(self) -> int:
         """Publish a final snapshot (retrying for a while), flush, close. Returns the exit code."""
         code = 0
+        if self._feed is not None:
+            self._feed.stop()
+            self._feed = None
         deadline = time.monotonic() + FINAL_SNAPSHOT_S
         while self._changed_since_snapshot():  # an older unconfirmed snapshot may go out first
             if not self._publish():
@@ -225,63 +298,47 @@ class TrainerApp:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def _route(self, messages: list[Message]) -> None:
-        """Validate per topic in batches, then feed the merge in the order messages came:
-        an end-of-partition marker only counts after the messages before it."""
-        merge = self._merge
-        assert merge is not None
-        by_topic: dict[str, list[Message]] = {}
-        for msg in messages:
-            if msg.error() is None:
-                by_topic.setdefault(msg.topic() or "", []).append(msg)
-        # Each topic's decoded events come back in its messages' order: walk them alongside.
-        decoded = {
-            topic: iter(self._topics[topic].decode_many([m.value() or b"" for m in batch]))
-            for topic, batch in by_topic.items()
-        }
-        for topic, batch in by_topic.items():
-            self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + len(batch)
-        for msg in messages:
-            err = msg.error()
-            topic, partition = msg.topic() or "", msg.partition() or 0
-            if err is None:
-                offset = msg.offset() or 0
-                merge.add(topic, partition, offset, msg.timestamp()[1], (msg, next(decoded[topic])))
-            elif err.code() == KafkaError._PARTITION_EOF:
-                merge.at_end(topic, partition)
-            else:
-                self._broker_trouble(err)
-
-    def _learn_ready(self) -> None:
-        assert self._merge is not None
+    def _learn(self, items: list[Released]) -> None:
+        """Items in the merge's order: hold features, learn from labels, dead-letter the rest."""
         learner = self.learner
+        hold, label, advance = learner.hold, learner.label, learner.advance
+        source = self._source
         self._batch_time = datetime.now(UTC).isoformat()  # when these predictions were made
-        for item in self._merge.ready():
-            msg, event = item.payload
-            if isinstance(event, ValidationError):
-                learner.state.invalid_events += 1
-                self.dead_letters.send(
-                    item.topic, item.partition, item.offset, msg.key(), msg.value() or b"", event
+        for item in items:
+            if item[0] == FEATURES:
+                _, topic, partition, offset, join_key, subject, at_ms, x, segment = item
+                hold(
+                    join_key,
+                    subject,
+                    at_ms,
+                    x,
+                    segment,
+                    pack_origin(source[topic], partition, offset),
                 )
-            elif isinstance(event, Outcome):
-                result = learner.observe_outcome(event)
-                if isinstance(result, ModelFailure):
-                    self._reject_features(result)
-                elif result is not None:
-                    self._prequential(result, event)
+            elif item[0] == LABEL:
+                _, topic, partition, offset, kind, ref, subject, at_ms, y = item
+                result = label(kind, ref, subject, at_ms, y)
+                if result is not None:
+                    if isinstance(result, ModelFailure):
+                        self._reject_features(result)
+                    else:
+                        self._prequential(result, y)
             else:
-                source = self._inputs.index(item.topic)
-                learner.observe_features(event, pack_origin(source, item.partition, item.offset))
-            learner.advance(item.topic, item.partition, item.offset)
+                learner.state.invalid_events += 1
+                _, topic, partition, offset, key, raw, reason, error_class = item
+                self.dead_letters.send(
+                    topic, partition, offset, key, raw, Rejected(reason), error_class=error_class
+                )
+            advance(topic, partition, offset)
 
-    def _prequential(self, joined: Joined, outcome: Outcome) -> None:
+    def _prequential(self, joined: Joined, label: Any) -> None:
         """Publish the prediction test-then-train just made, for served-quality monitoring."""
         pred, proba = self.learner.last_prediction
         value = self._prequential_render(
             joined.event_id,
             self._batch_time,
             self.learner.state.n_learned - 1,
-            outcome.label,
+            label,
             pred,
             proba,
             joined.segment,
@@ -296,12 +353,6 @@ class TrainerApp:
         self.dead_letters.send(
             self._inputs[source], partition, offset, None, payload, failure.error
         )
-
-    def _broker_trouble(self, err: KafkaError) -> None:
-        now = time.monotonic()
-        if now - self._outage_logged > OUTAGE_LOG_EVERY_S:
-            self._outage_logged = now
-            log.warning("Kafka: %s; still trying (librdkafka reconnects by itself)", err.str())
 
     # -- snapshots ---------------------------------------------------------------------------
 

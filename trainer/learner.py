@@ -1,14 +1,12 @@
 """The trainer's pure core: join features with outcomes, predict, score, then learn.
 
 Everything a snapshot must restore lives in `LearnerState` (model, join
-buffer, metrics, counters, trained-through offsets). No I/O here: events in,
-`Learned` or `ModelFailure` out, deterministic for a given event order.
+buffer, metrics, counters, trained-through offsets). No I/O here: rows in
+(`trainer.rows`), `Joined` or `ModelFailure` out, deterministic for a given order.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +14,7 @@ from schemas.base import Event
 from schemas.outcomes import Outcome
 from trainer.evaluation import Prequential
 from trainer.join import Joined, PendingJoin
+from trainer.rows import RowMaker
 from trainer.specs import ModelSpec
 
 
@@ -50,9 +49,8 @@ class Learner:
             evaluation=Prequential(spec.metrics, spec.segment_fields, spec.window),
         )
         self._classify = spec.task == "classification"
-        # Hot path: attribute getters built once, not looked up by name per event.
-        self._segment = _segment_getter(spec.segment_fields)
-        self._join_key = operator.attrgetter(spec.join_key)
+        self._kind = spec.outcome_kind.value
+        self.rows = RowMaker(spec.join_key, spec.segment_fields)
         self._offset_keys: dict[tuple[str, int], str] = {}
         self.last_prediction: tuple[Any, dict[Any, float] | None] = (None, None)
         """(prediction, probabilities) of the last test-then-train, before it learned."""
@@ -64,33 +62,40 @@ class Learner:
             key = self._offset_keys[(topic, partition)] = f"{topic}:{partition}"
         self.state.offsets[key] = offset + 1
 
-    def observe_features(self, event: Event, origin: int) -> None:
-        self.state.join.add(
-            self._join_key(event),
-            event.key,
-            int(event.event_time.timestamp() * 1000),
-            event.to_features(),  # type: ignore[attr-defined]
-            self._segment(event),
-            origin,
-        )
+    def hold(
+        self,
+        join_key: str,
+        subject: str,
+        time_ms: int,
+        x: dict[str, float],
+        segment: tuple[str, ...],
+        origin: int,
+    ) -> None:
+        """Features (a `FeatureRow` and where it came from) wait for their outcome."""
+        self.state.join.add(join_key, subject, time_ms, x, segment, origin)
 
-    def observe_outcome(self, outcome: Outcome) -> Joined | ModelFailure | None:
-        """Test-then-train on the features this outcome labels; None when it labels nothing pending."""
-        if outcome.kind != self.spec.outcome_kind:
+    def label(
+        self, kind: str, ref: str | None, subject: str, time_ms: int, y: Any
+    ) -> Joined | ModelFailure | None:
+        """Test-then-train on the features a `LabelRow` labels; None when it labels nothing pending."""
+        if kind != self._kind:
             self.state.ignored_outcomes += 1
             return None
-        joined = self.state.join.match(
-            outcome.event_ref, outcome.subject, int(outcome.event_time.timestamp() * 1000)
-        )
+        joined = self.state.join.match(ref, subject, time_ms)
         if joined is None:
             return None
-        y = outcome.label
         try:
             self._test_then_train(joined, y)
         except Exception as exc:  # a model that raises must not stop training on the rest
             self.state.model_failures += 1
             return ModelFailure(joined, exc)
         return joined
+
+    def observe_features(self, event: Event, origin: int) -> None:
+        self.hold(*self.rows.features(event), origin)
+
+    def observe_outcome(self, outcome: Outcome) -> Joined | ModelFailure | None:
+        return self.label(*self.rows.label(outcome))
 
     def _test_then_train(self, joined: Joined, y: Any) -> None:
         model, x = self.state.model, joined.x
@@ -108,12 +113,3 @@ class Learner:
             self.last_prediction = (y_pred, None)
         model.learn_one(x, y)
         self.state.n_learned += 1
-
-
-def _segment_getter(fields: tuple[str, ...]) -> Callable[[Event], tuple[str, ...]]:
-    if not fields:
-        return lambda event: ()
-    get = operator.attrgetter(*fields)
-    if len(fields) == 1:
-        return lambda event: (str(get(event)),)
-    return lambda event: tuple(map(str, get(event)))

@@ -88,6 +88,9 @@ class OrderedMerge:
     def queued(self) -> int:
         return sum(len(q) for q in self._queues.values())
 
+    def queued_by_partition(self) -> dict[PartitionKey, int]:
+        return {k: len(q) for k, q in self._queues.items()}
+
     @property
     def blocked_on(self) -> list[PartitionKey]:
         return [k for k, q in self._queues.items() if not q and not self._at_end[k]]
