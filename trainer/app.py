@@ -5,9 +5,10 @@ latest snapshot and has every partition read from the offsets that snapshot was
 trained through, so a crash at any moment replays exactly what the model has
 not yet seen. Offsets are committed to the group only so ops can watch lag.
 
-Consuming, validating, featurizing and ordering run in a second process
-(`trainer.feed`), overlapped with learning here; this process holds all the
-state a snapshot needs.
+Consuming, validating, featurizing and ordering are a feed (`trainer.feed`):
+in this process, or in a second one overlapped with learning
+(`LAZARUS_TRAINER_DECODER=process`). Either way this process holds all the
+state a snapshot needs, so a feed can be restarted from its offsets at will.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class TrainerApp:
             store, spec, signer, next_version, settings.snapshot_keep
         )
         self._consumer: Consumer | None = None
-        """Metadata and group commits only: the feed's process does the consuming."""
+        """Metadata and group commits only: the feed does the consuming."""
         self._feed: Feed | None = None
         self.decoder_process = settings.trainer_decoder == "process"
         self._feed_retry_at = 0.0
@@ -162,7 +163,7 @@ class TrainerApp:
         )
 
     def _start_feed(self) -> None:
-        """Start the decoding process, reading from where the learner is."""
+        """Start the feed (inline or a process), reading from where the learner is."""
         offsets = self.learner.state.offsets
         conf = {k: v for k, v in self._consumer_config().items() if k != "logger"}
         plan = FeedPlan(
