@@ -22,7 +22,7 @@ from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
 from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, topic_names
 from tests.integration.trainerkit import produce_sensors
-from trainer.app import TrainerApp
+from trainer.app import trainer_consumer_config
 from trainer.decoding import Throttle
 from trainer.feed import FeedPlan, Pump
 
@@ -62,11 +62,7 @@ def main() -> None:
             SENSOR_READINGS.full(s.topic_prefix),
             HABITAT_OUTCOMES.full(s.topic_prefix),
         )
-        conf = {
-            k: v
-            for k, v in TrainerApp._consumer_config_for(s, "bench.merge").items()
-            if k != "logger"
-        }
+        conf = {k: v for k, v in trainer_consumer_config(s, "bench.merge").items() if k != "logger"}
         plan = FeedPlan(
             conf=conf,
             assignments=[

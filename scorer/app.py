@@ -26,6 +26,7 @@ from lazarus.errors import ConfigError
 from lazarus.gctune import tune_for_streaming
 from lazarus.groups import group_name
 from lazarus.kafka.config import client_config, consumer_config, producer_config
+from lazarus.kafka.outage import OutageLog
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
 from lazarus.metrics import (
     LATENCY_BUCKETS,
@@ -52,7 +53,6 @@ POLL_S = 0.01
 REVOKE_FLUSH_S = 10.0
 FETCH_WAIT_MS = 20
 WAIT_LOG_EVERY_S = 30.0
-ERROR_LOG_EVERY_S = 30.0
 
 
 class ModelOutputError(ValueError):
@@ -100,7 +100,7 @@ class ScorerApp:
         self.scored = 0
         self.swaps = 0
         self.rebalances = 0
-        self._errors_logged = 0.0
+        self._outage = OutageLog()
         self.in_by_topic: dict[str, int] = {}
         self.role = f"scorer:{spec.name}"
         self.metrics = RoleMetrics(self.role)
@@ -242,7 +242,7 @@ class ScorerApp:
                 by_topic.setdefault(topic, []).append(msg)
                 offsets[(topic, msg.partition() or 0)] = (msg.offset() or 0) + 1
             else:
-                self._kafka_error(err)
+                self._outage((err,))
         n = sum(len(batch) for batch in by_topic.values())
         if not n:
             return
@@ -366,12 +366,6 @@ class ScorerApp:
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assigned -= {(tp.topic, tp.partition) for tp in partitions}
         log.warning("lost %s (session timed out); their new owner re-scores", _describe(partitions))
-
-    def _kafka_error(self, err: KafkaError) -> None:
-        now = time.monotonic()
-        if now - self._errors_logged > ERROR_LOG_EVERY_S:
-            self._errors_logged = now
-            log.warning("Kafka: %s; still trying (librdkafka reconnects by itself)", err.str())
 
     @property
     def events_in(self) -> int:

@@ -60,6 +60,19 @@ FEED_RESTART_S = 1.0
 FEED_START_S = 30.0
 
 
+def trainer_consumer_config(settings: Settings, group: str) -> dict[str, Any]:
+    """Assigned partitions, end-of-partition markers, no auto-commit, statistics for lag."""
+    return consumer_config(
+        settings,
+        group,
+        **{
+            "enable.partition.eof": True,
+            "enable.auto.commit": False,
+            "statistics.interval.ms": STATS_INTERVAL_MS,
+        },
+    )
+
+
 class Rejected(Exception):
     """Why the decoding process refused a message (its reason, already one line)."""
 
@@ -148,19 +161,7 @@ class TrainerApp:
         )
 
     def _consumer_config(self) -> dict[str, Any]:
-        return self._consumer_config_for(self.settings, self.group)
-
-    @staticmethod
-    def _consumer_config_for(settings: Settings, group: str) -> dict[str, Any]:
-        return consumer_config(
-            settings,
-            group,
-            **{
-                "enable.partition.eof": True,
-                "enable.auto.commit": False,
-                "statistics.interval.ms": STATS_INTERVAL_MS,
-            },
-        )
+        return trainer_consumer_config(self.settings, self.group)
 
     def _start_feed(self) -> None:
         """Start the feed (inline or a process), reading from where the learner is."""

@@ -17,10 +17,7 @@ Two feeds run it:
 
 from __future__ import annotations
 
-import logging
 import os
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,13 +25,11 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from lazarus.errors import LazarusError
 from lazarus.kafka.config import RDKAFKA_LOGGER, KafkaConfig
+from lazarus.kafka.outage import OutageLog
 from schemas.topics import Topic
 from trainer.decoding import Decoder, Released, Throttle
 from trainer.rows import RowMaker
 
-log = logging.getLogger(__name__)
-
-OUTAGE_LOG_EVERY_S = 30.0
 THROTTLE_HIGH_BATCHES = 4
 """A partition with this many batches queued in the merge pauses while another blocks it."""
 
@@ -115,22 +110,6 @@ class Pump:
 
     def close(self) -> None:
         self.consumer.close()
-
-
-class OutageLog:
-    """One warning per `every_s` while the broker is in trouble, not one per failed fetch."""
-
-    def __init__(self, every_s: float = OUTAGE_LOG_EVERY_S) -> None:
-        self.every_s = every_s
-        self._last = -every_s
-
-    def __call__(self, errors: Sequence[KafkaError]) -> None:
-        now = time.monotonic()
-        if errors and now - self._last >= self.every_s:
-            self._last = now
-            log.warning(
-                "Kafka: %s; still trying (librdkafka reconnects by itself)", errors[0].str()
-            )
 
 
 class InlineFeed:

@@ -24,7 +24,8 @@ import time
 from multiprocessing.connection import Connection
 from typing import IO
 
-from trainer.feed import Batch, FeedPlan, FeedStopped, OutageLog, Pump
+from lazarus.kafka.outage import OutageLog
+from trainer.feed import Batch, FeedPlan, FeedStopped, Pump
 
 log = logging.getLogger(__name__)
 
