@@ -4,6 +4,11 @@ river loop over the same events in memory, in the same run. Target (issue #4): r
 The bare loop is the least code that learns from these events: for each pre-parsed
 event, to_features(), predict_proba_one, one metric update, learn_one.
 
+It also prints where the trainer's CPU goes per learned event (its own process with
+all threads, a decoding process if LAZARUS_TRAINER_DECODER=process, and the broker)
+and what that cost implies: how many cores a ratio of 0.7 would need at this cost
+per event, against how many this machine has.
+
     python -m bench.trainer_throughput [--events 100000] [--rounds 3]
 """
 
@@ -11,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import statistics
 import time
 import uuid
 from datetime import UTC, datetime
@@ -18,7 +25,7 @@ from datetime import UTC, datetime
 import redis
 from river import metrics
 
-from bench.common import broker_settings, summary
+from bench.common import CpuMark, embedded_broker, summary
 from lazarus.gctune import tune_for_streaming
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
@@ -87,7 +94,8 @@ def in_memory(n: int) -> dict[str, float]:
     return rates
 
 
-def trainer(settings, n: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+def trainer(settings, broker_pid: int) -> tuple[float, int, int, CpuMark]:  # type: ignore[no-untyped-def]
+    """(learned per second, snapshots, events learned, CPU used by trainer/decoder/broker)."""
     s = settings.with_overrides(redis_key_prefix=f"bench:{uuid.uuid4().hex[:8]}")
     store = RedisSnapshotStore(redis.Redis.from_url(s.redis_url_value), s.redis_key_prefix)
     ends = log_ends(
@@ -98,14 +106,42 @@ def trainer(settings, n: int) -> tuple[float, int]:  # type: ignore[no-untyped-d
         s, spec, store, signer_from(s), cadence=Cadence(spec.snapshot_every, spec.snapshot_seconds)
     )
     app.start(30)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), CpuMark.now(broker_pid)
     while app.learner.state.offsets != ends:
         app.step()
     elapsed = time.perf_counter() - started
-    app.stop()
+    app.stop()  # reaps a decoding process, so its CPU shows under children
+    used = CpuMark.now(broker_pid) - cpu
     client = redis.Redis.from_url(s.redis_url_value)
     client.delete(*client.keys(f"{s.redis_key_prefix}:*"))
-    return app.learner.state.n_learned / elapsed, app.snapshots.stats.published
+    n = app.learner.state.n_learned
+    return n / elapsed, app.snapshots.stats.published, n, used
+
+
+def cpu_report(used: list[CpuMark], learned: list[int], bare_rates: list[float]) -> None:
+    """Per learned event: CPU by process, and the cores a 0.7 ratio would need at that cost."""
+
+    def per_event(part: str) -> float:
+        return (
+            statistics.median(getattr(u, part) / n for u, n in zip(used, learned, strict=True))
+            * 1e6
+        )
+
+    learner, own, kids, broker = (per_event(p) for p in ("thread", "own", "children", "other"))
+    total = own + kids + broker
+    budget = 1e6 / (0.7 * statistics.median(bare_rates))
+    print()
+    print("CPU per learned event (two messages: a reading and its outcome), median of the rounds:")
+    print(f"  learner thread                   {learner:6.1f} us")
+    print(f"  trainer process, all threads     {own:6.1f} us")
+    print(f"  decoding process                 {kids:6.1f} us")
+    print(f"  broker                           {broker:6.1f} us")
+    print(f"  total                            {total:6.1f} us")
+    print(
+        f"a ratio of 0.7 against the bare loop over parsed events allows {budget:.1f} us of wall "
+        f"time per learned event: the learner thread alone is {learner / budget:.1f}x that, and "
+        f"the total needs {total / budget:.1f} cores busy in parallel ({os.cpu_count()} here)"
+    )
 
 
 def main() -> None:
@@ -116,21 +152,24 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     private, public = generate()
-    with broker_settings(
+    with embedded_broker(
         topic_prefix="bench.",
         redis_url=DEFAULT_REDIS_URL,
         signing_private_key=private,
         signing_public_key=public,
-    ) as s:
+    ) as (broker, s):
+        assert broker.pid is not None
         ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), 4)
         produce_sensors(s, args.events)
         bare: dict[str, list[float]] = {"features": [], "events": [], "json": []}
-        trainer_rates = []
+        trainer_rates, used, learned = [], [], []
         for r in range(args.rounds):
             for name, rate in in_memory(args.events).items():
                 bare[name].append(rate)
-            rate, snaps = trainer(s, args.events)
+            rate, snaps, n, cpu = trainer(s, broker.pid)
             trainer_rates.append(rate)
+            used.append(cpu)
+            learned.append(n)
             print(
                 f"round {r + 1}: trainer {rate:,.0f} ev/s ({snaps} snapshots); bare loops: "
                 + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in bare.items()),
@@ -152,6 +191,7 @@ def main() -> None:
             f"{ratios[len(ratios) // 2]:.2f}"
         )
     print("target (issue #4): ratio >= 0.7")
+    cpu_report(used, learned, bare["events"])
 
 
 if __name__ == "__main__":
