@@ -72,7 +72,6 @@ class _Adapter(Collector):
 class RoleMetrics:
     role: str
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    url: str | None = None
     _server: Any = None
 
     def histogram(self, name: str, doc: str, buckets: tuple[float, ...] | None = None) -> Histogram:
@@ -103,9 +102,9 @@ class RoleMetrics:
             if settings.metrics_host not in ("0.0.0.0", "")
             else socket.gethostname()
         )
-        self.url = f"http://{host}:{server.server_port}/metrics"
-        log.info("%s metrics at %s", self.role, self.url)
-        return self.url
+        url = f"http://{host}:{server.server_port}/metrics"
+        log.info("%s metrics at %s", self.role, url)
+        return url
 
     def close(self) -> None:
         if self._server is not None:

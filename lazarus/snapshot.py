@@ -3,7 +3,6 @@
 sealed = seal(state, fields, signer, serving=state.model)  # trainer
 manifest = verify(sealed, verifier)                         # anyone with the public key
 manifest, state = unseal(sealed, verifier)                  # verify, then allowlisted unpickle
-manifest, model = unseal_model(sealed, verifier)            # scorers: the model part only
 
 A snapshot has two pickled parts, each with its digest in the signed manifest:
 `blob`, everything the trainer resumes from (model, pending joins, metrics), and
@@ -131,14 +130,3 @@ def unseal(
     manifest = verify(sealed, verifier, model=model, version=version)
     return manifest, safe_loads(sealed.blob)
 
-
-def unseal_model(
-    sealed: SealedSnapshot,
-    verifier: Verifier,
-    *,
-    model: str | None = None,
-    version: int | None = None,
-) -> tuple[SnapshotManifest, Any]:
-    """Verify the signature and the model part's digest, then unpickle the model with the allowlist."""
-    manifest = verify(sealed, verifier, model=model, version=version, part="model")
-    return manifest, safe_loads(sealed.model)

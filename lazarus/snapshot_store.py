@@ -98,7 +98,6 @@ class SnapshotStore(Protocol):
         self, model: str, version: int, sealed: SealedSnapshot, keep: int
     ) -> PublishResult: ...
     def get(self, model: str, version: int) -> SealedSnapshot | None: ...
-    def get_model(self, model: str, version: int) -> SealedSnapshot | None: ...
     def latest(self, model: str) -> int: ...
     def current(self, model: str) -> int | None: ...
     def versions(self, model: str) -> list[int]: ...
@@ -247,14 +246,6 @@ class MemorySnapshotStore:
 
     def get(self, model: str, version: int) -> SealedSnapshot | None:
         return self.snapshots.get((model, version))
-
-    def get_model(self, model: str, version: int) -> SealedSnapshot | None:
-        sealed = self.snapshots.get((model, version))
-        return (
-            None
-            if sealed is None
-            else SealedSnapshot(sealed.manifest, sealed.signature, b"", model=sealed.model)
-        )
 
     def latest(self, model: str) -> int:
         return self.latest_.get(model, 0)

@@ -10,8 +10,7 @@ matches. Only then is the model unpickled, with the allowlist.
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lazarus.errors import SnapshotRejected
@@ -31,7 +30,6 @@ class ServingModel:
     model: Any
     predict: Predictor
     renderer: ScoreRenderer
-    loaded_at: float = field(default_factory=time.time)
 
     @property
     def version(self) -> int:

@@ -33,7 +33,6 @@ BACKOFF_MAX_S = 5.0
 
 @dataclass
 class WatchStats:
-    swaps_offered: int = 0
     refused: int = 0
     redis_errors: int = 0
     redis_up: bool = False
@@ -170,5 +169,4 @@ class SnapshotWatcher(threading.Thread):
         with self._lock:
             self._ready = model
             self._offered = current
-        self.stats.swaps_offered += 1
         self.wakeups.set()

@@ -144,7 +144,9 @@ class TrainerApp:
     def start(self, timeout: float = 120.0, stopped: Callable[[], bool] | None = None) -> None:
         wait_with_backoff(client_config(self.settings, quiet=True), timeout, stopped)
         self._dlq_publisher.start(timeout, stopped)
-        consumer = Consumer(self._consumer_config())
+        # Metadata, watermarks and commits only: never polled for messages, so no statistics
+        # (they would queue up unread; the feed's consumer reports them).
+        consumer = Consumer({**self._consumer_config(), "statistics.interval.ms": 0})
         self._assignment = self._partitions(consumer, timeout)
         self._check_offsets(consumer, self._assignment)
         self._consumer = consumer
@@ -269,18 +271,19 @@ class TrainerApp:
                 exc,
                 FEED_RESTART_S,
             )
-            if self._feed is not None:
-                self._feed.stop()
-                self._feed = None
+            self._stop_feed()
             self._feed_retry_at = time.monotonic() + FEED_RESTART_S
             return None
+
+    def _stop_feed(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
+            self._feed = None
 
     def stop(self) -> int:
         """Publish a final snapshot (retrying for a while), flush, close. Returns the exit code."""
         code = 0
-        if self._feed is not None:
-            self._feed.stop()
-            self._feed = None
+        self._stop_feed()
         deadline = time.monotonic() + FINAL_SNAPSHOT_S
         while self._changed_since_snapshot():  # an older unconfirmed snapshot may go out first
             if not self._publish():
@@ -393,6 +396,7 @@ class TrainerApp:
             tps.append(TopicPartition(topic, int(partition), offset))
         try:
             self._consumer.commit(offsets=tps, asynchronous=True)
+            self._consumer.poll(0)  # serve commit replies; it has no partitions to read
         except Exception as exc:  # lag reporting must never stop training
             log.debug("offset commit failed: %s", exc)
 

@@ -138,18 +138,9 @@ def up(
 
 def _available(port: int) -> int:
     """`port` if it can be bound on localhost, else a free one (0: always a free one)."""
-    import socket
+    from lazarus.embedded.ports import free_port, port_is_free
 
-    from lazarus.embedded.ports import free_port
-
-    if port == 0:
-        return free_port()
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return free_port()
-    return port
+    return port if port and port_is_free("127.0.0.1", port) else free_port()
 
 
 def _fresh_namespace(cli: CliContext, stack: Stack) -> Settings:

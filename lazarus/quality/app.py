@@ -147,10 +147,9 @@ class QualityApp:
         return out
 
     def stats(self) -> dict[str, object]:
-        rows = self.join.rows()
         return {
             "events_in": self.events_in,
-            "judged": sum(r["n"] for r in rows),
+            "judged": sum(p.n for p in self.join.by_version.values()),
             "waiting_scores": len(self.join.served),
             "waiting_labels": len(self.join.judged),
             "duplicates": self.join.duplicates,

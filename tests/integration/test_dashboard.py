@@ -24,6 +24,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from lazarus.embedded.ports import free_port
+from lazarus.groups import group_name
 from lazarus.heartbeat import read_heartbeats
 from lazarus.quality_store import write_quality
 from lazarus.settings import Settings
@@ -217,7 +218,7 @@ def test_dashboard_shows_lag_roles_and_versions_in_a_browser(
         assert wait_healthy(url, dashboard)["status"] == "ok"
 
         chrome.get(url)
-        scorer_group = f"{s.topic_prefix}lazarus.scorer.habitat"
+        scorer_group = group_name(s.topic_prefix, "scorer", "habitat")
         # Lag: at least two samples of the scorer's group, and it catches up with the 300 readings.
         until(
             chrome,

@@ -7,14 +7,21 @@ import json
 
 import redis
 
+from lazarus.groups import group_name
 from lazarus.quality.app import QualityApp
 from lazarus.quality_store import read_quality
 from lazarus.settings import Settings
 from lazarus.signing import signer_from
-from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
 from tests.integration.cli import cli_env, lazarus
 from tests.integration.scorerkit import running_scorer, wait_until
-from tests.integration.trainerkit import log_ends, produce_sensors, store_of, with_keys
+from tests.integration.trainerkit import (
+    log_ends,
+    produce_sensors,
+    run_to_end,
+    store_of,
+    topics_of,
+    with_keys,
+)
 from trainer.app import Cadence, TrainerApp
 from trainer.specs import habitat
 
@@ -26,11 +33,7 @@ def test_served_quality_and_decoupling_cost_per_version(
     produce_sensors(s, 1200)
     trainer = TrainerApp(s, habitat(), store_of(s), signer_from(s), cadence=Cadence(300, 60))
     trainer.start(30)
-    ends = log_ends(
-        s, [SENSOR_READINGS.full(s.topic_prefix), HABITAT_OUTCOMES.full(s.topic_prefix)]
-    )
-    while trainer.learner.state.offsets != ends:
-        trainer.step()
+    run_to_end(trainer, log_ends(s, topics_of(s)))
     trainer.stop()
     learned = trainer.learner.state.n_learned
     version = store_of(s).current("habitat")
@@ -64,7 +67,7 @@ def test_served_quality_and_decoupling_cost_per_version(
     assert model["model"] == "habitat" and model["current"] == version
     assert model["served_quality"]["n"] == learned and model["staleness_s"] >= 0
     groups = {g["group"]: g for g in status["groups"]}
-    scorer_group = f"{s.topic_prefix}lazarus.scorer.habitat"
+    scorer_group = group_name(s.topic_prefix, "scorer", "habitat")
     assert groups[scorer_group]["committed"] and groups[scorer_group]["lag"] == 0
     assert status["dead_letters"] == scorer.dead_letters.count + trainer.dead_letters.count
     text = lazarus("status", env=cli_env(s, COLUMNS="250"))

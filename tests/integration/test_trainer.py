@@ -17,33 +17,23 @@ from lazarus.signing import signer_from
 from lazarus.snapshot import unseal
 from lazarus.snapshot_store import RedisSnapshotStore
 from schemas import DeadLetter
-from schemas.manifest import SnapshotManifest
-from schemas.topics import DEAD_LETTERS, HABITAT_OUTCOMES, SENSOR_READINGS
+from schemas.topics import DEAD_LETTERS, SENSOR_READINGS
 from tests.integration.cli import cli_env, lazarus
 from tests.integration.kafkatools import read_all
 from tests.integration.tcpproxy import Proxy
-from tests.integration.trainerkit import log_ends, produce_sensors, store_of, with_keys
+from tests.integration.trainerkit import (
+    latest_manifest,
+    log_ends,
+    produce_sensors,
+    run_to_end,
+    store_of,
+    topics_of,
+    with_keys,
+)
 from trainer.app import Cadence, TrainerApp
 from trainer.specs import habitat
 
 N = 3000
-
-
-def topics_of(s: Settings) -> list[str]:
-    return [SENSOR_READINGS.full(s.topic_prefix), HABITAT_OUTCOMES.full(s.topic_prefix)]
-
-
-def run_to_end(app: TrainerApp, ends: dict[str, int], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while app.learner.state.offsets != ends:
-        assert time.monotonic() < deadline, f"stuck at {app.learner.state.offsets} of {ends}"
-        app.step()
-
-
-def latest_manifest(store: RedisSnapshotStore) -> SnapshotManifest | None:
-    v = store.latest("habitat")
-    sealed = store.get("habitat", v) if v else None
-    return SnapshotManifest.model_validate_json(sealed.manifest) if sealed else None
 
 
 def _trained_through(store: RedisSnapshotStore) -> dict[str, int] | None:

@@ -19,8 +19,15 @@ from lazarus.signing import signer_from
 from lazarus.snapshot import unseal
 from lazarus.snapshot_store import RedisSnapshotStore
 from tests.integration.cli import cli_env
-from tests.integration.test_trainer import latest_manifest, run_to_end, topics_of
-from tests.integration.trainerkit import log_ends, produce_sensors, store_of, with_keys
+from tests.integration.trainerkit import (
+    latest_manifest,
+    log_ends,
+    produce_sensors,
+    run_to_end,
+    store_of,
+    topics_of,
+    with_keys,
+)
 from trainer.app import Cadence, TrainerApp
 from trainer.specs import habitat
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime
 
 import redis
@@ -16,7 +17,9 @@ from lazarus.signing import generate
 from lazarus.snapshot_store import RedisSnapshotStore
 from producers.feed import FeedLimits, run_feed
 from producers.sensor_sim import SensorNetwork, SimConfig
+from schemas.manifest import SnapshotManifest
 from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
+from trainer.app import TrainerApp
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -65,3 +68,20 @@ def store_of(settings: Settings) -> RedisSnapshotStore:
     return RedisSnapshotStore(
         redis.Redis.from_url(settings.redis_url_value), settings.redis_key_prefix
     )
+
+
+def topics_of(s: Settings) -> list[str]:
+    return [SENSOR_READINGS.full(s.topic_prefix), HABITAT_OUTCOMES.full(s.topic_prefix)]
+
+
+def run_to_end(app: TrainerApp, ends: dict[str, int], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while app.learner.state.offsets != ends:
+        assert time.monotonic() < deadline, f"stuck at {app.learner.state.offsets} of {ends}"
+        app.step()
+
+
+def latest_manifest(store: RedisSnapshotStore) -> SnapshotManifest | None:
+    v = store.latest("habitat")
+    sealed = store.get("habitat", v) if v else None
+    return SnapshotManifest.model_validate_json(sealed.manifest) if sealed else None
