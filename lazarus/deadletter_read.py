@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pydantic import ValidationError
 
 from lazarus.kafka.config import KafkaConfig
-from lazarus.lag import log_end
+from lazarus.lag import log_end, reached_end
 from schemas.deadletter import DeadLetter
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?", re.IGNORECASE)
@@ -30,10 +30,21 @@ def reason_kind(letter: DeadLetter) -> str:
     return f"{letter.error_class}: {_NUMBER.sub('#', letter.reason)}"
 
 
+def payload_summary(letter: DeadLetter) -> str:
+    """Size, SHA-256 and whether the payload was cut, for a person: `750000 B, cut, sha256 1a2b3c4d`.
+
+    Letters written before these fields existed show the size of the payload they carry."""
+    if letter.payload_size is None:
+        return f"{len(letter.payload)} chars ({letter.payload_encoding})"
+    cut = ", cut" if letter.payload_truncated else ""
+    return f"{letter.payload_size} B{cut}, sha256 {(letter.payload_sha256 or '')[:12]}"
+
+
 @dataclass
 class ReasonGroup:
     kind: str
     count: int = 0
+    truncated: int = 0
     stages: set[str] = field(default_factory=set)
     origins: set[str] = field(default_factory=set)
     first: str = ""
@@ -44,6 +55,7 @@ class ReasonGroup:
         return {
             "reason": self.kind,
             "count": self.count,
+            "truncated": self.truncated,
             "stages": sorted(self.stages),
             "origin_topics": sorted(self.origins),
             "first_at": self.first,
@@ -64,8 +76,13 @@ def group_by_reason(letters: Iterable[DeadLetter]) -> list[ReasonGroup]:
                 "reason": letter.reason,
                 "origin": _origin(letter),
                 "payload": letter.payload[:300],
+                "payload_size": letter.payload_size,
+                "payload_sha256": letter.payload_sha256,
+                "payload_truncated": letter.payload_truncated,
+                "payload_summary": payload_summary(letter),
             }
         g.count += 1
+        g.truncated += letter.payload_truncated
         g.stages.add(letter.stage)
         g.origins.add(letter.origin_topic or letter.origin_file or "?")
         at = letter.event_time.isoformat()
@@ -135,8 +152,8 @@ def read_letters(
         while pending and time.monotonic() < deadline:
             for msg in consumer.consume(1000, 0.2):
                 p = msg.partition() or 0
-                if msg.error() is not None:
-                    pending.discard(p)  # end of partition
+                if reached_end(msg):  # raises if the broker failed under the read
+                    pending.discard(p)
                     continue
                 try:
                     letters.append(DeadLetter.model_validate_json(msg.value() or b""))

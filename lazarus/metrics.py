@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from lazarus.errors import ConfigError
 from lazarus.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,16 @@ class RoleMetrics:
         port = settings.metrics_port
         if port < 0:
             return None
+        host = settings.metrics_host
         try:
-            server, _ = start_http_server(port, settings.metrics_host, registry=self.registry)
+            socket.getaddrinfo(host, None)
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(
+                f"LAZARUS_METRICS_HOST={host!r} is not an address this machine has ({exc}); "
+                "use 0.0.0.0 for every interface"
+            ) from None
+        try:
+            server, _ = start_http_server(port, host, registry=self.registry)
         except OSError as exc:
             log.warning(
                 "metrics port %d is taken (%s); serving on a free port instead. Give each role "
@@ -95,7 +104,12 @@ class RoleMetrics:
                 port,
                 exc,
             )
-            server, _ = start_http_server(0, settings.metrics_host, registry=self.registry)
+            try:
+                server, _ = start_http_server(0, host, registry=self.registry)
+            except OSError as again:
+                raise ConfigError(
+                    f"LAZARUS_METRICS_HOST={host!r}: cannot serve metrics there ({again})"
+                ) from None
         self._server = server
         host = (
             settings.metrics_host

@@ -8,6 +8,9 @@ from lazarus.errors import ServiceUnavailable
 from lazarus.settings import env_name, redact_url
 
 PING_TIMEOUT_S = 1.0
+START_TIMEOUT_S = 5.0
+"""How long a role (trainer, scorer) waits for Redis at start before it exits 1 (capped by
+its --timeout)."""
 
 
 def connect(url: str, *, timeout: float = 5.0) -> redis.Redis:

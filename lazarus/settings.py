@@ -8,17 +8,22 @@ Secrets are ``SecretStr`` and never appear in ``repr``, logs or ``config show``.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from lazarus.errors import ConfigError
 
 ENV_PREFIX = "LAZARUS_"
 DEFAULT_BROKER_PORT = 9092
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaOptionValue = str | int | float | bool
+"""librdkafka takes every option as text; numbers and booleans are passed as they read."""
 
 
 class Settings(BaseSettings):
@@ -56,9 +61,10 @@ class Settings(BaseSettings):
     kafka_ssl_certificate_location: str | None = Field(None, description="ssl.certificate.location")
     kafka_ssl_key_location: str | None = Field(None, description="ssl.key.location")
     kafka_ssl_key_password: SecretStr | None = Field(None, description="ssl.key.password (secret)")
-    kafka_options: dict[str, str] = Field(
+    # NoDecode: the JSON is parsed by `_options_from_json`, so a syntax error names this field.
+    kafka_options: Annotated[dict[str, KafkaOptionValue], NoDecode] = Field(
         default_factory=dict,
-        description="Extra librdkafka options as JSON, passed through to every client.",
+        description="Extra librdkafka options as a JSON object, passed through to every client.",
     )
     kafka_max_poll_interval_ms: int = Field(
         8000,
@@ -127,18 +133,61 @@ class Settings(BaseSettings):
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
-    def _servers_not_blank(cls, value: str) -> str:
+    def _servers_are_host_ports(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must name at least one host:port")
+        for server in value.split(","):
+            problem = server_problem(server.strip())
+            if problem is not None:
+                raise ValueError(problem)
         return value.strip()
+
+    @field_validator("kafka_options", mode="before")
+    @classmethod
+    def _options_from_json(cls, value: Any) -> Any:
+        if isinstance(value, str | bytes):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError(f"is not valid JSON ({exc})") from None
+        if not isinstance(value, dict):
+            raise ValueError('must be a JSON object, e.g. {"client.id": "lab-7"}')
+        for key, option in value.items():
+            if not isinstance(option, KafkaOptionValue):
+                raise ValueError(f"option {key!r}: the value must be a string, number or boolean")
+        return value
+
+    @field_validator("kafka_options")
+    @classmethod
+    def _options_known_to_librdkafka(
+        cls, value: dict[str, KafkaOptionValue]
+    ) -> dict[str, KafkaOptionValue]:
+        from lazarus.kafka.config import option_problem  # kafka.config imports this module
+
+        for key, option in value.items():
+            problem = option_problem(key, option)
+            if problem is not None:
+                raise ValueError(f"option {key!r}: {problem}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_parses(cls, value: SecretStr) -> SecretStr:
+        problem = redis_url_problem(value.get_secret_value())
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @property
     def redis_url_value(self) -> str:
         return self.redis_url.get_secret_value()
 
     def with_overrides(self, **changes: Any) -> Settings:
-        """A validated copy with fields replaced (settings are frozen)."""
-        return type(self).model_validate({**dict(self), **changes})
+        """A validated copy with fields replaced (settings are frozen); ConfigError if invalid."""
+        try:
+            return type(self).model_validate({**dict(self), **changes})
+        except ValidationError as exc:
+            raise ConfigError(describe_invalid(exc)) from None
 
     def masked(self) -> dict[str, Any]:
         """Every effective setting, secrets masked, for display."""
@@ -197,6 +246,85 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
+def server_problem(server: str) -> str | None:
+    """Why librdkafka could not use `server` as a bootstrap address, or None.
+
+    Forms: ``host``, ``host:port``, ``[ipv6]:port``, each optionally after ``PROTOCOL://``.
+
+    >>> server_problem("kafka-1:9092") is None
+    True
+    >>> server_problem("kafka-1:90x2")
+    "'kafka-1:90x2' has port '90x2': a port is a number 1..65535"
+    """
+    address = server.split("://", 1)[-1]
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        port = rest.removeprefix(":") if rest else None
+    elif ":" in address:
+        host, port = address.rsplit(":", 1)
+    else:
+        host, port = address, None
+    if not host or any(c.isspace() or c in "/@" for c in host):
+        return f"{server!r} is not host:port (e.g. kafka-1:9092)"
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return f"{server!r} has port {port!r}: a port is a number 1..65535"
+    return None
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why redis-py would refuse `url`, or None. Never repeats the URL (it may hold a password).
+
+    >>> redis_url_problem("bogus")
+    'must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)'
+    >>> redis_url_problem("redis://cache:6379/0") is None
+    True
+    """
+    from redis.connection import parse_url
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return "must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)"
+    try:
+        parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        return str(exc)
+    db = parts.path.strip("/")
+    if parts.scheme != "unix" and db and not db.isdigit():
+        return "the database after the last / must be a number (e.g. redis://host:6379/0)"
+    return None
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line naming each invalid setting by its variable, without its value (it may be secret).
+
+    Shape: ``setting LAZARUS_X is invalid: why`` or ``settings are invalid: LAZARUS_X: why; ...``.
+    """
+    problems: dict[str, str] = {}
+    for error in exc.errors():
+        loc = error["loc"]
+        field = str(loc[0]) if loc else "?"
+        if field in problems:
+            continue
+        problems[field] = " ".join(str(error["msg"]).removeprefix("Value error, ").split())
+    if len(problems) == 1:
+        ((field, why),) = problems.items()
+        return f"setting {env_name(field)} is invalid: {why}"
+    return "settings are invalid: " + "; ".join(f"{env_name(f)}: {w}" for f, w in problems.items())
+
+
+_FIELD_IN_SETTINGS_ERROR = re.compile(r'field "(\w+)"')
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment and `.env`, then apply explicit overrides."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Read settings from the environment and `.env`, then apply explicit overrides (None skipped).
+
+    Raises ConfigError with one line naming each invalid variable (the CLI exits 2 on it).
+    """
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(describe_invalid(exc)) from None
+    except SettingsError as exc:  # a value pydantic-settings could not even decode
+        found = _FIELD_IN_SETTINGS_ERROR.search(str(exc))
+        name = env_name(found.group(1)) if found else "a LAZARUS_* variable"
+        raise ConfigError(f"setting {name} is invalid: {exc}") from None

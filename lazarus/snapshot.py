@@ -129,4 +129,3 @@ def unseal(
     """Verify, then unpickle with the allowlist."""
     manifest = verify(sealed, verifier, model=model, version=version)
     return manifest, safe_loads(sealed.blob)
-

@@ -5,7 +5,7 @@ Redis layout under ``{prefix}:model:{name}``:
     :v{N}        hash  manifest, signature, blob, model, sha256   (written once, never changed)
     :versions    zset  every stored version
     :latest      int   the highest version ever published (the sequence: never skips or repeats)
-    :current     int   the version scorers serve
+    :current     int   the version scorers serve (absent until a version is servable)
     :pinned      int   set by a rollback: publishes stop moving `current` until a promote
     :audit       stream every move of `current` (publish, promote, rollback) with its reason
     :events      pub/sub channel, JSON {"model", "version", "action"}
@@ -13,7 +13,10 @@ Redis layout under ``{prefix}:model:{name}``:
 Publishing is one Lua script: write v{N} only if N == latest + 1, move
 `current` forward, trim to the newest K versions (never the current one), and
 notify. Re-publishing the same N with the same digest is a no-op success, so a
-retry after a lost reply is safe.
+retry after a lost reply is safe. A version published as not servable (it has
+learned fewer events than its model's minimum) is stored, so a trainer can
+resume from it, but never moves `current`: until a version is servable, a model
+has no `current` and scorers wait.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ STAGING_TTL_S = 3600
 
 PUBLISH_LUA = """
 local base, v, keep, staged = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[6]
+local servable = ARGV[8] == '1'
 local vkey = base .. ':v' .. ARGV[2]
 local latest = tonumber(redis.call('GET', base .. ':latest') or '0')
 if redis.call('EXISTS', vkey) == 1 then
@@ -50,7 +54,7 @@ redis.call('PERSIST', vkey)
 redis.call('ZADD', base .. ':versions', v, ARGV[2])
 redis.call('SET', base .. ':latest', v)
 local cur = tonumber(redis.call('GET', base .. ':current') or '0')
-if v > cur and redis.call('EXISTS', base .. ':pinned') == 0 then
+if servable and v > cur and redis.call('EXISTS', base .. ':pinned') == 0 then
   redis.call('SET', base .. ':current', v)
   redis.call('XADD', base .. ':audit', 'MAXLEN', '~', 1000, '*', 'action', 'publish',
     'version', v, 'previous', cur, 'reason', 'trainer published', 'actor', 'trainer',
@@ -95,7 +99,7 @@ class PublishResult:
 
 class SnapshotStore(Protocol):
     def publish(
-        self, model: str, version: int, sealed: SealedSnapshot, keep: int
+        self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
     ) -> PublishResult: ...
     def get(self, model: str, version: int) -> SealedSnapshot | None: ...
     def latest(self, model: str) -> int: ...
@@ -121,7 +125,12 @@ class RedisSnapshotStore:
     def channel(self, model: str) -> str:
         return f"{self.base(model)}:events"
 
-    def publish(self, model: str, version: int, sealed: SealedSnapshot, keep: int) -> PublishResult:
+    def publish(
+        self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
+    ) -> PublishResult:
+        """Store `version` (the next in sequence) and, if `servable`, make it `current` (unless a
+        rollback pinned `current`). Outcome 'ok', 'exists' (the same bytes: a retry), 'conflict',
+        'gap' (another writer), or 'unstaged' (Redis lost the staged blob: retry)."""
         # The blob is staged with a plain HSET (Lua would copy megabytes through its stack),
         # then the script checks the sequence and renames it into place atomically. A staged
         # key whose writer died expires by itself.
@@ -138,9 +147,19 @@ class RedisSnapshotStore:
             },
         )
         pipe.expire(staged, STAGING_TTL_S)
-        note = json.dumps({"model": model, "version": version, "action": "publish"})
+        action = "publish" if servable else "store"
+        note = json.dumps({"model": model, "version": version, "action": action})
         self._publish(
-            args=[self.base(model), version, sealed.sha256, keep, note, staged, time.time()],
+            args=[
+                self.base(model),
+                version,
+                sealed.sha256,
+                keep,
+                note,
+                staged,
+                time.time(),
+                "1" if servable else "0",
+            ],
             client=pipe,
         )
         status, latest = pipe.execute()[-1]
@@ -226,7 +245,9 @@ class MemorySnapshotStore:
     latest_: dict[str, int] = field(default_factory=dict)
     current_: dict[str, int] = field(default_factory=dict)
 
-    def publish(self, model: str, version: int, sealed: SealedSnapshot, keep: int) -> PublishResult:
+    def publish(
+        self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
+    ) -> PublishResult:
         latest = self.latest_.get(model, 0)
         existing = self.snapshots.get((model, version))
         if existing is not None:
@@ -237,10 +258,10 @@ class MemorySnapshotStore:
             return PublishResult("gap", latest)
         self.snapshots[(model, version)] = sealed
         self.latest_[model] = version
-        if version > self.current_.get(model, 0):
+        if servable and version > self.current_.get(model, 0):
             self.current_[model] = version
         for old in self.versions(model)[:-keep]:
-            if old != self.current_[model]:
+            if old != self.current_.get(model):
                 del self.snapshots[(model, old)]
         return PublishResult("ok", version)
 

@@ -19,10 +19,10 @@ from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, DeliveryCounts, Publisher
 from lazarus.metrics import RoleMetrics, Sample, counted
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
-from producers.feed import FeedLimits, FeedStats, drain, release_due, run_feed
-from producers.ids import Emitted
-from producers.replay import Replayer, count_rows, read_rows
-from schemas import DeadLetter
+from producers.feed import FeedLimits, FeedStats, Held, drain, release_due, run_feed
+from producers.ids import Emitted, Stamped, epoch_ms
+from producers.replay import DEFAULT_ENCODING, Record, Replayer, count_rows, read_rows
+from schemas import DeadLetter, Outcome, SensorReading
 from schemas.deadletter import dead_letter_id
 from schemas.topics import DEAD_LETTERS, Topic
 
@@ -64,7 +64,7 @@ class Report:
 def run_simulation(
     settings: Settings,
     role: str,
-    stream: Iterator[Emitted],
+    stream: Iterator[Emitted | Stamped],
     topic: Topic[Any],
     outcome_topic: Topic[Any],
     limits: FeedLimits,
@@ -127,6 +127,7 @@ class ReplayOptions:
     strict: bool
     label_delay: float
     progress: bool
+    encoding: str = DEFAULT_ENCODING
 
 
 class StrictAbort(Exception):
@@ -141,15 +142,23 @@ def run_replay(
     topic: Topic[Any],
     outcome_topic: Topic[Any],
     timeout: float,
-) -> Report:  # type: ignore[type-arg]
+) -> Report:
+    """Send every row of `path`: readings, outcomes after the label delay, and a dead letter
+    for each row that cannot be used (StrictAbort instead, with --strict). Events in the Report
+    plus its dead letters are the rows read."""
     stop = StopRequested.install()
     started = time.monotonic()
     publisher = Publisher(producer_config(settings)).start(timeout, stop.is_set)
-    stats = FeedStats()
-    held: deque[tuple[float, str, bytes]] = deque()
-    total = count_rows(path)
     prefix = settings.topic_prefix
-    dlq_topic = DEAD_LETTERS.full(prefix)
+    sender = ReplaySender(
+        publisher,
+        path,
+        opts,
+        topic.full(prefix),
+        outcome_topic.full(prefix),
+        DEAD_LETTERS.full(prefix),
+    )
+    stats = sender.stats
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -164,78 +173,101 @@ def run_replay(
             while not stop.is_set():
                 task = progress.add_task(
                     f"replay {path.name}" + (f" (loop {loop + 1})" if opts.loop else ""),
-                    total=total,
+                    total=count_rows(path),
                 )
-                for n, (line, row, raw, problem) in enumerate(read_rows(path)):
+                for n, record in enumerate(read_rows(path, opts.encoding)):
                     if stop.is_set():
                         break
                     if opts.rate:
-                        ahead = (
-                            started
-                            + (stats.events + stats.dead_lettered) / opts.rate
-                            - time.monotonic()
-                        )
+                        done = stats.events + stats.dead_lettered
+                        ahead = started + done / opts.rate - time.monotonic()
                         if ahead > 0:
                             time.sleep(ahead)
-                    now = datetime.now().astimezone()
-                    result = (
-                        replayer.convert(line, row, raw, now, loop) if row is not None else None
-                    )
-                    error = problem if result is None else result.error
-                    if error is not None:
-                        if opts.strict:
-                            raise StrictAbort(
-                                f"{path}:{line}: {error} (--strict: stopping at the first bad row)"
-                            )
-                        log.warning("%s:%d: %s; sent to the dead-letter topic", path, line, error)
-                        dl = _dead_letter(
-                            path,
-                            line,
-                            raw,
-                            error,
-                            (result.error_class if result else None) or "ParseError",
-                            loop,
-                        )
-                        publisher.publish(dlq_topic, dl.event_id, dl.model_dump_json().encode())
-                        stats.dead_lettered += 1
-                    else:
-                        assert result is not None and result.reading is not None
-                        key = result.reading.key
-                        publisher.publish(topic.full(prefix), key, Topic.encode(result.reading))
-                        stats.events += 1
-                        if result.outcome is not None:
-                            held.append(
-                                (
-                                    time.monotonic() + opts.label_delay,
-                                    key,
-                                    Topic.encode(result.outcome),
-                                )
-                            )
-                    release_due(
-                        held, publisher, outcome_topic.full(prefix), stats, time.monotonic()
-                    )
+                    sender.row(replayer, record, loop)
                     progress.update(task, completed=n + 1)
                 loop += 1
                 if not opts.loop:
                     break
-            drain(held, publisher, outcome_topic.full(prefix), stats, stop.is_set)
+            drain(sender.held, publisher, sender.outcome_topic, stats, stop.is_set)
     finally:
         counts = publisher.close(SHUTDOWN_FLUSH_S)
     return Report.of(stats, counts, started)
 
 
-def _dead_letter(
-    path: Path, line: int, raw: str, reason: str, error_class: str, loop: int
-) -> DeadLetter:
-    payload, encoding = DeadLetter.encode_payload(raw.encode())
-    return DeadLetter(
-        event_id=dead_letter_id(f"file:{path.resolve()}:{loop}", line),
-        event_time=datetime.now().astimezone(),
-        stage="producer",
-        reason=reason,
-        error_class=error_class,
-        origin_file=str(path),
-        origin_line=line,
-        payload=payload,
-        payload_encoding=encoding,
-    )
+class ReplaySender:
+    """Where a replay's rows go: readings, held-back outcomes and dead letters, counted.
+
+    Readings keep the producer's clock as their Kafka timestamp: recorded data is in the
+    past, where a broker's time-based retention would delete it at once. Outcomes are held
+    back by the label delay, and released early when the replay's event time (the newest
+    reading's) reaches theirs, as in `producers.feed`.
+    """
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        path: Path,
+        opts: ReplayOptions,
+        topic: str,
+        outcome_topic: str,
+        dlq_topic: str,
+    ) -> None:
+        self.publisher = publisher
+        self.path = path
+        self.opts = opts
+        self.topic = topic
+        self.outcome_topic = outcome_topic
+        self.dlq_topic = dlq_topic
+        self.stats = FeedStats()
+        self.held: Held = deque()
+        self.clock_ms: int | None = None
+
+    def row(self, replayer: Replayer, record: Record, loop: int) -> None:
+        """One row: sent, or dead-lettered with its line number (StrictAbort with --strict)."""
+        if record.row is None:
+            self.reject(record.line, record.raw, record.problem or "unreadable", "ParseError", loop)
+        else:
+            now = datetime.now().astimezone()
+            result = replayer.convert(record.line, record.row, record.raw, now, loop)
+            if result.reading is None:
+                error = result.error or "unusable"
+                self.reject(record.line, record.raw, error, result.error_class or "Error", loop)
+            else:
+                self.send(result.reading, result.outcome)
+        release_due(
+            self.held,
+            self.publisher,
+            self.outcome_topic,
+            self.stats,
+            time.monotonic(),
+            self.clock_ms,
+        )
+
+    def send(self, reading: SensorReading, outcome: Outcome | None) -> None:
+        key = reading.key
+        self.publisher.publish(self.topic, key, Topic.encode(reading))
+        self.stats.events += 1
+        at_ms = epoch_ms(reading.event_time)
+        self.clock_ms = at_ms if self.clock_ms is None else max(self.clock_ms, at_ms)
+        if outcome is not None:
+            due = time.monotonic() + self.opts.label_delay
+            self.held.append((due, epoch_ms(outcome.event_time), key, Topic.encode(outcome), None))
+
+    def reject(self, line: int, raw: bytes, reason: str, error_class: str, loop: int) -> None:
+        if self.opts.strict:
+            raise StrictAbort(
+                f"{self.path}:{line}: {reason} (--strict: stopping at the first bad row)"
+            )
+        if self.stats.dead_lettered < 10 or self.stats.dead_lettered % 1000 == 0:
+            log.warning("%s:%d: %s; sent to the dead-letter topic", self.path, line, reason)
+        letter = DeadLetter.of(
+            raw,
+            event_id=dead_letter_id(f"file:{self.path.resolve()}:{loop}", line),
+            stage="producer",
+            reason=reason,
+            error_class=error_class,
+            origin_file=str(self.path),
+            origin_line=line,
+        )
+        self.publisher.publish(self.dlq_topic, letter.event_id, Topic.encode(letter))
+        self.stats.dead_lettered += 1

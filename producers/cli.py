@@ -12,9 +12,17 @@ import click
 
 from lazarus.cli.context import CliContext, pass_cli
 from producers.app import ReplayOptions, Report, StrictAbort, run_replay, run_simulation
+from producers.clock import step_seconds
 from producers.feed import FeedLimits
 from producers.genome_sim import GenomicsLab, LabConfig
-from producers.replay import ReplayConfig, Replayer, file_digest
+from producers.replay import (
+    DEFAULT_ENCODING,
+    ReplayConfig,
+    Replayer,
+    check_encoding,
+    check_header,
+    file_digest,
+)
 from producers.sensor_sim import SensorNetwork, SimConfig
 from schemas.sensors import SensorKind
 from schemas.topics import GENOMIC_SAMPLES, HABITAT_OUTCOMES, SENSOR_READINGS, VIABILITY_OUTCOMES
@@ -122,6 +130,12 @@ def produce() -> None:
 
     Ctrl-C flushes what is queued, prints the counts (sent, acked, failed,
     dead-lettered) and exits 0.
+
+    Simulated events carry their simulated event time as their Kafka timestamp.
+    With --rate, simulated time keeps step with the wall clock, so an outcome
+    --label-delay seconds later is that much later in event time too. Without,
+    it advances by --interval per step, and each outcome goes out once the feed
+    reaches its event time (or after --label-delay, if that comes first).
     """
 
 
@@ -146,9 +160,9 @@ each reading after --label-delay; at --drift-at the climate shifts.
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.001),
-    default=600.0,
-    show_default=True,
-    help="Simulated seconds between two readings of one sensor.",
+    default=None,
+    help="Simulated seconds between two readings of one sensor (default: with --rate, what "
+    "keeps simulated time in step with the wall clock; without, 600).",
 )
 @pass_cli
 def sensors(
@@ -164,14 +178,15 @@ def sensors(
     label_fraction: float,
     sites: int,
     sensors_per_site: int,
-    interval: float,
+    interval: float | None,
 ) -> None:
     """Simulate a habitat sensor network."""
+    step = step_seconds(rate, sites * sensors_per_site, SimConfig.interval_s)
     cfg = SimConfig(
         seed=seed,
         sites=sites,
         sensors_per_site=sensors_per_site,
-        interval_s=interval,
+        interval_s=step if interval is None else interval,
         drift_at=SimConfig.drift_at if drift_at is None else drift_at,
         label_fraction=label_fraction,
         label_delay_s=label_delay,
@@ -179,7 +194,7 @@ def sensors(
     report = run_simulation(
         cli.settings,
         "producer:sensors",
-        iter(SensorNetwork(cfg, _start(start))),
+        SensorNetwork(cfg, _start(start)).stamped(),
         SENSOR_READINGS,
         HABITAT_OUTCOMES,
         FeedLimits(rate, count, duration, label_delay),
@@ -198,6 +213,13 @@ at --drift-at a new editing protocol changes what matters.
 )
 @simulation
 @click.option("--cohort-size", type=click.IntRange(1, 100_000), default=40, show_default=True)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.001),
+    default=None,
+    help="Simulated seconds between two assays (default: with --rate, what keeps simulated "
+    "time in step with the wall clock; without, 3600).",
+)
 @pass_cli
 def genomes(
     cli: CliContext,
@@ -211,11 +233,14 @@ def genomes(
     drift_at: int | None,
     label_fraction: float,
     cohort_size: int,
+    interval: float | None,
 ) -> None:
     """Simulate a genomics lab assaying revived individuals."""
+    step = step_seconds(rate, 1, LabConfig.interval_s)
     cfg = LabConfig(
         seed=seed,
         cohort_size=cohort_size,
+        interval_s=step if interval is None else interval,
         drift_at=LabConfig.drift_at if drift_at is None else drift_at,
         label_fraction=label_fraction,
         label_delay_s=label_delay,
@@ -223,13 +248,20 @@ def genomes(
     report = run_simulation(
         cli.settings,
         "producer:genomes",
-        iter(GenomicsLab(cfg, _start(start))),
+        GenomicsLab(cfg, _start(start)).stamped(),
         GENOMIC_SAMPLES,
         VIABILITY_OUTCOMES,
         FeedLimits(rate, count, duration, label_delay),
         timeout,
     )
     _finish(cli, report)
+
+
+def _encoding(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return check_encoding(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _mapping(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -247,13 +279,17 @@ def _mapping(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 Every column that is not --key-column, --label-column, --time-column or
 --exclude becomes a measurement (snake_cased; --map renames, e.g.
 --map "Air Temp=temperature_c" to get units and range checks). Empty cells
-are missing readings. A row that fails validation is reported with its line
-number and sent to the dead-letter topic; --strict stops at it instead (exit 1).
+are missing readings. A row that cannot be used (bytes not valid in --encoding,
+a line that is not JSON, a CSV row with the wrong number of fields, a value that
+fails validation) is reported with its line number and sent to the dead-letter
+topic with its bytes; --strict stops at it instead (exit 1). Readings carry the
+time they are sent as their Kafka timestamp.
 
 \b
 Examples:
   lazarus produce replay station.csv --time-column timestamp --key-column site
   lazarus produce replay surveys.jsonl --label-column occupied --label-delay 2 --rate 100
+  lazarus produce replay export.csv --encoding cp1252    a file from a Windows spreadsheet
 """
 )
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -286,7 +322,17 @@ Examples:
 @click.option("--lon", type=click.FloatRange(-180, 180), default=0.0, show_default=True)
 @click.option("--loop", is_flag=True, help="Start again at the end (until Ctrl-C).")
 @click.option(
-    "--strict", is_flag=True, help="Abort at the first bad row instead of dead-lettering it."
+    "--encoding",
+    default=DEFAULT_ENCODING,
+    show_default=True,
+    callback=_encoding,
+    help="The file's text encoding (cp1252, latin-1, utf-16, ...). A row with bytes it cannot "
+    "decode is dead-lettered.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop at the first bad row (exit 1) instead of dead-lettering it.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @pass_cli
@@ -307,6 +353,7 @@ def replay(
     lat: float,
     lon: float,
     loop: bool,
+    encoding: str,
     strict: bool,
     no_progress: bool,
 ) -> None:
@@ -331,7 +378,9 @@ def replay(
         strict=strict,
         label_delay=label_delay,
         progress=not no_progress and cli.err.is_terminal,
+        encoding=encoding,
     )
+    check_header(file, encoding)  # an unreadable header: one line, exit 2, nothing sent
     try:
         report = run_replay(
             cli.settings,

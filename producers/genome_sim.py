@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from producers.ids import Emitted, Payload, encode, event_id
+from producers.ids import Emitted, Payload, Stamped, encode, epoch_ms, event_id
 from producers.truth import viability_p
 from schemas import GenomicSample
 
@@ -33,7 +33,8 @@ class LabConfig:
     seed: int = 7
     cohort_size: int = 40
     interval_s: float = 3600.0
-    """Simulated seconds between two assays."""
+    """Simulated seconds between two assays (paced feeds derive it from their rate:
+    `producers.clock`)."""
     drift_at: int = 20_000
     """The new editing protocol starts at this assay (negative: never)."""
     label_fraction: float = 1.0
@@ -46,10 +47,15 @@ class GenomicsLab:
     def __init__(self, cfg: LabConfig, start: datetime) -> None:
         self.cfg = cfg
         self.start = start
-        self.rng = random.Random(cfg.seed)
 
     def __iter__(self) -> Iterator[Emitted]:
-        cfg, r = self.cfg, self.rng
+        for key, sample, outcome, _, _ in self.stamped():
+            yield key, sample, outcome
+
+    def stamped(self) -> Iterator[Stamped]:
+        """As iteration, with the sample's and the outcome's event times (ms since the epoch).
+        Each iteration starts again from the seed."""
+        cfg, r = self.cfg, random.Random(self.cfg.seed)
         n = 0
         while True:
             species = SPECIES[n // cfg.cohort_size % len(SPECIES)]
@@ -57,27 +63,39 @@ class GenomicsLab:
             drifted = 0 <= cfg.drift_at <= n
             at = self.start + timedelta(seconds=n * cfg.interval_s)
             individual = f"{cohort}-i{n % cfg.cohort_size:03d}"
-            sample = self._assay(n, species, cohort, individual, at, drifted)
+            sample = self._assay(r, n, species, cohort, individual, at, drifted)
             outcome: Payload | None = None
+            later = at + timedelta(seconds=cfg.label_delay_s)
             if r.random() < cfg.label_fraction:
                 p = viability_p(GenomicSample.model_validate(sample).to_features(), drifted)
                 outcome = {
                     "event_id": event_id("viability-outcome", cfg.seed, n),
-                    "event_time": (at + timedelta(seconds=cfg.label_delay_s)).isoformat(),
+                    "event_time": later.isoformat(),
                     "schema_version": 1,
                     "kind": "viability",
                     "subject": individual,
                     "event_ref": sample["event_id"],
                     "label": r.random() < p,
                 }
-            yield individual, encode(sample), encode(outcome) if outcome else None
+            yield (
+                individual,
+                encode(sample),
+                encode(outcome) if outcome else None,
+                epoch_ms(at),
+                epoch_ms(later),
+            )
             n += 1
 
     def _assay(
-        self, n: int, species: Species, cohort: str, individual: str, at: datetime, drifted: bool
+        self,
+        r: random.Random,
+        n: int,
+        species: Species,
+        cohort: str,
+        individual: str,
+        at: datetime,
+        drifted: bool,
     ) -> Payload:
-        r = self.rng
-
         def frac(mu: float, sd: float) -> float:
             return round(min(1.0, max(0.0, r.gauss(mu, sd))), 5)
 

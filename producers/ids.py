@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic_core
@@ -11,6 +12,22 @@ Payload = dict[str, Any]
 
 Emitted = tuple[str, bytes, bytes | None]
 """What a simulator yields: the subject key, the event as JSON, its outcome as JSON (or None)."""
+
+Stamped = tuple[str, bytes, bytes | None, int, int]
+"""`Emitted` with the event's and its outcome's event times in ms since the epoch: the feed
+sends each message with its event time as its Kafka timestamp (CreateTime)."""
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(at: datetime) -> int:
+    """A zone-aware time as whole ms since the epoch (rounded down: never after `at`).
+
+    >>> epoch_ms(datetime(1970, 1, 1, 0, 0, 1, 999, tzinfo=UTC))
+    1000
+    """
+    return (at - EPOCH) // _MS
 
 
 def event_id(stream: str, seed: int, n: int) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from producers.ids import Emitted
+from producers.ids import Emitted, Stamped, epoch_ms
 from producers.truth import habitat_logit
 from schemas import Location, SensorKind
 
@@ -45,7 +45,8 @@ class SimConfig:
     sites: int = 12
     sensors_per_site: int = 5
     interval_s: float = 600.0
-    """Simulated seconds between two readings of the same sensor."""
+    """Simulated seconds between two readings of the same sensor (paced feeds derive it from
+    their rate: `producers.clock`)."""
     drift_at: int = 50_000
     """The concept drift starts at this reading (0: from the start; negative: never)."""
     missing_rate: float = 0.05
@@ -74,7 +75,6 @@ class SensorNetwork:
         self.start = start
         r = random.Random(cfg.seed)
         self.sites = [self._site(r, i) for i in range(cfg.sites)]
-        self.np = np.random.default_rng(cfg.seed)
 
     @staticmethod
     def _site(r: random.Random, i: int) -> Site:
@@ -91,7 +91,13 @@ class SensorNetwork:
         )
 
     def __iter__(self) -> Iterator[Emitted]:
-        cfg = self.cfg
+        for key, reading, outcome, _, _ in self.stamped():
+            yield key, reading, outcome
+
+    def stamped(self) -> Iterator[Stamped]:
+        """As iteration, with the reading's and the outcome's event times (ms since the epoch).
+        Each iteration starts again from the seed."""
+        cfg, g = self.cfg, np.random.default_rng(self.cfg.seed)
         sensors = [  # (site, kind, JSON body up to the measurements) in emission order
             (
                 site,
@@ -119,11 +125,12 @@ class SensorNetwork:
             times = [
                 self.start + timedelta(seconds=(tick0 + t) * cfg.interval_s) for t in range(ticks)
             ]
-            rendered, labels = self._block(times, per_tick, n0, rows_of, warmth, wetness, effect)
+            rendered, labels = self._block(g, times, per_tick, n0, rows_of, warmth, wetness, effect)
             for t, at in enumerate(times):
                 stamp = f'","event_time":"{at.isoformat()}","schema_version":1,'
                 later = at + timedelta(seconds=cfg.label_delay_s)
                 outcome_stamp = f'","event_time":"{later.isoformat()}",'
+                at_ms, later_ms = epoch_ms(at), epoch_ms(later)
                 base = t * per_tick
                 for i, (site, _, body) in enumerate(sensors):
                     n = n0 + base + i
@@ -138,12 +145,13 @@ class SensorNetwork:
                             f'"event_ref":"sensor-{seed}-{n}","label":{label}}}'
                         ).encode()
                     )
-                    yield site.site_id, reading, outcome
+                    yield site.site_id, reading, outcome, at_ms, later_ms
             n0 += size
             tick0 += ticks
 
     def _block(
         self,
+        g: np.random.Generator,
         times: list[datetime],
         per_tick: int,
         n0: int,
@@ -153,7 +161,7 @@ class SensorNetwork:
         effect: np.ndarray,
     ) -> tuple[list[str], list[str | None]]:
         """Each reading's measurements as JSON members, and its label ('true'/'false'/None), for a block."""
-        cfg, g = self.cfg, self.np
+        cfg = self.cfg
         size = len(warmth)
         day = np.repeat([at.timetuple().tm_yday / 365.25 for at in times], per_tick)
         hour = np.repeat([(at.hour + at.minute / 60.0) / 24.0 for at in times], per_tick)

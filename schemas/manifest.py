@@ -19,7 +19,21 @@ class JoinReport(Contract):
     joined: int = Field(ge=0)
     expired: int = Field(ge=0, description="features whose outcome never came within the TTL")
     evicted: int = Field(ge=0, description="features dropped because the buffer was full")
-    unmatched: int = Field(ge=0, description="outcomes that matched no pending features")
+    unmatched: int = Field(
+        ge=0,
+        description="outcomes given up on: their features never came within the TTL, or had gone",
+    )
+    features_gone: int = Field(
+        0,
+        ge=0,
+        description="of unmatched: outcomes whose features had expired, been evicted or dead-lettered",
+    )
+    waiting_outcomes: int = Field(
+        0, ge=0, description="outcomes that came before their features, waiting for them"
+    )
+    early_joined: int = Field(
+        0, ge=0, description="outcomes that came first and were joined when their features came"
+    )
     duplicate_outcomes: int = Field(ge=0)
     duplicate_features: int = Field(ge=0)
     label_latency_mean_s: float | None = Field(None, description="outcome time minus feature time")
@@ -41,6 +55,9 @@ class SnapshotManifest(Contract):
     )
     join: JoinReport
     invalid_events: int = Field(ge=0, description="inputs sent to the dead-letter topic")
+    model_failures: int = Field(
+        0, ge=0, description="events left out: the model raised on them or they made it non-finite"
+    )
     schema_fingerprint: str = Field(min_length=64, max_length=64)
     environment: dict[str, str] = Field(description="python, river and lazarus versions")
     pipeline: str = Field(description="the river pipeline, as river prints it")

@@ -10,17 +10,27 @@ from pydantic import AwareDatetime, Field, StrictBool
 from schemas.base import Event, FiniteFloat, Identifier
 
 
-def score_id(event_id: str, model: str, version: int) -> str:
-    """Deterministic: the same event scored by the same model version always gets the same id.
+def score_id(input_event_id: str, model: str) -> str:
+    """One id per (model, input event), whichever version scored it: the deduplication key.
 
-    >>> score_id("e1", "habitat", 3) == score_id("e1", "habitat", 3)
+    A crash before the commit re-scores an input, perhaps with a newer version; the rescore
+    keeps the id (its `model_version` says which version made it).
+
+    >>> score_id("e1", "habitat") == score_id("e1", "habitat")
     True
+    >>> score_id("e1", "habitat") == score_id("e1", "viability")
+    False
     """
-    return hashlib.blake2b(f"{event_id}|{model}|{version}".encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(f"{input_event_id}|{model}".encode(), digest_size=16).hexdigest()
 
 
 class Score(Event):
-    """A prediction for one input event. Key: `subject`. `event_id` is the score id."""
+    """A prediction for one input event. Key: `subject`.
+
+    `event_id` is `score_id(input_event_id, model)`: every score of one input by one model
+    shares it, whichever version made it. Consumers keep the first score with a given id in
+    the topic (all scores of one input share a key, so they are in one partition, in order).
+    """
 
     KEY_FIELD: ClassVar[str] = "subject"
 

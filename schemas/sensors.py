@@ -46,7 +46,13 @@ KNOWN_MEASUREMENTS: dict[str, Measure] = {
     "sound_level_db": Measure("dB SPL", 0.0, 194.0, "sound pressure level"),
     "edna_copies_per_l": Measure("copies/L", 0.0, 1e12, "target eDNA copies per litre of water"),
 }
-"""Names with units and validated ranges. Any other finite numeric name is accepted as is."""
+"""Names with units and validated ranges. Any other name takes a finite value within
+±`UNKNOWN_MEASUREMENT_LIMIT`."""
+
+UNKNOWN_MEASUREMENT_LIMIT = 1e12
+"""The range of a measurement with no known unit: ± the widest known range (eDNA copies per
+litre). Beyond it a value is a fault, not a reading: 1e200 once drove StandardScaler's variance
+to infinity and every weight to NaN."""
 
 MEASUREMENT_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 MeasurementName = Annotated[str, StringConstraints(pattern=MEASUREMENT_NAME)]
@@ -93,9 +99,16 @@ class SensorReading(Event):
     @field_validator("measurements")
     @classmethod
     def _check_measurements(cls, values: dict[str, float]) -> dict[str, float]:
+        limit = UNKNOWN_MEASUREMENT_LIMIT
         for name, value in values.items():
             known = KNOWN_MEASUREMENTS.get(name)
-            if known is not None and not known.low <= value <= known.high:
+            if known is None:
+                if not -limit <= value <= limit:
+                    raise ValueError(
+                        f"{name}={value} is outside ±{limit:g}, the range of a measurement "
+                        "with no known unit"
+                    )
+            elif not known.low <= value <= known.high:
                 raise ValueError(
                     f"{name}={value} is outside {known.low}..{known.high} {known.unit} ({known.about})"
                 )

@@ -4,14 +4,14 @@ One worker is one member of the consumer group `lazarus.scorer.<model>` (after t
 spreads the input partitions over however many workers (on however many hosts)
 join it. An input offset is stored only after its score (or its dead letter)
 is acknowledged by the broker, and stored offsets are committed every second,
-on partition revoke and on stop: a crash re-scores, never skips. Score ids are
-deterministic, so consumers drop the duplicates a crash can cause.
+on partition revoke and on stop: a crash re-scores, never skips. A score's id is one per
+(model, input event), whichever version made it, so consumers keep the first and drop
+the duplicates a crash can cause.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import operator
 import time
 from collections.abc import Callable
@@ -21,13 +21,14 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from pydantic import ValidationError
 
+from lazarus import redisconn
 from lazarus.deadletters import DeadLetterSink
 from lazarus.errors import ConfigError
 from lazarus.gctune import tune_for_streaming
 from lazarus.groups import group_name
 from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.kafka.outage import OutageLog
-from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
+from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, retriable, wait_with_backoff
 from lazarus.metrics import (
     LATENCY_BUCKETS,
     STATS_INTERVAL_MS,
@@ -40,10 +41,11 @@ from lazarus.settings import Settings
 from lazarus.signing import Verifier
 from schemas.base import Event, Features
 from schemas.topics import DEAD_LETTERS, Topic
-from scorer.fastpath import Prediction, describe
+from scorer.fastpath import Prediction, describe, predict_checked
 from scorer.ledger import Ledger
 from scorer.serving import ServingModel
 from scorer.watcher import SnapshotWatcher
+from trainer.rows import RowMaker
 from trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -53,10 +55,6 @@ POLL_S = 0.01
 REVOKE_FLUSH_S = 10.0
 FETCH_WAIT_MS = 20
 WAIT_LOG_EVERY_S = 30.0
-
-
-class ModelOutputError(ValueError):
-    """The model returned something a score cannot carry (NaN, infinity)."""
 
 
 class ScorerApp:
@@ -80,6 +78,7 @@ class ScorerApp:
         self.batch = batch
         prefix = settings.topic_prefix
         self._inputs: dict[str, Topic[Any]] = {t.full(prefix): t for t in spec.inputs}
+        self._rows = RowMaker.for_spec(spec)
         self.scores_topic = spec.scores.full(prefix)
         self.group = group_name(prefix, "scorer", spec.name)
         self.watcher = SnapshotWatcher(
@@ -113,13 +112,19 @@ class ScorerApp:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 120.0, stopped: Callable[[], bool] | None = None) -> None:
+        """Check Redis answers (else ServiceUnavailable naming LAZARUS_REDIS_URL, within
+        `redisconn.START_TIMEOUT_S`, as the trainer), wait for Kafka, start the model watcher.
+        Redis going away later is another matter: the watcher retries and scoring goes on."""
+        redis_wait = min(timeout, redisconn.START_TIMEOUT_S)
+        redisconn.require(self.settings.redis_url_value, timeout=redis_wait).close()
         wait_with_backoff(client_config(self.settings, quiet=True), timeout, stopped)
         self._publisher.start(timeout, stopped)
         self.watcher.start()
 
     def wait_for_model(self, stopped: Callable[[], bool], timeout: float | None = None) -> bool:
         """Block until a verified model is loaded (True), or `stopped()` / `timeout` (False).
-        Scoring with an untrained model would publish guesses under no version."""
+        Scoring with an untrained model would publish guesses: a model has no `current` until
+        a version learned the spec's min_learned events, and a fewer-learned one is refused."""
         deadline = None if timeout is None else time.monotonic() + timeout
         logged = 0.0
         while not stopped():
@@ -137,8 +142,10 @@ class ScorerApp:
                     else ""
                 )
                 log.info(
-                    "waiting for a verified snapshot of %s (is `lazarus train %s` running?)%s",
+                    "waiting for a verified snapshot of %s that learned %d or more events "
+                    "(is `lazarus train %s` running, with labels?)%s",
                     self.spec.name,
+                    self.spec.min_learned,
                     self.spec.name,
                     why,
                 )
@@ -254,12 +261,13 @@ class ScorerApp:
             events = self._inputs[topic].decode_many([m.value() or b"" for m in msgs])
             keep: list[tuple[Message, Event]] = []
             feats: list[Features] = []
+            features_of = self._rows.scoring_features
             for msg, event in zip(msgs, events, strict=True):
                 if isinstance(event, ValidationError):
                     self._dead_letter(msg, event, batch.ack)
                     continue
-                try:
-                    feats.append(event.to_features())  # type: ignore[attr-defined]
+                try:  # the trainer's check: finite numbers
+                    feats.append(features_of(event))
                 except Exception as exc:  # the shared feature code must not stop a worker
                     self._dead_letter(msg, exc, batch.ack)
                     continue
@@ -270,11 +278,17 @@ class ScorerApp:
             render = model.renderer.render
             topic_out = self.scores_topic
             subject_of = operator.attrgetter(self._inputs[topic].key_field)
-            for (_, event), pred in zip(keep, predictions, strict=True):
+            for (msg, event), pred in zip(keep, predictions, strict=True):
                 if pred is None:
                     continue  # dead-lettered by _predict
                 subject = subject_of(event)
-                _, value = render(event.event_id, subject, pred[0], pred[1], scored_at, latency_ms)
+                try:
+                    _, value = render(
+                        event.event_id, subject, pred[0], pred[1], scored_at, latency_ms
+                    )
+                except ValueError as exc:  # JSON cannot carry it: checked before, so defence
+                    self._dead_letter(msg, exc, batch.ack)
+                    continue
                 out.append((topic_out, subject, value))
         self._publisher.publish_many(out, on_delivery=batch.ack)
         self.scored += len(out)
@@ -287,20 +301,15 @@ class ScorerApp:
         keep: list[tuple[Message, Event]],
         ack: Callable[[Any, Any], None],
     ) -> list[Prediction | None]:
-        """The batch's predictions; if the model raises, one by one, dead-lettering the failures."""
-        try:
-            if getattr(model.predict, "folded", False):  # finite by construction
-                return model.predict(feats)  # type: ignore[return-value]
-            return _checked(model.predict(feats))
-        except Exception:
-            pass
+        """The batch's checked predictions, whatever the path (folded or river); an input whose
+        prediction raises or is not finite is dead-lettered with the reason, and gets None."""
         out: list[Prediction | None] = []
-        for x, (msg, _) in zip(feats, keep, strict=True):
-            try:
-                out.append(_checked(model.predict([x]))[0])
-            except Exception as exc:
-                self._dead_letter(msg, exc, ack)
+        for result, (msg, _) in zip(predict_checked(model.predict, feats), keep, strict=True):
+            if isinstance(result, Exception):
+                self._dead_letter(msg, result, ack)
                 out.append(None)
+            else:
+                out.append(result)
         return out
 
     def _dead_letter(
@@ -319,12 +328,25 @@ class ScorerApp:
     # -- offsets -----------------------------------------------------------------------------
 
     def _settle(self) -> None:
-        """Resend what failed for good; store the offsets whose outputs are all acknowledged."""
+        """Settle failed deliveries, then store the offsets whose outputs are all settled.
+
+        A timeout or an outage is sent again. A score the broker refused for good (too large,
+        no such topic, not authorized) is dead-lettered instead: resending would fail forever.
+        A dead letter goes back to its sink, which resends it shrunk once, or gives up (logs it
+        and acknowledges its input). So no message stalls its batch or loops."""
+        letters = self.dead_letters
         for batch, msg in self.ledger.failures():
-            log.warning("delivery to %s failed; sending again", msg.topic())
-            self._publisher.publish(
-                msg.topic(), msg.key(), msg.value() or b"", on_delivery=batch.ack
-            )
+            if msg.topic() == letters.topic:
+                letters.redeliver(msg, batch.ack)
+            elif retriable(msg.error()):
+                log.warning("delivery to %s failed (%s); sending again", msg.topic(), msg.error())
+                self._publisher.publish(
+                    msg.topic(), msg.key(), msg.value() or b"", on_delivery=batch.ack
+                )
+            else:
+                self.scored -= 1  # its input is dead-lettered instead: in = scored + dead-lettered
+                letters.send_refused(msg, batch.ack)
+        letters.settle()
         ready = self.ledger.ready()
         if not ready or self._consumer is None:
             return
@@ -384,6 +406,13 @@ class ScorerApp:
             *counted(
                 "dead_letters", "inputs dead-lettered, by origin", role, self.dead_letters.by_origin
             ),
+            Sample(
+                "dead_letters_lost",
+                "counter",
+                "dead letters never acknowledged (refused even shrunk); logged at ERROR",
+                {"role": role},
+                self.dead_letters.lost,
+            ),
             *self.kafka_stats.samples(),
             Sample(
                 "snapshots_refused",
@@ -438,15 +467,6 @@ class ScorerApp:
             "partitions": len(self._assigned),
             "group": self.group,
         }
-
-
-def _checked(predictions: list[Prediction]) -> list[Prediction | None]:
-    for pred, proba in predictions:
-        if isinstance(pred, float) and not math.isfinite(pred):
-            raise ModelOutputError(f"the model predicted {pred}")
-        if proba is not None and not all(math.isfinite(p) for p in proba.values()):
-            raise ModelOutputError(f"the model returned probabilities {proba}")
-    return predictions  # type: ignore[return-value]
 
 
 def _describe(partitions: list[TopicPartition]) -> str:

@@ -11,7 +11,7 @@ import time
 
 import click
 
-from lazarus import processes
+from lazarus import processes, redisconn
 from lazarus.cli.context import CliContext, pass_cli
 from lazarus.heartbeat import running_heartbeat
 from lazarus.signing import verifier_from
@@ -38,12 +38,16 @@ LAZARUS_SIGNING_PUBLIC_KEY before it is unpickled, and swaps to a new version
 between batches as soon as Redis announces it (and polls every
 LAZARUS_SCORER_POLL_SECONDS in case a notification was lost). A snapshot that
 fails verification is refused and logged; the worker keeps its previous model.
-Until the first snapshot exists, workers wait.
+No Redis at start is exit 1 naming LAZARUS_REDIS_URL; Redis going away later is
+logged, and the worker goes on scoring with the model it has.
+Until a version that has learned the model's min_learned events is current,
+workers wait; a version that learned fewer is refused.
 
 Every score names the model version that made it and the offsets that version
 was trained through. An input's offset is committed only after its score is
-acknowledged (at least once; score ids are deterministic, so duplicates can be
-dropped). Invalid inputs go to the dead-letter topic. SIGTERM or Ctrl-C
+acknowledged (at least once: a crash can score an input again, maybe with a
+newer version; every score of an input has the same id, and consumers keep the
+first). Invalid inputs go to the dead-letter topic. SIGTERM or Ctrl-C
 finishes the batch, flushes, commits and exits 0.
 """
 )
@@ -67,7 +71,7 @@ finishes the batch, flushes, commits and exits 0.
     type=click.FloatRange(min=1),
     default=120.0,
     show_default=True,
-    help="Give up (exit 1) if Kafka has not answered by then.",
+    help="Give up (exit 1) if Kafka has not answered by then (Redis: within 5 s).",
 )
 @pass_cli
 def score(cli: CliContext, model: str, workers: int, batch: int, timeout: float) -> int:
@@ -96,7 +100,12 @@ def score(cli: CliContext, model: str, workers: int, batch: int, timeout: float)
 
 
 def _pool(cli: CliContext, model: str, workers: int, batch: int, timeout: float) -> int:
-    """N single-worker children; a child that dies is restarted; SIGTERM stops them all."""
+    """N single-worker children; a child that dies is restarted; SIGTERM stops them all.
+    Redis is checked first, as each worker does: no Redis at start means exit 1, not N
+    children restarted forever."""
+    redisconn.require(
+        cli.settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
+    ).close()
     stop = StopRequested.install()
     argv = [sys.executable, "-m", "scorer", model, "--batch", str(batch), "--timeout", str(timeout)]
     env = {**os.environ, **cli.settings.child_env()}

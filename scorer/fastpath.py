@@ -6,6 +6,11 @@ the scaler into the weights once per model version (each feature contributes
 w_i / std_i * (x_i - mean_i)), which is the same arithmetic river does, regrouped: results
 equal river's to floating-point rounding (tests check 1e-9), and the predicted class is the
 same. Every other model goes through river's `predict_proba_one` / `predict_one` unchanged.
+
+A model whose folded coefficients would not be finite (NaN weights, an infinite variance) is
+not folded: regrouped, its arithmetic is no longer river's (0 * inf), so it goes through river.
+Whatever the path, `predict_checked` checks every output: an input whose prediction raises or
+is not finite gets the error instead, which the scorer dead-letters. No NaN reaches a score.
 """
 
 from __future__ import annotations
@@ -24,6 +29,61 @@ Predictor = Callable[[list[Features]], list[Prediction]]
 
 SIGMOID_CLIP = 30.0
 """river's sigmoid returns exactly 0 or 1 beyond +-30."""
+
+
+class ModelOutputError(ValueError):
+    """The model returned something a score cannot carry (NaN, infinity)."""
+
+
+def checked(predictions: list[Prediction]) -> list[Prediction]:
+    """`predictions`, unchanged, if a score can carry each (a prediction that is null, a bool or
+    a finite number; finite probabilities); else ModelOutputError with the reason.
+
+    >>> checked([(True, {False: 0.25, True: 0.75}), (2.5, None), (None, None)])[1]
+    (2.5, None)
+    >>> checked([(False, {False: float("nan"), True: float("nan")})])
+    Traceback (most recent call last):
+    ...
+    scorer.fastpath.ModelOutputError: the model returned probabilities {False: nan, True: nan}
+    """
+    isfinite = math.isfinite
+    for pred, proba in predictions:
+        if pred is not None and type(pred) is not bool:
+            _check_number(pred)
+        # the sum of finite probabilities is finite: one test per event, not one per class
+        if proba and not isfinite(sum(proba.values())):
+            raise ModelOutputError(f"the model returned probabilities {proba}")
+    return predictions
+
+
+def _check_number(pred: Any) -> None:
+    value = pred.item() if hasattr(pred, "item") else pred  # numpy scalars from some models
+    if type(value) is bool:
+        return
+    if not isinstance(value, int | float):
+        raise ModelOutputError(
+            f"the model predicted {type(pred).__name__} {pred!r:.80}: a score carries true, "
+            "false, a number or null"
+        )
+    if not math.isfinite(value):
+        raise ModelOutputError(f"the model predicted {pred}")
+
+
+def predict_checked(predict: Predictor, xs: list[Features]) -> list[Prediction | Exception]:
+    """One entry per input: its checked prediction, or the exception that stands in for it (the
+    model raised, or returned a non-finite number). The batch goes in one call; only a batch
+    that fails is redone one by one, to find the inputs at fault."""
+    try:
+        return list(checked(predict(xs)))
+    except Exception:  # a model must not stop a worker: find the inputs at fault below
+        pass
+    out: list[Prediction | Exception] = []
+    for x in xs:
+        try:
+            out.append(checked(predict([x]))[0])
+        except Exception as exc:
+            out.append(exc)
+    return out
 
 
 def predictor_for(model: Any, task: str) -> Predictor:
@@ -68,16 +128,10 @@ def _linear_logistic(model: Any) -> Predictor | None:
         or type(lr.initializer) is not optim.initializers.Zeros  # unseen weights must be 0
     ):
         return None
-    weights = lr._weights.to_dict()
-    coef: dict[str, tuple[float, float]] = {}
-    for name, w in weights.items():
-        if scaler is None:
-            coef[name] = (w, 0.0)
-            continue
-        var = scaler.vars.get(name, 0.0)
-        if var:  # river maps a feature with no variance yet to 0
-            coef[name] = (w / var**0.5, scaler.means.get(name, 0.0))
+    coef = _coefficients(lr._weights.to_dict(), scaler)
     intercept = float(lr.intercept)
+    if coef is None or not math.isfinite(intercept):
+        return None
     exp = math.exp
 
     def predict(xs: list[Features]) -> list[Prediction]:
@@ -101,3 +155,25 @@ def _linear_logistic(model: Any) -> Predictor | None:
 
     predict.folded = True  # type: ignore[attr-defined]
     return predict
+
+
+def _coefficients(
+    weights: dict[str, float], scaler: preprocessing.StandardScaler | None
+) -> dict[str, tuple[float, float]] | None:
+    """feature -> (weight / std, mean); None if a weight, mean or variance is not finite."""
+    isfinite = math.isfinite
+    if scaler is not None and not all(
+        isfinite(v) for part in (scaler.means, scaler.vars) for v in part.values()
+    ):
+        return None
+    coef: dict[str, tuple[float, float]] = {}
+    for name, w in weights.items():
+        if not isfinite(w):
+            return None
+        if scaler is None:
+            coef[name] = (w, 0.0)
+            continue
+        var = scaler.vars.get(name, 0.0)
+        if var:  # river maps a feature with no variance yet to 0
+            coef[name] = (w / var**0.5, scaler.means.get(name, 0.0))
+    return coef

@@ -23,10 +23,12 @@ class Batch:
         """(topic, partition) -> the next offset to consume once this batch is done."""
         self.left = expected
         self.failed: list[Any] = []
-        """Messages whose delivery failed for good: the app sends them again."""
+        """Messages whose delivery failed (each carries its error): the app settles them, by
+        sending them again or, when the broker refused them for good, by dead-lettering."""
 
     def ack(self, err: Any, msg: Any) -> None:
-        """A delivery report (confluent-kafka's on_delivery signature)."""
+        """A delivery report (confluent-kafka's on_delivery signature). `ack(None, msg)` also
+        settles a message the app gave up on (its dead letter was refused even shrunk)."""
         if err is None:
             self.left -= 1
         else:

@@ -2,7 +2,9 @@
 
 Building a pydantic `Score` per event would cost more than the scoring. What is
 rendered here is the same contract, byte for byte what `Score.model_validate_json`
-accepts; a unit test validates rendered scores against the schema.
+accepts; a unit test validates rendered scores against the schema. A non-finite number
+(NaN, infinity) raises ValueError instead of being written: JSON has no such value, and the
+caller dead-letters the input.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ def _string(text: str) -> str:
 class ScoreRenderer:
     """`render(input_id, subject, prediction, probabilities, scored_at, latency_ms)` -> (id, bytes).
 
+    The id is `score_id(input_id, model)`: the same for every version. ValueError when the
+    prediction, a probability or the latency is not a finite number (or not JSON).
     `input_id` is a validated event id (every Event's `event_id` is an Identifier: letters,
     digits and `_.:-`), so it needs no escaping; subjects are checked.
     """
@@ -49,12 +53,14 @@ class ScoreRenderer:
         scored_at: str,
         latency_ms: float,
     ) -> tuple[str, bytes]:
-        sid = score_id(input_id, self.model, self.version)
+        sid = score_id(input_id, self.model)
         quoted = self._subjects.get(subject)
         if quoted is None:
             if len(self._subjects) > 100_000:
                 self._subjects.clear()
             quoted = self._subjects[subject] = _string(subject)
+        if latency_ms - latency_ms != 0.0:
+            raise ValueError(f"latency {latency_ms!r} ms is not a finite number")
         text = (
             f'{{"event_id":"{sid}","event_time":"{scored_at}","schema_version":1,'
             f'"input_event_id":"{input_id}","subject":{quoted},{self._lineage}'

@@ -3,8 +3,10 @@
 `open_snapshot` is the one door a snapshot comes through. In order, before any
 byte is unpickled: the signature over the manifest, the digest of the model
 part, that it is the model and version it is stored as, that it was trained on
-the features this code computes (schema fingerprint), and that river's version
-matches. Only then is the model unpickled, with the allowlist.
+the features this code computes (schema fingerprint), that river's version
+matches, and that it has learned at least the spec's `min_learned` events (a
+model that learned nothing answers 0.5 to everything). Only then is the model
+unpickled, with the allowlist.
 """
 
 from __future__ import annotations
@@ -22,6 +24,24 @@ from scorer.fastpath import Predictor, predictor_for
 from scorer.render import ScoreRenderer
 
 log = logging.getLogger(__name__)
+
+
+class NotLearnedEnough(SnapshotRejected):
+    """A verified version that learned fewer events than its model's minimum."""
+
+    hint = (
+        "A trainer never makes such a version current: see `lazarus models history` "
+        "for who moved it"
+    )
+
+
+def check_learned(manifest: SnapshotManifest, min_learned: int) -> None:
+    """NotLearnedEnough if the version learned fewer than `min_learned` events."""
+    if manifest.n_learned < min_learned:
+        raise NotLearnedEnough(
+            f"learned {manifest.n_learned} events, fewer than the {min_learned} a served version "
+            "needs (the model spec's min_learned)"
+        )
 
 
 @dataclass(frozen=True)
@@ -44,9 +64,11 @@ def open_snapshot(
     version: int,
     fingerprint: str,
     task: str,
+    min_learned: int = 1,
 ) -> ServingModel:
     """Verify, check compatibility, unpickle, prepare. Raises SnapshotRejected with the reason."""
     manifest = verify(sealed, verifier, model=model, version=version, part="model")
+    check_learned(manifest, min_learned)
     if manifest.schema_fingerprint != fingerprint:
         raise SnapshotRejected(
             f"trained on other features (schema fingerprint {manifest.schema_fingerprint[:12]}, "

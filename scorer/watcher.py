@@ -22,7 +22,7 @@ from lazarus.errors import SnapshotRejected
 from lazarus.settings import redact_url
 from lazarus.signing import Verifier
 from lazarus.snapshot_store import RedisSnapshotStore
-from scorer.serving import ServingModel, open_snapshot
+from scorer.serving import NotLearnedEnough, ServingModel, open_snapshot
 from trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -151,18 +151,21 @@ class SnapshotWatcher(threading.Thread):
                 version=current,
                 fingerprint=self._spec.fingerprint,
                 task=self._spec.task,
+                min_learned=self._spec.min_learned,
             )
         except SnapshotRejected as exc:
             self.stats.refused += 1
             self.stats.refused_versions[current] = str(exc)
             log.error(
-                "REFUSED %s v%d: %s. Still serving %s. Check the trainer's signing key "
-                "(LAZARUS_SIGNING_PUBLIC_KEY here) and `lazarus models verify %s`",
+                "REFUSED %s v%d: %s. Still serving %s. %s",
                 name,
                 current,
                 exc,
                 f"v{self._offered}" if self._offered else "nothing",
-                name,
+                exc.hint
+                if isinstance(exc, NotLearnedEnough)
+                else "Check the trainer's signing key (LAZARUS_SIGNING_PUBLIC_KEY here) and "
+                f"`lazarus models verify {name}`",
             )
             return
         self.stats.last_load_ms = (time.perf_counter() - started) * 1000

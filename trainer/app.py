@@ -45,9 +45,10 @@ from schemas.topics import DEAD_LETTERS, PREQUENTIAL, Topic
 from trainer.decoding import FEATURES, LABEL, Released
 from trainer.feed import Batch, Feed, FeedPlan, FeedStopped, InlineFeed
 from trainer.feed_process import ProcessFeed
-from trainer.join import Joined, pack_origin, unpack_origin
+from trainer.join import Joined, pack_origin, unjoined, unpack_origin
 from trainer.learner import ModelFailure
 from trainer.prequential import PrequentialRenderer
+from trainer.rows import RowMaker
 from trainer.snapshots import SnapshotPublisher, restore
 from trainer.specs import ModelSpec
 
@@ -130,6 +131,8 @@ class TrainerApp:
         self._learned_at_snapshot = self.learner.state.n_learned
         self._offsets_at_snapshot = dict(self.learner.state.offsets)
         self._snapshot_at = time.monotonic()
+        self._unjoined_logged = unjoined(self.learner.state.join.counters)
+        self.prequential_unrenderable = 0
         self.in_by_topic: dict[str, int] = {}
         self.role = f"trainer:{spec.name}"
         self.metrics = RoleMetrics(self.role)
@@ -177,8 +180,7 @@ class TrainerApp:
             topics=self._topics,
             outcomes=self._outcomes,
             rank={t: i for i, t in enumerate(self._inputs)} | {self._outcomes: len(self._inputs)},
-            join_key=self.spec.join_key,
-            segment_fields=self.spec.segment_fields,
+            rows=RowMaker.for_spec(self.spec),
             role=self.role,
             log_level=self.settings.log_level,
             batch=BATCH,
@@ -251,6 +253,7 @@ class TrainerApp:
             if batch.items:
                 self._step_seconds.observe(time.perf_counter() - started)
         self._dlq_publisher.poll(0)
+        self.dead_letters.settle()  # a letter the broker refused goes again, shrunk
         self.maybe_snapshot()
         return n
 
@@ -312,7 +315,7 @@ class TrainerApp:
         for item in items:
             if item[0] == FEATURES:
                 _, topic, partition, offset, join_key, subject, at_ms, x, segment = item
-                hold(
+                early = hold(
                     join_key,
                     subject,
                     at_ms,
@@ -320,34 +323,43 @@ class TrainerApp:
                     segment,
                     pack_origin(source[topic], partition, offset),
                 )
+                if early is not None and isinstance(early[0], Joined):
+                    self._prequential(early[0], early[1])
             elif item[0] == LABEL:
                 _, topic, partition, offset, kind, ref, subject, at_ms, y = item
                 result = label(kind, ref, subject, at_ms, y)
-                if result is not None:
-                    if isinstance(result, ModelFailure):
-                        self._reject_features(result)
-                    else:
-                        self._prequential(result, y)
+                if isinstance(result, Joined):
+                    self._prequential(result, y)
             else:
                 learner.state.invalid_events += 1
-                _, topic, partition, offset, key, raw, reason, error_class = item
+                _, topic, partition, offset, key, raw, reason, error_class, ref = item
+                if ref is not None:
+                    learner.state.join.forget(ref)
                 self.dead_letters.send(
                     topic, partition, offset, key, raw, Rejected(reason), error_class=error_class
                 )
             advance(topic, partition, offset)
+        for failure in learner.failures:
+            self._reject_features(failure)
+        learner.failures.clear()
 
     def _prequential(self, joined: Joined, label: Any) -> None:
         """Publish the prediction test-then-train just made, for served-quality monitoring."""
         pred, proba = self.learner.last_prediction
-        value = self._prequential_render(
-            joined.event_id,
-            self._batch_time,
-            self.learner.state.n_learned - 1,
-            label,
-            pred,
-            proba,
-            joined.segment,
-        )
+        try:
+            value = self._prequential_render(
+                joined.event_id,
+                self._batch_time,
+                self.learner.state.n_learned - 1,
+                label,
+                pred,
+                proba,
+                joined.segment,
+            )
+        except ValueError as exc:  # JSON cannot carry it (the learner checks, so never yet)
+            self.prequential_unrenderable += 1
+            log.error("no prequential record for %s: %s", joined.event_id, exc)
+            return
         self._dlq_publisher.publish(self._prequential_topic, joined.event_id, value)
 
     def _reject_features(self, failure: ModelFailure) -> None:
@@ -377,14 +389,41 @@ class TrainerApp:
         self._publish()
 
     def _publish(self) -> bool:
+        self.learner.checkpoint()  # never publish a non-finite model: repair first
+        for failure in self.learner.failures:
+            self._reject_features(failure)
+        self.learner.failures.clear()
         manifest = self.snapshots.publish(self.learner)
         if manifest is None:
             return False
+        self._report_unjoined(manifest.version)
         self._learned_at_snapshot = manifest.n_learned
         self._offsets_at_snapshot = dict(manifest.trained_through)
         self._snapshot_at = time.monotonic()
         self._commit(manifest.trained_through)
         return True
+
+    def _report_unjoined(self, version: int) -> None:
+        """One log line per snapshot when more went unjoined since the last one."""
+        join = self.learner.state.join
+        now = unjoined(join.counters)
+        grew = {why: n - self._unjoined_logged.get(why, 0) for why, n in now.items()}
+        self._unjoined_logged = now
+        if not any(grew.values()):
+            return
+        log.warning(
+            "%s, up to v%d: %d features expired and %d were evicted without an outcome; "
+            "%d outcomes never found their features (%d after their features had gone); "
+            "%d outcomes wait for features (totals %s)",
+            self.spec.name,
+            version,
+            grew["expired"],
+            grew["evicted"],
+            grew["unmatched"],
+            grew["features_gone"],
+            join.waiting_outcomes,
+            ", ".join(f"{k} {v}" for k, v in now.items()),
+        )
 
     def _commit(self, offsets: dict[str, int]) -> None:
         """Offsets to the group, for `lazarus lag` only: restarts use the snapshot's offsets."""
@@ -420,6 +459,13 @@ class TrainerApp:
             *counted(
                 "dead_letters", "inputs dead-lettered, by origin", role, self.dead_letters.by_origin
             ),
+            Sample(
+                "dead_letters_lost",
+                "counter",
+                "dead letters never acknowledged (refused even shrunk, or timed out); logged at ERROR",
+                {"role": role},
+                self.dead_letters.lost,
+            ),
             *self.kafka_stats.samples(),
             Sample("learned", "counter", "labelled events learned from", ids, s.n_learned),
             Sample(
@@ -428,6 +474,46 @@ class TrainerApp:
                 "features waiting for their outcome",
                 ids,
                 len(join.entries),
+            ),
+            Sample(
+                "waiting_outcomes",
+                "gauge",
+                "outcomes that came before their features, waiting for them",
+                ids,
+                join.waiting_outcomes,
+            ),
+            *(
+                Sample("unjoined", "counter", "what never joined, by why", {**ids, "why": why}, n)
+                for why, n in unjoined(join.counters).items()
+                if why != "features_gone"  # a part of `unmatched`: summing `why` must not double
+            ),
+            Sample(
+                "outcomes_features_gone",
+                "counter",
+                "of unmatched outcomes: those whose features had expired, been evicted or dead-lettered",
+                ids,
+                join.counters.features_gone,
+            ),
+            Sample(
+                "model_repairs",
+                "counter",
+                "times the model was found non-finite and rebuilt from its last checkpoint",
+                ids,
+                self.learner.repairs,
+            ),
+            Sample(
+                "outcomes_joined_early",
+                "counter",
+                "outcomes that came before their features and were joined when they came",
+                ids,
+                join.counters.early_joined,
+            ),
+            Sample(
+                "model_failures",
+                "counter",
+                "events left out: the model raised on them or they made it non-finite",
+                ids,
+                s.model_failures,
             ),
             Sample(
                 "snapshots_published",
@@ -498,6 +584,9 @@ class TrainerApp:
             "events_in": self.events_in,
             "n_learned": s.n_learned,
             "pending": len(s.join.entries),
+            "waiting_outcomes": s.join.waiting_outcomes,
+            **{f"unjoined_{why}": n for why, n in unjoined(s.join.counters).items()},
+            "model_failures": s.model_failures,
             "dead_lettered": self.dead_letters.count,
             "model_version": self.snapshots.current_version or "",
             "group": self.group,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import click
@@ -13,7 +14,7 @@ from lazarus.signing import signer_from
 from lazarus.snapshot_store import RedisSnapshotStore
 from lazarus.stopsignal import StopRequested
 from trainer.app import Cadence, TrainerApp
-from trainer.specs import load_spec
+from trainer.specs import ModelSpec, load_spec
 
 log = logging.getLogger("trainer")
 
@@ -24,6 +25,7 @@ Examples:
   lazarus train habitat                        learn from sensor readings and occupancy outcomes
   lazarus train viability --snapshot-every 500
   lazarus train habitat --from-beginning       rebuild from offset 0 (versions continue)
+  lazarus train habitat --min-learned 500      serve no version that learned fewer than 500
   lazarus train mypkg.models:my_spec           a custom ModelSpec by import path
 
 On start the trainer resumes from its latest snapshot and re-reads everything
@@ -31,6 +33,11 @@ after the offsets that snapshot was trained through, so a crash (even kill -9)
 loses nothing and learns nothing twice. SIGTERM or Ctrl-C finishes the batch,
 publishes a final snapshot and exits 0. Snapshots are signed with
 LAZARUS_SIGNING_PRIVATE_KEY.
+
+Every snapshot is stored (a restart resumes from the newest), but only one that
+has learned at least --min-learned events becomes `current`, the version
+scorers serve: until then scorers wait rather than serve a model that has
+learned nothing.
 """
 )
 @click.argument("model")
@@ -48,6 +55,13 @@ LAZARUS_SIGNING_PRIVATE_KEY.
     help="...or after this many seconds, whichever comes first (default: the spec's).",
 )
 @click.option(
+    "--min-learned",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Make no version current (served) before it has learned this many events "
+    "(default: the model spec's min_learned; scorers refuse fewer than the spec's).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=1),
     default=120.0,
@@ -61,14 +75,17 @@ def train(
     from_beginning: bool,
     snapshot_every: int | None,
     snapshot_seconds: float | None,
+    min_learned: int | None,
     timeout: float,
 ) -> int:
     """Run the incremental trainer of MODEL: delayed-label join, test-then-train, signed snapshots."""
     settings = cli.settings
-    spec = load_spec(model)
+    spec = _with_min_learned(load_spec(model), min_learned)
     signer = signer_from(settings)
     stop = StopRequested.install()
-    client = redisconn.require(settings.redis_url_value, timeout=min(timeout, 5.0))
+    client = redisconn.require(
+        settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
+    )
     store = RedisSnapshotStore(client, settings.redis_key_prefix)
     cadence = Cadence(
         snapshot_every or spec.snapshot_every, snapshot_seconds or spec.snapshot_seconds
@@ -87,3 +104,17 @@ def train(
         highlight=False,
     )
     return code
+
+
+def _with_min_learned(spec: ModelSpec, min_learned: int | None) -> ModelSpec:
+    """`spec` with the minimum a served version must have learned, if --min-learned gives one.
+    Lower than the spec's is a bad argument: scorers refuse versions below the spec's minimum."""
+    if min_learned is None:
+        return spec
+    if min_learned < spec.min_learned:
+        raise click.BadParameter(
+            f"{min_learned} is below {spec.name}'s min_learned ({spec.min_learned}), "
+            "which scorers enforce: they would refuse the versions made current",
+            param_hint="--min-learned",
+        )
+    return dataclasses.replace(spec, min_learned=min_learned)

@@ -10,11 +10,14 @@ Released items are flat tuples, cheap to pickle across the pipe:
 
 - `(FEATURES, topic, partition, offset, *FeatureRow)`
 - `(LABEL, topic, partition, offset, *LabelRow)`
-- `(INVALID, topic, partition, offset, key, raw, reason, error_class)`
+- `(INVALID, topic, partition, offset, key, raw, reason, error_class, join_key)`, where
+  `join_key` names the features a dead-lettered input message held (when it can be read), so
+  their outcome is given up on at once instead of waiting for them
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -22,6 +25,7 @@ from confluent_kafka import KafkaError
 from pydantic import ValidationError
 
 from lazarus.deadletters import reason_of
+from lazarus.inputchecks import InputRejected
 from schemas.topics import Topic
 from trainer.merge import OrderedMerge, PartitionKey
 from trainer.rows import RowMaker
@@ -107,18 +111,27 @@ class Decoder:
         for msg, event in zip(batch, events, strict=True):
             partition, offset = msg.partition() or 0, msg.offset() or 0
             if isinstance(event, ValidationError):
-                out.append(_invalid(name, msg, event))
+                ref = None if is_outcome else _join_key_in(msg.value(), self._rows.join_key)
+                out.append(_invalid(name, msg, event, ref=ref))
                 continue
             try:
-                row = label(event) if is_outcome else features(event)
+                stamp = msg.timestamp()
+                row = label(event, stamp) if is_outcome else features(event, stamp)
+            except InputRejected as exc:  # a skewed clock, non-finite features, a wrong label
+                ref = None if is_outcome else self._rows.join_key_of(event)
+                out.append(_invalid(name, msg, exc, ref=ref))
+                continue
             except Exception as exc:  # a custom event whose features raise
-                out.append(_invalid(name, msg, exc, "features: "))
+                ref = None if is_outcome else self._rows.join_key_of(event)
+                out.append(_invalid(name, msg, exc, "features: ", ref))
                 continue
             out.append((LABEL if is_outcome else FEATURES, name, partition, offset, *row))
         return out
 
 
-def _invalid(topic: str, msg: Message, exc: BaseException, prefix: str = "") -> Released:
+def _invalid(
+    topic: str, msg: Message, exc: BaseException, prefix: str = "", ref: str | None = None
+) -> Released:
     return (
         INVALID,
         topic,
@@ -128,7 +141,17 @@ def _invalid(topic: str, msg: Message, exc: BaseException, prefix: str = "") -> 
         msg.value() or b"",
         prefix + reason_of(exc),
         type(exc).__name__,
+        ref,
     )
+
+
+def _join_key_in(raw: bytes | None, field: str) -> str | None:
+    """The join key of a message that failed its schema, if it is a JSON object that has one."""
+    try:
+        value = json.loads(raw or b"").get(field)
+    except Exception:  # not JSON, not an object, nested too deep (RecursionError): no key
+        return None
+    return value if isinstance(value, str) and value else None
 
 
 class Throttle:

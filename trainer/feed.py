@@ -45,8 +45,8 @@ class FeedPlan:
     topics: dict[str, Topic[Any]]
     outcomes: str
     rank: dict[str, int]
-    join_key: str
-    segment_fields: tuple[str, ...]
+    rows: RowMaker
+    """Rows of the trainer's spec (picklable: plain fields and attrgetters)."""
     role: str
     log_level: str = "INFO"
     batch: int = 2000
@@ -87,7 +87,7 @@ class Pump:
             plan.outcomes,
             [(t, p) for t, p, _ in plan.assignments],
             plan.rank,
-            RowMaker(plan.join_key, plan.segment_fields),
+            plan.rows,
         )
         self.throttle = Throttle(high=THROTTLE_HIGH_BATCHES * plan.batch, low=plan.batch)
 

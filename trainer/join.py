@@ -4,6 +4,14 @@ Pure and deterministic: time is event time (the newest feature time seen), so
 a replay expires exactly what the original run expired. Features are kept
 packed (one bytes object each, key names shared) because the buffer is
 pickled into every snapshot and must pickle fast.
+
+An outcome may also come first (an unpaced replay, a zero label delay, a
+partition served late): one that names its features (`event_ref`) is held,
+with the same TTL and bound as features, and joined when they arrive. One
+without `event_ref` labels its subject's latest pending features; with none
+pending it is unmatched, since which features it meant cannot be known. What never joins is counted by why:
+`expired` and `evicted` features, `unmatched` outcomes (of which `features_gone`
+came after their features had expired, been evicted or been dead-lettered).
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import hashlib
 import struct
 from array import array
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from schemas.base import Features
 
@@ -95,12 +103,42 @@ def unpack_origin(origin: int) -> tuple[int, int, int]:
 class JoinCounters:
     joined: int = 0
     expired: int = 0
+    """Features whose outcome did not come within the TTL (event time)."""
     evicted: int = 0
+    """Features dropped, oldest first, to keep at most `max_pending`."""
     unmatched: int = 0
+    """Outcomes given up on: their features never came within the TTL, or had gone already."""
+    features_gone: int = 0
+    """Of `unmatched`: outcomes whose features had already expired, been evicted, or been
+    dead-lettered (`PendingJoin.forget`)."""
+    early_joined: int = 0
+    """Outcomes that came before their features, held, and joined when the features came."""
     duplicate_outcomes: int = 0
     duplicate_features: int = 0
     latency_sum_s: float = 0.0
     latency_max_s: float | None = None
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update({"features_gone": 0, "early_joined": 0, **state})
+
+
+def unjoined(c: JoinCounters) -> dict[str, int]:
+    """What never joined, by why: features `expired` or `evicted` without an outcome, outcomes
+    `unmatched` (of which `features_gone` came after their features had gone)."""
+    return {
+        "expired": c.expired,
+        "evicted": c.evicted,
+        "unmatched": c.unmatched,
+        "features_gone": c.features_gone,
+    }
+
+
+class EarlyOutcome(NamedTuple):
+    """An outcome waiting for its features."""
+
+    time_ms: int
+    label: Any
+    subject: str
 
 
 Layout = tuple[tuple[str, ...], tuple[str, ...]]
@@ -120,10 +158,16 @@ class PendingJoin:
     """Recently joined feature ids, to tell a duplicate outcome from an unmatched one."""
     counters: JoinCounters = field(default_factory=JoinCounters)
     watermark_ms: int = 0
+    early: dict[str, EarlyOutcome] = field(default_factory=dict)
+    """Outcomes that came before their features, by the `event_ref` they name, oldest first."""
+    gone: RecentIds = field(default_factory=lambda: RecentIds(100_000))
+    """Recently expired, evicted or dead-lettered feature ids: their outcome is given up on at
+    once rather than held for features that will not come."""
     _layout_ids: dict[Layout, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.joined.capacity = self.keep_joined
+        self.gone.capacity = self.keep_joined
         self._layout_ids = {layout: i for i, layout in enumerate(self.layouts)}
 
     def add(
@@ -134,11 +178,21 @@ class PendingJoin:
         x: Features,
         segment: tuple[str, ...],
         origin: int,
-    ) -> None:
-        """Hold features until their outcome comes; duplicates are counted, not stored twice."""
+    ) -> tuple[Joined, Any] | None:
+        """Hold features until their outcome comes; duplicates are counted, not stored twice.
+
+        Returns `(joined, label)` when an outcome for them came first and was waiting."""
         if event_id in self.entries or event_id in self.joined:
             self.counters.duplicate_features += 1
-            return
+            return None
+        if self.early:
+            waiting = self.early.pop(event_id, None)
+            if waiting is not None:
+                self._advance(time_ms)
+                self.counters.early_joined += 1
+                return self._joined(
+                    event_id, x, segment, origin, time_ms, waiting.time_ms
+                ), waiting.label
         key = (tuple(x), segment)
         layout = self._layout_ids.get(key)
         if layout is None:
@@ -147,45 +201,102 @@ class PendingJoin:
         packed = _packing(len(x)).pack(time_ms, origin, layout, *x.values()) + subject.encode()
         self.entries[event_id] = packed
         self.latest_by_subject[subject] = event_id
-        if time_ms > self.watermark_ms:
-            self.watermark_ms = time_ms
-            self._expire()
+        self._advance(time_ms)
         while len(self.entries) > self.max_pending:
-            self._drop(next(iter(self.entries)))
+            self._drop(next(iter(self.entries)), gone=True)
             self.counters.evicted += 1
+        return None
 
-    def match(self, ref: str | None, subject: str, outcome_ms: int) -> Joined | None:
-        """The features an outcome labels (by `ref`, else the subject's latest), removed from the buffer."""
+    def match(
+        self, ref: str | None, subject: str, outcome_ms: int, label: Any = None
+    ) -> Joined | None:
+        """The features an outcome labels (by `ref`, else the subject's latest), removed from the
+        buffer. An outcome whose features have not come yet is held (with `label`) until they do."""
         event_id = ref if ref is not None else self.latest_by_subject.get(subject)
         packed = self.entries.get(event_id) if event_id is not None else None
         if packed is None or event_id is None:
-            if event_id is not None and event_id in self.joined:
-                self.counters.duplicate_outcomes += 1
-            else:
-                self.counters.unmatched += 1
+            self._unmatched(event_id, ref, subject, outcome_ms, label)
             return None
         names, segment = self.layouts[_HEADER.unpack_from(packed)[2]]
         self._drop(event_id)
-        self.joined.add(event_id)
         time_ms, origin, _, *values = _packing(len(names)).unpack_from(packed)
+        x = dict(zip(names, values, strict=True))
+        return self._joined(event_id, x, segment, origin, time_ms, outcome_ms)
+
+    def forget(self, event_id: str) -> None:
+        """These features will not come (they were dead-lettered): their outcome is not held."""
+        self.gone.add(event_id)
+        waiting = self.early.pop(event_id, None)
+        if waiting is not None:
+            self.counters.unmatched += 1
+            self.counters.features_gone += 1
+
+    @property
+    def waiting_outcomes(self) -> int:
+        """Outcomes held until their features come."""
+        return len(self.early)
+
+    def _joined(
+        self,
+        event_id: str,
+        x: Features,
+        segment: tuple[str, ...],
+        origin: int,
+        time_ms: int,
+        outcome_ms: int,
+    ) -> Joined:
+        self.joined.add(event_id)
         latency = max(0.0, (outcome_ms - time_ms) / 1000.0)
         c = self.counters
         c.joined += 1
         c.latency_sum_s += latency
         c.latency_max_s = latency if c.latency_max_s is None else max(c.latency_max_s, latency)
-        return Joined(event_id, dict(zip(names, values, strict=True)), segment, origin, latency)
+        return Joined(event_id, x, segment, origin, latency)
+
+    def _unmatched(
+        self, event_id: str | None, ref: str | None, subject: str, outcome_ms: int, label: Any
+    ) -> None:
+        c = self.counters
+        if event_id is not None and event_id in self.joined:
+            c.duplicate_outcomes += 1
+        elif event_id is not None and event_id in self.gone:
+            c.unmatched += 1
+            c.features_gone += 1
+        elif ref is None:  # the subject has nothing pending: which features it meant is unknown
+            c.unmatched += 1
+        elif ref in self.early:
+            c.duplicate_outcomes += 1
+        else:
+            self.early[ref] = EarlyOutcome(outcome_ms, label, subject)
+            while len(self.early) > self.max_pending:  # the oldest go first
+                del self.early[next(iter(self.early))]
+                c.unmatched += 1
+
+    def _advance(self, time_ms: int) -> None:
+        if time_ms > self.watermark_ms:
+            self.watermark_ms = time_ms
+            self._expire()
 
     def _expire(self) -> None:
         cutoff = self.watermark_ms - self.ttl_ms
         while self.entries:
             event_id, packed = next(iter(self.entries.items()))
             if _HEADER.unpack_from(packed)[0] >= cutoff:
-                return
-            self._drop(event_id)
+                break
+            self._drop(event_id, gone=True)
             self.counters.expired += 1
+        early = self.early
+        while early:
+            key, outcome = next(iter(early.items()))
+            if outcome.time_ms >= cutoff:
+                break
+            del early[key]
+            self.counters.unmatched += 1
 
-    def _drop(self, event_id: str) -> None:
+    def _drop(self, event_id: str, *, gone: bool = False) -> None:
         packed = self.entries.pop(event_id)
+        if gone:
+            self.gone.add(event_id)
         names = self.layouts[_HEADER.unpack_from(packed)[2]][0]
         subject = packed[_packing(len(names)).size :].decode()
         if self.latest_by_subject.get(subject) == event_id:
@@ -207,6 +318,9 @@ class PendingJoin:
             state.pop("entry_blob"),
         )
         self.__dict__.update(state)
+        if "early" not in self.__dict__:  # a snapshot from before early outcomes were held
+            self.early = {}
+            self.gone = RecentIds(self.keep_joined)
         sizes = array("I")
         sizes.frombytes(sizes_raw)  # type: ignore[arg-type]
         entries: dict[str, bytes] = {}

@@ -3,19 +3,39 @@
 Everything a snapshot must restore lives in `LearnerState` (model, join
 buffer, metrics, counters, trained-through offsets). No I/O here: rows in
 (`trainer.rows`), `Joined` or `ModelFailure` out, deterministic for a given order.
+
+No event can leave the model non-finite. Every `CHECKPOINT_EVERY` learned
+events the model is walked (`trainer.finite`) and, when every number in it is
+finite, kept as a checkpoint. A non-finite prediction, a model that raises while
+learning, or a non-finite walk sends the learner back to the last checkpoint;
+it then learns the events since again, walking after each, and leaves out (and
+reports as `ModelFailure`) each event after which the model was not finite.
+The result does not depend on where checkpoints fall: a replay after a crash
+leaves out the same events.
 """
 
 from __future__ import annotations
 
+import math
+import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
+from lazarus.errors import LazarusError
 from schemas.base import Event
 from schemas.outcomes import Outcome
 from trainer.evaluation import Prequential
+from trainer.finite import first_nonfinite
 from trainer.join import Joined, PendingJoin
 from trainer.rows import RowMaker
 from trainer.specs import ModelSpec
+
+CHECKPOINT_EVERY = 1000
+"""Learned events between two verified checkpoints: what a repair may have to learn again."""
+
+
+class NonFiniteModel(LazarusError):
+    """Learning from an event left a NaN or infinity in the model, or it predicted one."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +44,10 @@ class ModelFailure:
 
     joined: Joined
     error: Exception
+    learned_partly: bool = False
+    """learn_one raised after it may have changed the model (the learner rolls it back)."""
+    label: Any = None
+    """The outcome's label, to test the event again after a repair."""
 
 
 @dataclass
@@ -34,6 +58,7 @@ class LearnerState:
     n_learned: int = 0
     invalid_events: int = 0
     model_failures: int = 0
+    """Events left out: the model raised on them, or they made it non-finite."""
     ignored_outcomes: int = 0
     """Outcomes of another kind on the outcome topic (not ours to learn)."""
     offsets: dict[str, int] = field(default_factory=dict)
@@ -50,10 +75,18 @@ class Learner:
         )
         self._classify = spec.task == "classification"
         self._kind = spec.outcome_kind.value
-        self.rows = RowMaker(spec.join_key, spec.segment_fields)
+        self.rows = RowMaker.for_spec(spec)
         self._offset_keys: dict[tuple[str, int], str] = {}
         self.last_prediction: tuple[Any, dict[Any, float] | None] = (None, None)
         """(prediction, probabilities) of the last test-then-train, before it learned."""
+        self.failures: list[ModelFailure] = []
+        """Events left out while repairing (learned earlier, then found to poison the model):
+        the caller dead-letters them and clears the list."""
+        self.repairs = 0
+        self._checkpoint = b""
+        self._since: list[tuple[Joined, Any]] = []
+        """(joined, label) learned since the checkpoint, in order."""
+        self.checkpoint()
 
     def advance(self, topic: str, partition: int, offset: int) -> None:
         """Record that this message is done (learned, held, or dead-lettered)."""
@@ -70,46 +103,171 @@ class Learner:
         x: dict[str, float],
         segment: tuple[str, ...],
         origin: int,
-    ) -> None:
-        """Features (a `FeatureRow` and where it came from) wait for their outcome."""
-        self.state.join.add(join_key, subject, time_ms, x, segment, origin)
+    ) -> tuple[Joined | ModelFailure, Any] | None:
+        """Features (a `FeatureRow` and where it came from) wait for their outcome; if it came
+        first, they are learned now: returns (what `label` would, the outcome's label)."""
+        waiting = self.state.join.add(join_key, subject, time_ms, x, segment, origin)
+        if waiting is None:
+            return None
+        joined, y = waiting
+        return self._learn(joined, y), y
 
     def label(
         self, kind: str, ref: str | None, subject: str, time_ms: int, y: Any
     ) -> Joined | ModelFailure | None:
-        """Test-then-train on the features a `LabelRow` labels; None when it labels nothing pending."""
+        """Test-then-train on the features a `LabelRow` labels; None when they have not come
+        (the outcome waits for them) or the outcome is not this model's."""
         if kind != self._kind:
             self.state.ignored_outcomes += 1
             return None
-        joined = self.state.join.match(ref, subject, time_ms)
+        joined = self.state.join.match(ref, subject, time_ms, y)
         if joined is None:
             return None
-        try:
-            self._test_then_train(joined, y)
-        except Exception as exc:  # a model that raises must not stop training on the rest
-            self.state.model_failures += 1
-            return ModelFailure(joined, exc)
-        return joined
+        return self._learn(joined, y)
 
-    def observe_features(self, event: Event, origin: int) -> None:
-        self.hold(*self.rows.features(event), origin)
+    def observe_features(
+        self, event: Event, origin: int
+    ) -> tuple[Joined | ModelFailure, Any] | None:
+        return self.hold(*self.rows.features(event), origin)
 
     def observe_outcome(self, outcome: Outcome) -> Joined | ModelFailure | None:
         return self.label(*self.rows.label(outcome))
 
-    def _test_then_train(self, joined: Joined, y: Any) -> None:
-        model, x = self.state.model, joined.x
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Verify the model is finite and keep it as the state to go back to (repairing first
+        if it is not). Called every `CHECKPOINT_EVERY` events and before every snapshot."""
+        bad = first_nonfinite(self.state.model)
+        if bad is not None:
+            if not self._checkpoint:
+                raise NonFiniteModel(
+                    f"the restored {self.spec.name} model is not finite ({bad}): rebuild it with "
+                    f"`lazarus train {self.spec.name} --from-beginning`"
+                )
+            self._repair()
+            return
+        s = self.state
+        self._checkpoint = pickle.dumps(
+            (s.model, s.evaluation, s.n_learned), protocol=pickle.HIGHEST_PROTOCOL
+        )
+        self._since = []
+
+    def _restore(self, events: list[tuple[Joined, Any]] | None = None) -> None:
+        """Back to the checkpoint, then learn `events` again (known to learn cleanly from it)."""
+        s = self.state
+        s.model, s.evaluation, s.n_learned = pickle.loads(self._checkpoint)
+        for joined, y in events or ():
+            self._test_then_train(joined, y)
+
+    def _repair(self) -> None:
+        """Back to the checkpoint; learn the events since again, leaving out each after which
+        the model is not finite or on which it now fails (they join `failures`). Ends with a
+        fresh checkpoint. Costs a walk per event: only when a walk found the model non-finite."""
+        self.repairs += 1
+        replay, kept = self._since, list[tuple[Joined, Any]]()
+        self._restore()
+        for joined, y in replay:
+            result = self._test_then_train(joined, y)
+            if isinstance(result, ModelFailure):
+                if result.learned_partly:
+                    self._restore(kept)
+                continue
+            bad = first_nonfinite(self.state.model)
+            if bad is None:
+                kept.append((joined, y))
+                continue
+            why = NonFiniteModel(f"learning from it made the model non-finite: {bad}")
+            self._fail(joined, why, y=y)
+            self._restore(kept)
+        self._since = kept
+        self.checkpoint()
+
+    # -- test-then-train ---------------------------------------------------------------------
+
+    def _learn(self, joined: Joined, y: Any) -> Joined | ModelFailure:
+        """Test-then-train one event, keeping the model finite. A failure is judged on the
+        model as it would be without every poisoning event before it, so where checkpoints
+        fall changes nothing."""
+        result = self._test_then_train(joined, y)
+        if isinstance(result, ModelFailure):
+            result = self._judge_failure(result)
+            if isinstance(result, ModelFailure):
+                return result
+        prediction = self.last_prediction
+        self._since.append((joined, y))
+        if len(self._since) >= CHECKPOINT_EVERY:
+            self.checkpoint()
+            left_out = next((f for f in self.failures if f.joined is joined), None)
+            if left_out is not None:  # the checkpoint's walk found this very event poisoned
+                return left_out
+        self.last_prediction = prediction  # a repair replays others: keep this event's own
+        return result
+
+    def _judge_failure(self, failure: ModelFailure) -> Joined | ModelFailure:
+        """Undo what the failed event changed; if the model was already non-finite (an earlier
+        event poisoned it), repair and test the event again."""
+        if failure.learned_partly:
+            self._restore(self._since)
+        if not self._since or first_nonfinite(self.state.model) is None:
+            return failure  # the event's own fault: the model is fine without it
+        self._unfail(failure)
+        self._repair()
+        again = self._test_then_train(failure.joined, failure.label)
+        if isinstance(again, ModelFailure) and again.learned_partly:
+            self._restore(self._since)
+        return again
+
+    def _predict(self, x: dict[str, float]) -> tuple[Any, dict[Any, float] | None]:
+        model = self.state.model
         if self._classify:
             proba = model.predict_proba_one(x)
-            if proba:  # a model with no opinion yet (an empty tree) is not scored
-                y_pred = max(proba, key=proba.__getitem__)
+            if not proba:  # a model with no opinion yet (an empty tree) is not scored
+                return None, None
+            return max(proba, key=proba.__getitem__), proba
+        return model.predict_one(x), None
+
+    def _test_then_train(self, joined: Joined, y: Any) -> Joined | ModelFailure:
+        x = joined.x
+        try:
+            y_pred, proba = self._predict(x)
+        except Exception as exc:  # a model that raises must not stop training on the rest
+            return self._fail(joined, exc, y=y)
+        if not _finite_prediction(y_pred, proba):
+            return self._fail(
+                joined, NonFiniteModel(f"the model predicted {y_pred!r} ({proba!r:.200})"), y=y
+            )
+        try:
+            if self._classify and proba is None:
+                self.last_prediction = (None, None)
+            else:
                 self.state.evaluation.update(y, proba, y_pred, joined.segment)
                 self.last_prediction = (y_pred, proba)
-            else:
-                self.last_prediction = (None, None)
-        else:
-            y_pred = model.predict_one(x)
-            self.state.evaluation.update(y, None, y_pred, joined.segment)
-            self.last_prediction = (y_pred, None)
-        model.learn_one(x, y)
+            self.state.model.learn_one(x, y)
+        except Exception as exc:  # metrics or model half-updated: the learner repairs them
+            return self._fail(joined, exc, learned_partly=True, y=y)
         self.state.n_learned += 1
+        return joined
+
+    def _unfail(self, failure: ModelFailure) -> None:
+        self.failures.remove(failure)
+        self.state.model_failures -= 1
+
+    def _fail(
+        self, joined: Joined, error: Exception, *, learned_partly: bool = False, y: Any = None
+    ) -> ModelFailure:
+        failure = ModelFailure(joined, error, learned_partly, y)
+        self.state.model_failures += 1
+        self.failures.append(failure)
+        return failure
+
+
+def _finite_prediction(y_pred: Any, proba: dict[Any, float] | None) -> bool:
+    if isinstance(y_pred, float) and not math.isfinite(y_pred):
+        return False
+    if proba is not None:
+        try:
+            return all(math.isfinite(p) for p in proba.values())
+        except TypeError:
+            return False
+    return True

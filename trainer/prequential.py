@@ -1,6 +1,7 @@
 """Prequential records as JSON bytes, rendered from pieces (a `PrequentialRecord` model and
 `json.dumps` per learned event would cost the trainer a sixth of its speed). A contract test
-validates rendered records against the schema."""
+validates rendered records against the schema. A non-finite label, prediction or probability
+raises ValueError (JSON has no NaN or infinity): the caller records no such record."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ class PrequentialRenderer:
         probabilities: dict[Any, float] | None,
         segment: tuple[str, ...],
     ) -> bytes:
-        """`input_id` is a validated event id (an Identifier: no escaping needed); `at` an ISO time."""
+        """`input_id` is a validated event id (an Identifier: no escaping needed); `at` an ISO time.
+        ValueError when the label, prediction or a probability is not a finite number."""
         seg = self._segments.get(segment)
         if seg is None:
             if len(self._segments) > 100_000:

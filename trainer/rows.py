@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from lazarus.inputchecks import check_clock, check_features, check_label
 from schemas.base import Event, Features
 from schemas.outcomes import Outcome
 
@@ -25,32 +27,86 @@ def time_ms(event: Event) -> int:
     return int(event.event_time.timestamp() * 1000)
 
 
-class RowMaker:
-    """Rows of one model spec: its join key and its segment fields."""
+if TYPE_CHECKING:
+    from trainer.specs import ModelSpec
 
-    def __init__(self, join_key: str, segment_fields: tuple[str, ...]) -> None:
+NOT_CHECKED = (0, 0)
+"""A Kafka timestamp of type TIMESTAMP_NOT_AVAILABLE: the clock check passes."""
+
+
+@dataclass(frozen=True)
+class RowRules:
+    """What rows are checked against beyond their schema (`lazarus.inputchecks`)."""
+
+    model: str
+    outcome_kind: str
+    """Only labels of this kind are checked (others are not this model's to learn)."""
+    classes: tuple[Any, ...] | None
+    """The classes a label must be one of; None for a regression (finite floats)."""
+    max_skew_ms: int
+    """How far after its Kafka timestamp an event may be stamped."""
+
+
+class RowMaker:
+    """Rows of one model spec: its join key, its segment fields and its `RowRules`."""
+
+    def __init__(
+        self, join_key: str, segment_fields: tuple[str, ...], rules: RowRules | None = None
+    ) -> None:
+        self._args = (join_key, segment_fields, rules)
+        self.join_key = join_key
+        """The feature field an outcome's `event_ref` names."""
         self._join_key = operator.attrgetter(join_key)
         self._segment = _segment_getter(segment_fields)
+        self._rules = rules
 
-    def features(self, event: Event) -> FeatureRow:
-        """Raises whatever the event's `to_features()` raises (the caller dead-letters it)."""
-        return (
-            self._join_key(event),
-            event.key,
-            time_ms(event),
-            event.to_features(),  # type: ignore[attr-defined]
-            self._segment(event),
-        )
+    def __reduce__(self) -> tuple[type[RowMaker], tuple[Any, ...]]:
+        """Pickled as its arguments (it crosses to the decoding process in a `FeedPlan`)."""
+        return (RowMaker, self._args)
 
-    @staticmethod
-    def label(outcome: Outcome) -> LabelRow:
-        return (
-            outcome.kind.value,
-            outcome.event_ref,
-            outcome.subject,
-            time_ms(outcome),
-            outcome.label,
+    @classmethod
+    def for_spec(cls, spec: ModelSpec) -> RowMaker:
+        """Rows of `spec`, checked against its kind, classes and clock skew."""
+        rules = RowRules(
+            model=spec.name,
+            outcome_kind=spec.outcome_kind.value,
+            classes=spec.label_classes,
+            max_skew_ms=int(spec.max_clock_skew_s * 1000),
         )
+        return cls(spec.join_key, spec.segment_fields, rules)
+
+    def features(self, event: Event, kafka_timestamp: tuple[int, int] = NOT_CHECKED) -> FeatureRow:
+        """Raises `InputRejected` for a skewed clock or non-finite features, and whatever the
+        event's `to_features()` raises (the caller dead-letters it)."""
+        at = time_ms(event)
+        x = event.to_features()  # type: ignore[attr-defined]
+        if self._rules is not None:
+            check_clock(at, kafka_timestamp, self._rules.max_skew_ms)
+            check_features(x)
+        return (self._join_key(event), event.key, at, x, self._segment(event))
+
+    def join_key_of(self, event: Event) -> str | None:
+        value = getattr(event, self.join_key, None)
+        return value if isinstance(value, str) else None
+
+    def scoring_features(self, event: Event) -> Features:
+        """The event's features, checked finite as the trainer checks them (what the scorer
+        scores). No clock check: a scorer keeps no clock, so a skewed reading does no harm."""
+        x: Features = event.to_features()  # type: ignore[attr-defined]
+        check_features(x)
+        return x
+
+    def label(self, outcome: Outcome, kafka_timestamp: tuple[int, int] = NOT_CHECKED) -> LabelRow:
+        """Raises `InputRejected` for a skewed clock, or a label of this model's kind that is not
+        of its task or classes."""
+        at = time_ms(outcome)
+        kind = outcome.kind.value
+        rules = self._rules
+        if rules is not None:
+            check_clock(at, kafka_timestamp, rules.max_skew_ms)
+            if kind == rules.outcome_kind:
+                check_label(outcome.label, rules.classes, rules.model)
+        return (kind, outcome.event_ref, outcome.subject, at, outcome.label)
 
 
 def _segment_getter(fields: tuple[str, ...]) -> Callable[[Event], tuple[str, ...]]:

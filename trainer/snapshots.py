@@ -2,6 +2,9 @@
 
 The version sequence never skips or repeats: a failed publish is retried with
 the same version number (and fresher state); only a stored version advances it.
+Every version is stored, so a restart resumes from the newest one (its join
+buffer included); only a version that has learned at least `min_learned`
+events becomes `current`, the one scorers serve.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ class TrainerConflict(LazarusError):
 def restore(
     store: SnapshotStore, spec: ModelSpec, signer: Signer, *, from_beginning: bool
 ) -> tuple[Learner, int]:
-    """The learner to continue from (its latest snapshot, or fresh) and the next version number."""
+    """The learner to continue from and the next version number: the newest stored snapshot,
+    current or not (one that learned too little to be served still holds the join buffer),
+    or a fresh learner."""
     latest = store.latest(spec.name)
     if from_beginning or latest == 0:
         if latest:
@@ -80,10 +85,20 @@ class PublishStats:
 
 class SnapshotPublisher:
     def __init__(
-        self, store: SnapshotStore, spec: ModelSpec, signer: Signer, next_version: int, keep: int
+        self,
+        store: SnapshotStore,
+        spec: ModelSpec,
+        signer: Signer,
+        next_version: int,
+        keep: int,
+        *,
+        min_learned: int | None = None,
     ) -> None:
         self._store = store
         self._spec = spec
+        self.min_learned = spec.min_learned if min_learned is None else min_learned
+        """A version that learned fewer events is stored but never made current."""
+        self._servable: bool | None = None
         self._signer = signer
         self.next_version = next_version
         self._keep = keep
@@ -114,7 +129,13 @@ class SnapshotPublisher:
             )
         sealed, manifest = self._unconfirmed
         try:
-            result = self._store.publish(self._spec.name, self.next_version, sealed, self._keep)
+            result = self._store.publish(
+                self._spec.name,
+                self.next_version,
+                sealed,
+                self._keep,
+                servable=manifest.n_learned >= self.min_learned,
+            )
         except (redis.RedisError, OSError) as exc:
             self.stats.failures += 1
             self._retry_at = time.monotonic() + self._delay
@@ -141,11 +162,36 @@ class SnapshotPublisher:
             log.info("Redis is back: published %s v%d", self._spec.name, self.next_version)
         self._delay = RETRY_FIRST_S
         self._retry_at = 0.0
+        self._say_if_servable(manifest)
         self.next_version += 1
         self.stats.published += 1
         self.stats.last_seconds = time.perf_counter() - started
         self.last_manifest = manifest
         return manifest
+
+    def _say_if_servable(self, manifest: SnapshotManifest) -> None:
+        """Log when versions start (or stop) being ones scorers may serve; not every publish."""
+        servable = manifest.n_learned >= self.min_learned
+        if servable == self._servable:
+            return
+        self._servable = servable
+        if servable:
+            log.info(
+                "%s v%d learned %d events (minimum %d): scorers may serve it",
+                self._spec.name,
+                manifest.version,
+                manifest.n_learned,
+                self.min_learned,
+            )
+        else:
+            log.info(
+                "stored %s v%d for restarts only: it learned %d of the %d events a served "
+                "version needs (min_learned); scorers wait for one that has",
+                self._spec.name,
+                manifest.version,
+                manifest.n_learned,
+                self.min_learned,
+            )
 
     def _fields(self, learner: Learner) -> dict[str, object]:
         state, join = learner.state, learner.state.join
@@ -166,12 +212,16 @@ class SnapshotPublisher:
                 expired=c.expired,
                 evicted=c.evicted,
                 unmatched=c.unmatched,
+                features_gone=c.features_gone,
+                waiting_outcomes=join.waiting_outcomes,
+                early_joined=c.early_joined,
                 duplicate_outcomes=c.duplicate_outcomes,
                 duplicate_features=c.duplicate_features,
                 label_latency_mean_s=join.label_latency_mean_s,
                 label_latency_max_s=c.latency_max_s,
             ),
             "invalid_events": state.invalid_events,
+            "model_failures": state.model_failures,
             "schema_fingerprint": self._spec.fingerprint,
             "environment": environment(),
             "pipeline": _describe(state.model),

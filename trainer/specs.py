@@ -56,14 +56,45 @@ class ModelSpec:
     """Joined ids remembered to recognise duplicate outcomes."""
     scores: Topic[Any] | None = None
     """Where scorers publish this model's scores (`lazarus score` needs it)."""
+    classes: tuple[Any, ...] | None = None
+    """Classification: the labels an outcome may carry, compared by type and value (others are
+    dead-lettered); None means the binary (False, True). A regression takes finite floats."""
+    max_clock_skew_s: float = 3600.0
+    """An event stamped more than this far after its Kafka timestamp is dead-lettered: one bad
+    clock must not move the join's clock (as Kafka's `log.message.timestamp.after.max.ms`)."""
+    min_learned: int = 1
+    """A version that learned fewer events is stored (for restarts) but never made current:
+    scorers never serve a model that has learned (next to) nothing."""
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("snapshot_every", "max_pending", "window", "keep_joined"):
+        for name in ("snapshot_every", "max_pending", "window", "keep_joined", "min_learned"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model spec {self.name!r}: {name} must be at least 1")
+        if self.max_clock_skew_s <= 0:
+            raise ConfigError(f"model spec {self.name!r}: max_clock_skew_s must be positive")
+        if self.task == "regression" and self.classes is not None:
+            raise ConfigError(f"model spec {self.name!r}: a regression has no classes")
+        if self.classes is not None and not all(
+            isinstance(c, bool | int | float) for c in self.classes
+        ):
+            raise ConfigError(
+                f"model spec {self.name!r}: classes must be booleans or numbers "
+                "(outcome labels and score predictions are JSON booleans or numbers)"
+            )
+        if self.classes is not None and len(set(self.classes)) < 2:
+            raise ConfigError(
+                f"model spec {self.name!r}: classes needs two or more distinct labels"
+            )
         if not self.metrics:
             raise ConfigError(f"model spec {self.name!r} needs at least one metric")
+
+    @property
+    def label_classes(self) -> tuple[Any, ...] | None:
+        """The classes an outcome's label must be one of; None for a regression."""
+        if self.task == "regression":
+            return None
+        return self.classes if self.classes is not None else (False, True)
 
     @property
     def fingerprint(self) -> str:

@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-from pydantic import ValidationError
 from rich.console import Console
 
-from lazarus.errors import ConfigError
-from lazarus.settings import Settings, env_name
+from lazarus.settings import Settings, load_settings
 
 
 @dataclass
@@ -24,16 +22,11 @@ class CliContext:
 
     @property
     def settings(self) -> Settings:
-        """Settings, read from the environment and `.env` the first time they are needed."""
+        """Settings, read from the environment and `.env` the first time they are needed.
+
+        Raises ConfigError, one line naming each invalid variable (exit 2)."""
         if self._settings is None:
-            try:
-                self._settings = Settings(
-                    **{k: v for k, v in self.overrides.items() if v is not None}
-                )
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                name = str(first["loc"][0]) if first["loc"] else "?"
-                raise ConfigError(f"setting {env_name(name)} is invalid: {first['msg']}") from exc
+            self._settings = load_settings(**self.overrides)
         return self._settings
 
     def replace_settings(self, settings: Settings) -> None:

@@ -15,6 +15,7 @@ from lazarus.deadletters import reason_of
 from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
+from schemas.deadletter import DeadLetter, TruncatedPayload
 from schemas.topics import DEAD_LETTERS, by_name
 
 
@@ -38,8 +39,9 @@ Examples:
   lazarus dlq inspect --topic habitat.sensor_readings.v1 --limit 1000 --json
 
 Reasons that differ only in their numbers are one group (a stuck sensor
-reporting 9999 at many sites is one problem). Reading never moves any
-consumer group's offsets.""",
+reporting 9999 at many sites is one problem). Each group's example shows its
+payload's size and sha256, and "cut" when the letter holds only the start of
+it (payloads over 64 KiB). Reading never moves any consumer group's offsets.""",
 )
 @click.option(
     "--topic",
@@ -67,15 +69,18 @@ def inspect(cli: CliContext, topic: str | None, limit: int | None, as_json: bool
     if not letters:
         c.print("no dead letters" + (f" from {topic}" if topic else ""), highlight=False)
         return
-    table = Table("count", "reason", "stages", "from", "last seen", "example origin")
+    table = Table(
+        "count", "reason", "stages", "from", "last seen", "example origin", "example payload"
+    )
     for g in groups:
         table.add_row(
-            str(g["count"]),
+            str(g["count"]) + (f" ({g['truncated']} cut)" if g["truncated"] else ""),
             g["reason"],
             ",".join(g["stages"]),
             ",".join(g["origin_topics"]),
             g["last_at"][:19],
             g["example"]["origin"],
+            g["example"]["payload_summary"],
         )
     c.print(table)
     c.print(
@@ -99,9 +104,10 @@ Examples:
 
 Without --execute nothing is sent. Each payload is validated against its origin
 topic's schema first: one that would fail again is not sent (--force sends it
-anyway, and it will be dead-lettered again). --fixed FILE sends corrected
-events instead, one JSON event per line, to --topic. Replayed events keep their
-event ids, so consumers that already saw one drop it.""",
+anyway, and it will be dead-lettered again). A letter whose payload was cut
+(over 64 KiB) is never sent, even with --force: it is not the original. --fixed
+FILE sends corrected events instead, one JSON event per line, to --topic.
+Replayed events keep their event ids, so consumers that already saw one drop it.""",
 )
 @click.option("--topic", default=None, help="Origin topic: a filter, or where --fixed events go.")
 @click.option("--reason", default=None, help="Only letters whose reason contains this text.")
@@ -156,13 +162,22 @@ def replay(
                     }
                 )
                 continue
-            declared = by_name(letter.origin_topic, cli.settings.topic_prefix)
+            try:
+                raw = letter.raw_payload()
+            except TruncatedPayload as exc:  # not the original: never sent, even with --force
+                plan.append(_not_sendable(letter, str(exc)))
+                continue
+            try:
+                declared = by_name(letter.origin_topic, cli.settings.topic_prefix)
+            except KeyError as exc:
+                plan.append(_not_sendable(letter, str(exc.args[0])))
+                continue
             plan.append(
                 _check(
                     declared,
                     letter.origin_topic,
                     letter.origin_key,
-                    letter.raw_payload(),
+                    raw,
                     f"{letter.origin_topic}[{letter.origin_partition}]@{letter.origin_offset}",
                 )
             )
@@ -197,6 +212,12 @@ def replay(
         verb = f"sent {sent}" if execute else f"dry run: would send {len(sendable)} (add --execute)"
         cli.console.print(f"{len(plan)} selected, {report['valid']} valid; {verb}", highlight=False)
     return 1 if execute and sent < len(sendable) else 0
+
+
+def _not_sendable(letter: DeadLetter, why: str) -> dict[str, Any]:
+    """The plan entry of a letter that is never sent (`to` is None), and why."""
+    origin = f"{letter.origin_topic}[{letter.origin_partition}]@{letter.origin_offset}"
+    return {"from": origin, "to": None, "ok": False, "why": why, "value": b""}
 
 
 def _check(declared: Any, to: str, key: str | None, raw: bytes, origin: str) -> dict[str, Any]:

@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from lazarus.cli.context import CliContext, pass_cli, print_json
-from lazarus.errors import LazarusError
+from lazarus.errors import LazarusError, ServiceUnavailable
 from lazarus.groups import known_groups
 from lazarus.kafka.admin import admin_client, wait_for_broker
 from lazarus.kafka.config import client_config
@@ -36,7 +37,13 @@ def committed_topics(conf: dict[str, Any], group: str) -> tuple[str, ...]:
     return tuple(sorted({tp.topic for tp in result.topic_partitions or [] if tp.offset >= 0}))
 
 
-def collect(cli: CliContext, group: str | None) -> list[dict[str, Any]]:
+def collect(
+    cli: CliContext, group: str | None
+) -> tuple[list[dict[str, Any]], ServiceUnavailable | None]:
+    """Each group's lag, and the error that stopped reading early (None: every group was read).
+
+    A broker that does not answer at the start raises ServiceUnavailable (exit 1); one that goes
+    away part-way returns the groups read before it, with the error."""
     s = cli.settings
     conf = client_config(s, quiet=True)
     wait_for_broker(conf, timeout=5.0)
@@ -48,11 +55,14 @@ def collect(cli: CliContext, group: str | None) -> list[dict[str, Any]]:
                 f"no consumer group {group!r} with committed offsets; known: {', '.join(groups)}"
             )
         groups = {group: topics}
-    out = []
+    out: list[dict[str, Any]] = []
     for name, topics in groups.items():
-        rows = group_lag(conf, name, list(topics), ages=True)
+        try:
+            rows = group_lag(conf, name, list(topics), ages=True)
+        except ServiceUnavailable as exc:
+            return out, exc
         out.append(_group_row(name, rows))
-    return out
+    return out, None
 
 
 def _group_row(name: str, rows: list[PartitionLag]) -> dict[str, Any]:
@@ -109,7 +119,8 @@ it is caught up). Trainers commit the offsets their latest snapshot was
 trained through, so their lag includes what is learned but not yet saved.
 
 \b
-Exit codes: 0 shown; 1 the broker did not answer; 3 no such group.
+Exit codes: 0 shown; 1 the broker did not answer, or stopped answering part-way
+(the groups read before are shown); 3 no such group.
 """
 )
 @click.option("--group", "group", default=None, help="Only this consumer group.")
@@ -126,24 +137,44 @@ Exit codes: 0 shown; 1 the broker did not answer; 3 no such group.
 def lag(cli: CliContext, group: str | None, as_json: bool, watch: bool, interval: float) -> int:
     """Consumer lag per group, topic and partition: committed, log end, lag, lag in seconds."""
     try:
-        groups = collect(cli, group)
+        groups, lost = collect(cli, group)
     except UnknownGroup as exc:
         cli.err.print(f"[red]error:[/red] {exc}", highlight=False)
         return UNKNOWN_GROUP_EXIT
-    if as_json and not watch:
-        print_json({"groups": groups, "at": time.time()})
-        return 0
     if not watch:
-        cli.console.print(render(groups))
-        return 0
+        return _show(cli, groups, lost, as_json)
     try:
         with Live(render(groups), console=cli.console, auto_refresh=False) as live:
-            while True:
+            while lost is None:
                 time.sleep(interval)
-                groups = collect(cli, group)
+                groups, lost = collect(cli, group)
                 if as_json:
-                    print_json({"groups": groups, "at": time.time()})
+                    print_json(_as_json(groups, lost))
                 else:
                     live.update(render(groups), refresh=True)
     except KeyboardInterrupt:
         return 0
+    return _lost(cli, lost) if lost is not None else 0
+
+
+def _show(
+    cli: CliContext, groups: list[dict[str, Any]], lost: ServiceUnavailable | None, as_json: bool
+) -> int:
+    """Print what was read; a broker lost part-way adds its one line (exit 1)."""
+    if as_json:
+        print_json(_as_json(groups, lost))
+    else:
+        cli.console.print(render(groups))
+    return _lost(cli, lost) if lost is not None else 0
+
+
+def _as_json(groups: list[dict[str, Any]], lost: ServiceUnavailable | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"groups": groups, "at": time.time()}
+    if lost is not None:
+        data["error"] = str(lost)
+    return data
+
+
+def _lost(cli: CliContext, lost: ServiceUnavailable) -> int:
+    cli.err.print(f"[red]error:[/red] {escape(str(lost))}", highlight=False, soft_wrap=True)
+    return 1

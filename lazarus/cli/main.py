@@ -25,8 +25,8 @@ from lazarus.cli import (
     topics,
 )
 from lazarus.cli.context import CliContext
+from lazarus.cli.failures import one_line
 from lazarus.cli.lazy import LazyGroup
-from lazarus.errors import ConfigError, LazarusError
 from lazarus.logs import setup_logging
 
 EPILOG = """\b
@@ -96,7 +96,8 @@ for command in (
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one line and a clear exit code for every expected failure."""
+    """Entry point of `lazarus` and of every role's `python -m` module: one line and a clear
+    exit code for every expected failure (see `lazarus.cli.failures`)."""
     err = Console(stderr=True)
     try:
         code = cli.main(args=argv, prog_name="lazarus", standalone_mode=False)
@@ -106,10 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except LazarusError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+    except Exception as exc:
+        failure = one_line(exc)
+        if failure is None:
+            raise
+        message, exit_code = failure
+        err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        sys.exit(exit_code)
     sys.exit(code if isinstance(code, int) else 0)

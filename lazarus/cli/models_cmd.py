@@ -54,7 +54,7 @@ def list_(cli: CliContext, as_json: bool) -> None:
     for r in rows:
         table.add_row(
             r["model"],
-            str(r["current"]),
+            "none yet" if r["current"] is None else str(r["current"]),
             str(r["latest"]),
             str(len(r["versions"])),
             str(r["n_learned"]),
@@ -66,14 +66,18 @@ def list_(cli: CliContext, as_json: bool) -> None:
 @models.command("show", epilog="\b\nExample:\n  lazarus models show habitat --version 3 --json")
 @click.argument("model")
 @click.option(
-    "--version", type=click.IntRange(min=1), default=None, help="Default: the current version."
+    "--version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Default: the current version (the latest while none is current).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @pass_cli
 def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> None:
     """The manifest of a snapshot: lineage, offsets, metrics, join health."""
     store = _store(cli)
-    version = version or store.current(model)
+    current = store.current(model)
+    version = version or current or store.latest(model) or None
     m = store.manifest(model, version) if version else None
     if m is None:
         raise click.ClickException(
@@ -96,6 +100,14 @@ def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> Non
         f"learned {m.n_learned:,}  pipeline {m.pipeline}",
         highlight=False,
     )
+    if current is None:
+        c.print(
+            f"not served: no version of {model} is current yet (none has learned the model's "
+            "min_learned events); scorers wait",
+            highlight=False,
+        )
+    elif m.version != current:
+        c.print(f"not served: scorers serve v{current}", highlight=False)
     c.print(f"trained through: {m.trained_through}", highlight=False)
     c.print(f"join: {m.join.model_dump()}", highlight=False)
     c.print(
@@ -181,9 +193,17 @@ def _move(cli: CliContext, model: str, version: int, action: str, reason: str) -
             f"{model} v{version} is not stored (kept: {store.versions(model) or 'none'})"
         )
     try:  # never point scorers at a snapshot they would refuse
-        verify(sealed, verifier_from(cli.settings), model=model, version=version, part="both")
+        manifest = verify(
+            sealed, verifier_from(cli.settings), model=model, version=version, part="both"
+        )
     except SnapshotRejected as exc:
         raise click.ClickException(f"{model} v{version} fails verification: {exc}") from exc
+    minimum = _min_learned(model)
+    if manifest.n_learned < minimum:
+        raise click.ClickException(
+            f"{model} v{version} learned {manifest.n_learned} events, fewer than the "
+            f"{minimum} its spec's min_learned asks of a served version: scorers would refuse it"
+        )
     actor = f"{getpass.getuser()}@{socket.gethostname()}"
     outcome, previous = store.move_current(model, version, action, reason, actor)  # type: ignore[arg-type]
     if outcome == "missing":
@@ -204,6 +224,17 @@ def _move(cli: CliContext, model: str, version: int, action: str, reason: str) -
     )
 
 
+def _min_learned(model: str) -> int:
+    """The minimum a served version of `model` must have learned, as its scorers check it:
+    the built-in spec's, else the ModelSpec default (a custom spec is not known by name)."""
+    from trainer.specs import ModelSpec, load_spec  # lazily: `lazarus` loads no role at import
+
+    try:
+        return load_spec(model).min_learned
+    except ConfigError:
+        return ModelSpec.min_learned
+
+
 _REASON = click.option(
     "--reason", required=True, help="Why: recorded in the audit log (`lazarus models history`)."
 )
@@ -216,7 +247,9 @@ Example:
   lazarus models promote habitat 12 --reason "v12 validated on the spring survey"
 
 Points `current` at VERSION (after checking its signature and digest) and
-clears a rollback's pin, so later trainer publishes advance it again.""",
+clears a rollback's pin, so later trainer publishes advance it again. A version
+that learned fewer events than the model's min_learned is refused: scorers
+would refuse to serve it.""",
 )
 @click.argument("model")
 @click.argument("version", type=click.IntRange(min=1))

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+import redis
+from confluent_kafka import Consumer, TopicPartition
 from rich.table import Table
 
 from lazarus import redisconn
@@ -14,124 +16,180 @@ from lazarus.cli.context import CliContext, pass_cli, print_json
 from lazarus.errors import ServiceUnavailable
 from lazarus.groups import known_groups
 from lazarus.heartbeat import read_heartbeats
-from lazarus.kafka.admin import wait_for_broker
+from lazarus.kafka.admin import broker_calls, wait_for_broker
 from lazarus.kafka.config import client_config
 from lazarus.lag import group_lag, log_end, max_age, total_lag
 from lazarus.quality_store import read_quality
-from lazarus.settings import env_name, redact_url
+from lazarus.settings import Settings, env_name, redact_url
 from lazarus.snapshot_store import RedisSnapshotStore
 from schemas.topics import DEAD_LETTERS
 
 
 def collect(cli: CliContext) -> dict[str, Any]:
+    """Everything `status` shows. A service that is down, or goes away while this runs, is
+    marked `ok: false` with a `fix` naming its setting; what was read before stays."""
     s = cli.settings
     conf = client_config(s, quiet=True)
-    out: dict[str, Any] = {"at": time.time()}
-    try:
-        wait_for_broker(conf, timeout=3.0)
-        out["broker"] = {"ok": True, "bootstrap": s.kafka_bootstrap_servers}
-    except ServiceUnavailable as exc:
-        out["broker"] = {
-            "ok": False,
-            "bootstrap": s.kafka_bootstrap_servers,
-            "error": str(exc),
-            "fix": f"start Kafka or set {env_name('kafka_bootstrap_servers')}",
-        }
-    url = s.redis_url_value
-    client = None
-    if redisconn.answers(url):
-        client = redisconn.connect(url)
-        out["redis"] = {"ok": True, "url": redact_url(url)}
-    else:
-        out["redis"] = {
-            "ok": False,
-            "url": redact_url(url),
-            "fix": f"start Redis or set {env_name('redis_url')}",
-        }
-    out["groups"] = []
-    out["dead_letters"] = None
+    out: dict[str, Any] = {"at": time.time(), "groups": [], "dead_letters": None}
+    out["broker"] = _broker(s, conf)
     if out["broker"]["ok"]:
-        for group, topics in known_groups(s.topic_prefix).items():
-            rows = group_lag(conf, group, list(topics), ages=True)
-            out["groups"].append(
-                {
-                    "group": group,
-                    "committed": any(r.committed is not None for r in rows),
-                    "lag": total_lag(rows),
-                    "lag_seconds": max_age(rows),
-                }
-            )
-        out["dead_letters"] = _dead_letter_count(conf, DEAD_LETTERS.full(s.topic_prefix))
-    out["models"] = []
-    out["roles"] = []
-    if client is not None:
-        store = RedisSnapshotStore(client, s.redis_key_prefix)
-        for name in store.models():
-            current = store.current(name)
-            m = store.manifest(name, current) if current else None
-            served = [
-                r
-                for r in read_quality(client, s.redis_key_prefix, name)
-                if m and r["version"] == m.version
-            ]
-            out["models"].append(
-                {
-                    "model": name,
-                    "current": current,
-                    "latest": store.latest(name),
-                    "pinned": store.pinned(name),
-                    "n_learned": m.n_learned if m else None,
-                    "staleness_s": time.time() - m.created_at.timestamp() if m else None,
-                    "metrics": m.metrics if m else {},
-                    "served_quality": served[0] if served else None,
-                }
-            )
-        for beat in read_heartbeats(client, s.redis_key_prefix):
-            out["roles"].append(
-                {
-                    k: beat.get(k)
-                    for k in (
-                        "role",
-                        "instance",
-                        "state",
-                        "model_version",
-                        "events_in",
-                        "scored",
-                        "dead_lettered",
-                        "refused",
-                        "metrics_url",
-                        "updated_at",
-                    )
-                }
-            )
-        client.close()
+        try:
+            _read_kafka(out, s, conf)
+        except ServiceUnavailable as exc:
+            out["broker"] = _broker_down(s, exc, "it stopped answering while status ran; ")
+    out["models"], out["roles"] = [], []
+    out["redis"] = _read_redis(out, s)
     out["ok"] = bool(out["broker"]["ok"] and out["redis"]["ok"])
     return out
 
 
-def _dead_letter_count(conf: dict[str, Any], topic: str) -> int | None:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer(
-        {
-            **conf,
-            "group.id": "lazarus-status",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
+def _broker(s: Settings, conf: dict[str, Any]) -> dict[str, Any]:
     try:
-        meta = consumer.list_topics(topic, timeout=5).topics.get(topic)
-        if meta is None or meta.error is not None:
-            return None
-        total = 0
-        for p in meta.partitions:
-            tp = TopicPartition(topic, p)
-            low, _ = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
-            total += log_end(consumer, tp) - low
-        return total
+        wait_for_broker(conf, timeout=3.0)
+    except ServiceUnavailable as exc:
+        return _broker_down(s, exc)
+    return {"ok": True, "bootstrap": s.kafka_bootstrap_servers}
+
+
+def _broker_down(s: Settings, exc: Exception, when: str = "") -> dict[str, Any]:
+    return {
+        "ok": False,
+        "bootstrap": s.kafka_bootstrap_servers,
+        "error": str(exc),
+        "fix": f"{when}start Kafka or set {env_name('kafka_bootstrap_servers')}",
+    }
+
+
+def _read_kafka(out: dict[str, Any], s: Settings, conf: dict[str, Any]) -> None:
+    """Group lag, then the dead-letter count, into `out` as they are read."""
+    for group, topics in known_groups(s.topic_prefix).items():
+        rows = group_lag(conf, group, list(topics), ages=True)
+        out["groups"].append(
+            {
+                "group": group,
+                "committed": any(r.committed is not None for r in rows),
+                "lag": total_lag(rows),
+                "lag_seconds": max_age(rows),
+            }
+        )
+    out["dead_letters"] = _dead_letter_count(conf, DEAD_LETTERS.full(s.topic_prefix))
+
+
+def _read_redis(out: dict[str, Any], s: Settings) -> dict[str, Any]:
+    """Models and roles into `out`; returns the Redis entry (down, or lost mid-read)."""
+    url = s.redis_url_value
+    entry: dict[str, Any] = {"ok": True, "url": redact_url(url)}
+    fix = f"start Redis or set {env_name('redis_url')}"
+    if not redisconn.answers(url):
+        return {**entry, "ok": False, "fix": fix}
+    client = redisconn.connect(url)
+    try:
+        out["models"] = _models(client, s)
+        out["roles"] = _roles(client, s)
+    except (redis.RedisError, OSError) as exc:
+        return {
+            **entry,
+            "ok": False,
+            "error": str(exc),
+            "fix": f"it stopped answering while status ran; {fix}",
+        }
     finally:
-        consumer.close()
+        client.close()
+    return entry
+
+
+def _models(client: redis.Redis, s: Settings) -> list[dict[str, Any]]:
+    store = RedisSnapshotStore(client, s.redis_key_prefix)
+    models = []
+    for name in store.models():
+        current = store.current(name)
+        m = store.manifest(name, current) if current else None
+        served = [
+            r
+            for r in read_quality(client, s.redis_key_prefix, name)
+            if m and r["version"] == m.version
+        ]
+        models.append(
+            {
+                "model": name,
+                "current": current,
+                "latest": store.latest(name),
+                "pinned": store.pinned(name),
+                "n_learned": m.n_learned if m else None,
+                "staleness_s": time.time() - m.created_at.timestamp() if m else None,
+                "metrics": m.metrics if m else {},
+                "served_quality": served[0] if served else None,
+            }
+        )
+    return models
+
+
+ROLE_FIELDS = (
+    "role",
+    "instance",
+    "state",
+    "model_version",
+    "events_in",
+    "scored",
+    "dead_lettered",
+    "refused",
+    "metrics_url",
+    "updated_at",
+    # trainers: what never joined, and outcomes waiting for their features
+    "unjoined_expired",
+    "unjoined_evicted",
+    "unjoined_unmatched",
+    "waiting_outcomes",
+)
+
+
+def _joins(role: dict[str, Any]) -> str:
+    """A trainer's unjoined counts, e.g. `expired 3 · unmatched 1 · waiting 5`; `-` for others."""
+    parts = [
+        f"{label} {role[key]}"
+        for key, label in (
+            ("unjoined_expired", "expired"),
+            ("unjoined_evicted", "evicted"),
+            ("unjoined_unmatched", "unmatched"),
+            ("waiting_outcomes", "waiting"),
+        )
+        if role.get(key) not in (None, "", "0", 0)
+    ]
+    if parts:
+        return " · ".join(parts)
+    return "all joined" if role.get("unjoined_expired") is not None else "-"
+
+
+def _roles(client: redis.Redis, s: Settings) -> list[dict[str, Any]]:
+    return [
+        {k: beat.get(k) for k in ROLE_FIELDS}
+        for beat in read_heartbeats(client, s.redis_key_prefix)
+    ]
+
+
+def _dead_letter_count(conf: dict[str, Any], topic: str) -> int | None:
+    """Letters on the dead-letter topic (None: no such topic); ServiceUnavailable if Kafka fails."""
+    with broker_calls(conf):
+        consumer = Consumer(
+            {
+                **conf,
+                "group.id": "lazarus-status",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            }
+        )
+        try:
+            meta = consumer.list_topics(topic, timeout=5).topics.get(topic)
+            if meta is None or meta.error is not None:
+                return None
+            total = 0
+            for p in meta.partitions:
+                tp = TopicPartition(topic, p)
+                low, _ = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+                total += log_end(consumer, tp) - low
+            return total
+        finally:
+            consumer.close()
 
 
 def _age(seconds: float | None) -> str:
@@ -228,6 +286,7 @@ def status(cli: CliContext, as_json: bool) -> int:
             "version",
             "events",
             "dead letters",
+            "unjoined",
             "metrics",
             title="roles",
         )
@@ -239,6 +298,7 @@ def status(cli: CliContext, as_json: bool) -> int:
                 r["model_version"] or "-",
                 r["events_in"] or r["scored"] or "-",
                 r["dead_lettered"] or "0",
+                _joins(r),
                 r["metrics_url"] or "-",
             )
         c.print(t)

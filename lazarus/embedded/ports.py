@@ -6,8 +6,14 @@ import socket
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """True when nothing listens on host:port (we try to bind it, then release it)."""
+    """True when a server could listen on host:port now (we bind it, then release it).
+
+    The test bind sets SO_REUSEADDR, as Tansu, redis-server and our dashboard do when they
+    listen: on Linux a socket in TIME_WAIT (left by a server stopped a minute ago) then does
+    not count, while a live listener, or a socket bound without SO_REUSEADDR, still does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -9,12 +9,86 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from lazarus.settings import Settings
+from confluent_kafka import KafkaError, KafkaException
+
+from lazarus.errors import ConfigError
+from lazarus.settings import Settings, env_name
 
 KafkaConfig = dict[str, Any]
 
 # librdkafka logs each refused connection; routed here they follow our log level.
 RDKAFKA_LOGGER = logging.getLogger("lazarus.rdkafka")
+
+OPTION_FIELDS = {
+    "bootstrap.servers": "kafka_bootstrap_servers",
+    "security.protocol": "kafka_security_protocol",
+    "sasl.mechanism": "kafka_sasl_mechanism",
+    "sasl.username": "kafka_sasl_username",
+    "sasl.password": "kafka_sasl_password",
+    "ssl.ca.location": "kafka_ssl_ca_location",
+    "ssl.certificate.location": "kafka_ssl_certificate_location",
+    "ssl.key.location": "kafka_ssl_key_location",
+    "ssl.key.password": "kafka_ssl_key_password",
+}
+"""librdkafka option -> the setting that sets it (the rest come from LAZARUS_KAFKA_OPTIONS)."""
+
+CODE_ONLY_OPTIONS = frozenset(
+    {"logger", "error_cb", "throttle_cb", "stats_cb", "oauth_cb", "on_delivery", "on_commit"}
+)
+"""confluent-kafka options that take Python callables: they cannot come from JSON."""
+
+# No librdkafka option has this name, so setting it always fails, and always after the option
+# before it in the dict (confluent-kafka sets options in dict order). An error that names it
+# means every option before it was accepted, and no client was created.
+_END_MARK = "lazarus.options.end"
+
+
+def option_problem(key: str, value: Any) -> str | None:
+    """Why librdkafka refuses `key=value`, or None when it accepts it. No client, no I/O.
+
+    Checks the name (``No such configuration property``) and the value's type and range.
+    Checks that need the whole configuration (TLS files, SASL) run when a client is built.
+
+    >>> option_problem("linger.ms", 5) is None
+    True
+    >>> option_problem("no.such.option", "1")
+    'No such configuration property: "no.such.option"'
+    """
+    from confluent_kafka import Producer
+
+    if key in CODE_ONLY_OPTIONS:
+        return "takes a Python callable and cannot be set from the environment"
+    if isinstance(value, dict | list) or value is None:
+        return "the value must be a string, number or boolean"
+    try:
+        Producer({key: value, _END_MARK: ""})
+    except KafkaException as exc:
+        text = _error_text(exc)
+        return None if _END_MARK in text else text
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    return None  # unreachable while _END_MARK stays unknown to librdkafka
+
+
+def config_error(exc: KafkaException) -> ConfigError | None:
+    """The ConfigError for a configuration librdkafka refused, naming the variable to change
+    (``Failed to create consumer: ssl.ca.location failed: ...`` names
+    LAZARUS_KAFKA_SSL_CA_LOCATION; an option it cannot place names LAZARUS_KAFKA_OPTIONS).
+    None when `exc` is not about configuration."""
+    err = exc.args[0] if exc.args else None
+    if not isinstance(err, KafkaError) or err.code() != KafkaError._INVALID_ARG:
+        return None
+    text = _error_text(exc)
+    if not (text.startswith("Failed to create") or "configuration property" in text):
+        return None
+    words = text.lower().replace(" ", ".")  # "Unsupported SASL mechanism" names sasl.mechanism
+    field = next((f for option, f in OPTION_FIELDS.items() if option in words), "kafka_options")
+    return ConfigError(f"Kafka refused setting {env_name(field)}: {text}")
+
+
+def _error_text(exc: KafkaException) -> str:
+    err = exc.args[0] if exc.args else None
+    return str(err.str()) if isinstance(err, KafkaError) else str(exc)
 
 
 def client_config(settings: Settings, *, quiet: bool = False) -> KafkaConfig:

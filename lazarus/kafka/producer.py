@@ -3,17 +3,23 @@
 `publish()` never blocks forever and never drops: when librdkafka's queue is
 full (`BufferError`) it serves delivery reports and tries again. Delivery
 callbacks count what the broker acknowledged and what failed for good.
+
+A message librdkafka refuses at once (`KafkaException` from `produce()`: larger
+than `message.max.bytes`, an unknown topic or partition) does not raise: it is
+reported to its delivery callback as failed, with a `Message` carrying the
+error, as a refusal by the broker would be. Only a fatal error (the producer is
+unusable) raises. `retriable(err)` says which failures are worth sending again.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from lazarus.errors import ServiceUnavailable
 from lazarus.kafka.admin import wait_for_broker
@@ -25,6 +31,44 @@ SHUTDOWN_FLUSH_S = 5.0
 """On shutdown, wait this long for acknowledgements; what is still unacknowledged is reported failed."""
 POLL_EVERY = 1000
 """Serve delivery callbacks every this many produces (confluent-kafka's advice: poll in the loop)."""
+
+# librdkafka retries these itself until `message.timeout.ms`; one that reaches a delivery
+# report means the broker was unreachable or unready for that long, not that it refused the
+# message. KafkaError.retriable() cannot tell: it is False for every error built from a code,
+# which is what delivery reports carry.
+_RETRIABLE = frozenset(
+    {
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError._TIMED_OUT,
+        KafkaError._TIMED_OUT_QUEUE,
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._PURGE_QUEUE,
+        KafkaError._PURGE_INFLIGHT,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NETWORK_EXCEPTION,
+        KafkaError.NOT_ENOUGH_REPLICAS,
+        KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.KAFKA_STORAGE_ERROR,
+        # A topic being created or recreated answers these for a while; losing an input's
+        # output (or its dead letter) to that window would be worse than waiting it out.
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._UNKNOWN_TOPIC,
+        KafkaError._UNKNOWN_PARTITION,
+    }
+)
+
+
+def retriable(err: KafkaError | None) -> bool:
+    """Whether a failed delivery is worth sending again: a timeout, an outage, or a topic that
+    does not exist (yet). False for a refusal of the message itself (too large, invalid record,
+    not authorized),
+    which fails again however often it is sent, and for a fatal error."""
+    if err is None:
+        return True
+    return not err.fatal() and (err.retriable() or err.code() in _RETRIABLE)
 
 
 @dataclass
@@ -56,6 +100,7 @@ class Publisher:
         self._on_delivery = on_delivery
         self._counts = DeliveryCounts()
         self._first_error: str | None = None
+        self._refusals: set[int] = set()
 
     def start(self, timeout: float = 30.0, stopped: Callable[[], bool] | None = None) -> Publisher:
         """Wait for the broker (retrying with backoff, logging why), then create the producer."""
@@ -78,36 +123,97 @@ class Publisher:
         if self._on_delivery is not None:
             self._on_delivery(err, msg)
 
-    def publish(self, topic: str, key: str | bytes | None, value: bytes, **kwargs: Any) -> None:
-        """Queue one message; on a full queue, serve callbacks and retry until it fits."""
+    def _refused(
+        self,
+        exc: KafkaException,
+        topic: str,
+        key: str | bytes | None,
+        value: bytes,
+        on_delivery: OnDelivery | None,
+    ) -> None:
+        """librdkafka refused a message in `produce()`: report it as a failed delivery."""
+        err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+        if err is None:
+            err = KafkaError(KafkaError._FAIL, str(exc))
+        if err.fatal() or err.code() == KafkaError._FATAL:
+            raise exc  # the producer is unusable: only a new one (a restart) helps
+        if err.code() not in self._refusals:
+            self._refusals.add(err.code())
+            log.error("%s refused a message of %d bytes: %s", topic, len(value), err.str())
+        raw_key = key.encode("utf-8", "replace") if isinstance(key, str) else key
+        msg = Message(topic=topic, key=raw_key, value=value, error=err)  # as a report carries it
+        if on_delivery is None:
+            self._delivered(err, msg)
+        else:
+            self._counts.failed += 1
+            on_delivery(err, msg)
+
+    def _when_room(self, topic: str, key: str | bytes | None, value: bytes, **kwargs: Any) -> None:
+        """The slow path of a `produce()` that raised: wait out a full queue serving delivery
+        reports; report a refused message to its callback (see `_refused`)."""
+        producer = self._require()
+        while True:
+            try:
+                producer.produce(topic, value, key, **kwargs)
+                return
+            except BufferError:
+                producer.poll(0.05)
+            except KafkaException as exc:
+                self._refused(exc, topic, key, value, kwargs.get("on_delivery"))
+                return
+
+    def publish(
+        self,
+        topic: str,
+        key: str | bytes | None,
+        value: bytes,
+        *,
+        timestamp: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Queue one message; on a full queue, serve callbacks and retry until it fits. A message
+        librdkafka refuses is reported failed to `on_delivery` (or the default); never raises but
+        for a fatal producer error (KafkaException).
+        `timestamp` is its Kafka timestamp (CreateTime), ms since the epoch; default: now."""
+        if timestamp is not None:
+            kwargs["timestamp"] = timestamp
         producer = self._require()
         try:
             producer.produce(topic, value, key, **kwargs)
-        except BufferError:
-            _produce_when_room(producer, topic, key, value, **kwargs)
+        except (BufferError, KafkaException):
+            self._when_room(topic, key, value, **kwargs)
         self._sent(producer, 1)
 
     def publish_many(
         self,
         messages: list[tuple[str, str | bytes | None, bytes]],
         on_delivery: OnDelivery | None = None,
+        timestamps: Sequence[int] | None = None,
     ) -> None:
         """`publish` for a list of (topic, key, value): the hot path of fast feeds and scorers.
-        `on_delivery`, when given, is called for each of these messages instead of the default."""
+        `on_delivery`, when given, is called for each of these messages instead of the default.
+        `timestamps`, when given, are their Kafka timestamps (CreateTime, ms), one per message."""
         producer = self._require()
         produce = producer.produce
-        if on_delivery is None:
+        if timestamps is not None:
+            extra: dict[str, Any] = {} if on_delivery is None else {"on_delivery": on_delivery}
+            for (topic, key, value), ts in zip(messages, timestamps, strict=True):
+                try:
+                    produce(topic, value, key, timestamp=ts, **extra)
+                except (BufferError, KafkaException):
+                    self._when_room(topic, key, value, timestamp=ts, **extra)
+        elif on_delivery is None:
             for topic, key, value in messages:
                 try:
                     produce(topic, value, key)
-                except BufferError:
-                    _produce_when_room(producer, topic, key, value)
+                except (BufferError, KafkaException):
+                    self._when_room(topic, key, value)
         else:
             for topic, key, value in messages:
                 try:
                     produce(topic, value, key, on_delivery=on_delivery)
-                except BufferError:
-                    _produce_when_room(producer, topic, key, value, on_delivery=on_delivery)
+                except (BufferError, KafkaException):
+                    self._when_room(topic, key, value, on_delivery=on_delivery)
         self._sent(producer, len(messages))
 
     def _sent(self, producer: Producer, n: int) -> None:
@@ -152,19 +258,6 @@ class Publisher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _produce_when_room(
-    producer: Producer, topic: str, key: str | bytes | None, value: bytes, **kwargs: Any
-) -> None:
-    """librdkafka's queue is full: serve delivery reports until the message fits."""
-    while True:
-        producer.poll(0.05)
-        try:
-            producer.produce(topic, value, key, **kwargs)
-            return
-        except BufferError:
-            continue
 
 
 def wait_with_backoff(

@@ -5,7 +5,10 @@ events: their difference is the decoupling cost.
 
 Either half may arrive first (a scorer can lag behind the trainer, or the other way round):
 each waits in a bounded buffer for the other. Duplicates (at-least-once delivery, a trainer's
-replay) are recognised by input event id and counted once.
+replay) are recognised by input event id and counted once. A score topic carries one model, so
+the input id is as good as the score id (`score_id(input_event_id, model)`), and, as
+docs/events.md prescribes for every consumer, the first score of an input wins, even when a
+rescore after a crash came from a newer version.
 """
 
 from __future__ import annotations

@@ -23,11 +23,17 @@ class Proxy:
         self._server = server
         threading.Thread(target=self._accept, args=(server,), daemon=True).start()
 
+    def admit(self, client: socket.socket) -> bool:
+        """Whether to relay a newly accepted connection (subclasses may cut instead)."""
+        return True
+
     def _accept(self, server: socket.socket) -> None:
         while True:
             try:
                 client, _ = server.accept()
             except OSError:
+                return
+            if not self.admit(client):
                 return
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)

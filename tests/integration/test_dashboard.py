@@ -110,6 +110,17 @@ def until(driver: webdriver.Chrome, what: str, check: Callable[[webdriver.Chrome
         pytest.fail(f"the page never showed {what}; it last had: {json.dumps(summary)[:3000]}")
 
 
+def model_shown(page: dict[str, Any]) -> dict[str, Any] | None:
+    """The page once it shows both versions on the timeline (what the test then asserts)."""
+    return page if len(page["versions"]) == 2 and page["timeline"] == 2 else None
+
+
+def served_shown(page: dict[str, Any]) -> dict[str, Any] | None:
+    """The page once it shows v2's served quality, with its cost, and no "no served" note."""
+    served = any(v["version"] == "2" and "-0.0500" in v["text"] for v in page["versions"])
+    return page if served and page["qualityNote"] is None else None
+
+
 LAG_POINTS = """
 const chart = window.lazarusCharts && window.lazarusCharts.lag;
 if (!chart) return null;
@@ -240,7 +251,7 @@ def test_dashboard_shows_lag_roles_and_versions_in_a_browser(
         feed = feeding(s)
         until(chrome, "the scorer's events/s above 0", scorer_busy)
         # The model: current v2, both versions with their prequential metrics, no served outcomes.
-        page = facts(chrome)
+        page = until(chrome, "both versions and their timeline", lambda d: model_shown(facts(d)))
         assert page["current"] == f"v{current}"
         assert [(v["version"], v["current"]) for v in page["versions"]] == [
             ("2", True),
@@ -270,14 +281,11 @@ def test_dashboard_shows_lag_roles_and_versions_in_a_browser(
             ],
         )
         client.close()
-        until(
+        page = until(
             chrome,
             "the served quality of v2",
-            lambda d: any(
-                v["version"] == "2" and "-0.0500" in v["text"] for v in facts(d)["versions"]
-            ),
+            lambda d: served_shown(facts(d)),
         )
-        page = facts(chrome)
         assert page["qualityNote"] is None
         assert "0.7000" in page["versions"][0]["text"]
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 import urllib.request
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import redis
 from prometheus_client.parser import text_string_to_metric_families
@@ -30,7 +32,11 @@ def metrics_url(s: Settings, role: str) -> str | None:
     return None
 
 
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+"""(metric name, sorted labels) -> value, from one scrape."""
+
+
+def scrape(url: str) -> Samples:
     text = (
         urllib.request.urlopen(
             url.replace(url.split("/")[2].split(":")[0], "127.0.0.1", 1), timeout=5
@@ -45,15 +51,56 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return out
 
 
-def value(samples: dict[Any, float], name: str, **labels: str) -> float:
-    found = maybe(samples, name, **labels)
-    assert found is not None, f"no {name} {labels} in {sorted({k[0] for k in samples})}"
-    return found
-
-
-def maybe(samples: dict[Any, float], name: str, **labels: str) -> float | None:
+def maybe(samples: Samples, name: str, **labels: str) -> float | None:
+    """The sum of `name`'s series whose labels include `labels`; None when there is none."""
     matches = [v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls)]
     return sum(matches) if matches else None
+
+
+@dataclass(frozen=True)
+class Want:
+    """A value read from a scrape, and what it must satisfy."""
+
+    what: str
+    value: Callable[[Samples], float | None]
+    holds: Callable[[float | None], bool]
+
+    def met(self, samples: Samples) -> bool:
+        return self.holds(self.value(samples))
+
+    def shown(self, samples: Samples) -> str:
+        return f"{self.what} = {self.value(samples)}"
+
+
+def metric(name: str, holds: Callable[[float | None], bool], **labels: str) -> Want:
+    """A metric (the sum of its series matching `labels`) and what it must satisfy."""
+    return Want(f"{name}{labels or ''}", lambda m: maybe(m, name, **labels), holds)
+
+
+def equals(expected: float) -> Callable[[float | None], bool]:
+    return lambda v: v == expected
+
+
+def at_least(low: float) -> Callable[[float | None], bool]:
+    return lambda v: v is not None and v >= low
+
+
+def between(low: float, high: float) -> Callable[[float | None], bool]:
+    return lambda v: v is not None and low <= v <= high
+
+
+def scrape_until(url: str, wants: list[Want], timeout: float = 60.0) -> Samples:
+    """Scrape until every `Want` holds in one scrape, and return it; on timeout, fail showing
+    the values that did not. Counters lag the work a little: never assert on a scrape that was
+    not waited for."""
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = scrape(url)
+        failing = [w for w in wants if not w.met(samples)]
+        if not failing:
+            return samples
+        assert time.monotonic() < deadline, "never: " + "; ".join(w.shown(samples) for w in failing)
+        time.sleep(0.1)
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
@@ -78,25 +125,23 @@ def test_scorer_metrics_count_what_was_sent(settings: Settings, topics: list[str
         url = metrics_url(s, "scorer:habitat")
         assert url is not None
 
-        wait_until(
-            lambda: (
-                maybe(scrape(url), "lazarus_events_in_total", topic=SENSOR_READINGS.full(p)) == 403
-            ),
-            60,
-            "every input counted",
-        )
-        m = scrape(url)
-        assert value(m, "lazarus_events_out_total", topic=HABITAT_SCORES.full(p)) == len(valid)
-        assert value(m, "lazarus_events_out_total", topic=DEAD_LETTERS.full(p)) == invalid
-        assert value(m, "lazarus_dead_letters_total", topic=SENSOR_READINGS.full(p)) == invalid
-        assert value(m, "lazarus_model_version", model="habitat") == 1
-        assert value(m, "lazarus_snapshot_age_seconds", model="habitat") > 0
-        assert value(m, "lazarus_processing_seconds_count") >= 1
-        assert value(m, "lazarus_snapshots_refused_total") == 0
-        wait_until(
-            lambda: any(k[0] == "lazarus_consumer_lag" for k in scrape(url)),
-            15,
-            "lag from librdkafka statistics",
+        scrape_until(
+            url,
+            [
+                metric("lazarus_events_in_total", equals(403), topic=SENSOR_READINGS.full(p)),
+                metric(
+                    "lazarus_events_out_total", equals(len(valid)), topic=HABITAT_SCORES.full(p)
+                ),
+                metric("lazarus_events_out_total", equals(invalid), topic=DEAD_LETTERS.full(p)),
+                metric(
+                    "lazarus_dead_letters_total", equals(invalid), topic=SENSOR_READINGS.full(p)
+                ),
+                metric("lazarus_model_version", equals(1), model="habitat"),
+                metric("lazarus_snapshot_age_seconds", lambda v: v is not None and v > 0),
+                metric("lazarus_processing_seconds_count", at_least(1)),
+                metric("lazarus_snapshots_refused_total", equals(0)),
+                metric("lazarus_consumer_lag", at_least(0)),  # from librdkafka statistics
+            ],
         )
     finally:
         stop(proc)
@@ -113,29 +158,22 @@ def test_trainer_metrics_report_learning_and_prequential_quality(
         url = metrics_url(s, "trainer:habitat")
         assert url is not None
         p = s.topic_prefix
-        wait_until(
-            lambda: (
-                maybe(scrape(url), "lazarus_events_in_total", topic=HABITAT_OUTCOMES.full(p)) == 600
-            ),
-            60,
-            "every outcome consumed",
-        )
 
-        def accounted() -> float:
-            m = scrape(url)
+        def accounted(m: Samples) -> float:
             return (maybe(m, "lazarus_learned_total") or 0) + (
                 maybe(m, "lazarus_dead_letters_total") or 0
             )
 
-        wait_until(lambda: accounted() == 600, 30, "every reading learned or dead-lettered")
-        m = scrape(url)
-        assert value(m, "lazarus_events_in_total", topic=SENSOR_READINGS.full(p)) == 600
-        wait_until(
-            lambda: any(k[0] == "lazarus_prequential_metric" for k in scrape(url)), 30, "a snapshot"
+        scrape_until(
+            url,
+            [
+                metric("lazarus_events_in_total", equals(600), topic=HABITAT_OUTCOMES.full(p)),
+                metric("lazarus_events_in_total", equals(600), topic=SENSOR_READINGS.full(p)),
+                Want("every reading learned or dead-lettered", accounted, equals(600)),
+                metric("lazarus_prequential_metric", between(0.0, 1.0), metric="Accuracy"),
+                metric("lazarus_label_latency_seconds", at_least(0), stat="mean"),
+                metric("lazarus_pending_joins", at_least(0)),
+            ],
         )
-        m = scrape(url)
-        assert 0.0 <= value(m, "lazarus_prequential_metric", metric="Accuracy") <= 1.0
-        assert value(m, "lazarus_label_latency_seconds", stat="mean") >= 0
-        assert value(m, "lazarus_pending_joins") >= 0
     finally:
         stop(proc)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
 from pathlib import Path
+
+from confluent_kafka import TIMESTAMP_CREATE_TIME
 
 from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.ports import free_port
@@ -14,8 +15,9 @@ from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
 from lazarus.settings import Settings
+from producers.ids import epoch_ms
 from schemas import DeadLetter, Outcome, SensorReading
-from schemas.topics import DEAD_LETTERS, HABITAT_OUTCOMES, SENSOR_READINGS
+from schemas.topics import DEAD_LETTERS, GENOMIC_SAMPLES, HABITAT_OUTCOMES, SENSOR_READINGS
 from tests.integration.cli import cli_env, lazarus, lazarus_bg
 from tests.integration.kafkatools import read_all
 from tests.integration.tcpproxy import Proxy
@@ -44,14 +46,18 @@ def test_simulated_sensors_arrive_keyed_with_delayed_outcomes(
     assert len(readings) == 300 and len(outcomes) == 300
     sent_at = {}
     for msg in readings:
-        payload = json.loads(msg.value())
-        assert msg.key().decode() == payload["site_id"]
-        sent_at[payload["event_id"]] = msg.timestamp()[1]
+        reading = SensorReading.model_validate_json(msg.value())
+        assert msg.key().decode() == reading.site_id
+        # The Kafka timestamp (CreateTime) is the event time, which keeps step with the wall clock.
+        assert msg.timestamp() == (TIMESTAMP_CREATE_TIME, epoch_ms(reading.event_time))
+        assert msg.timestamp()[1] <= time.time() * 1000
+        sent_at[reading.event_id] = msg.timestamp()[1]
     for msg in outcomes:
         outcome = Outcome.model_validate_json(msg.value())
         assert msg.key().decode() == outcome.subject
         assert outcome.event_ref is not None
-        assert msg.timestamp()[1] - sent_at[outcome.event_ref] >= 950  # ms; the 1 s label delay
+        assert msg.timestamp()[1] == epoch_ms(outcome.event_time)
+        assert msg.timestamp()[1] - sent_at[outcome.event_ref] == 1000  # ms; the 1 s label delay
 
 
 def test_unreachable_broker_retries_then_exits_nonzero(settings: Settings) -> None:
@@ -68,7 +74,8 @@ def test_ctrl_c_flushes_and_prints_counts(settings: Settings, topics: list[str])
     proc = lazarus_bg(
         "produce", "genomes", "--rate", "200", "--label-delay", "30", env=cli_env(settings)
     )
-    time.sleep(2.5)  # let it publish; the assertion below reads what it reports
+    # it has published (not a sleep: under load it may take seconds to start)
+    assert read_all(settings, GENOMIC_SAMPLES.full(settings.topic_prefix), expect=1, timeout=60)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
@@ -123,6 +130,38 @@ def test_replay_dead_letters_exactly_the_bad_rows(
     readings = read_all(settings, SENSOR_READINGS.full(settings.topic_prefix), expect=90)
     assert len(readings) == 90
     SensorReading.model_validate_json(readings[0].value())
+
+
+def test_replay_of_a_cp1252_file_dead_letters_undecodable_rows_unless_told_its_encoding(
+    settings: Settings, topics: list[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "sites.csv"
+    rows = ["site,site_name,temp,occupied"]
+    for i in range(2, 42):  # every fifth row names a café: 0xe9 in cp1252, invalid UTF-8
+        rows.append(f"s{i},{'Café' if i % 5 == 0 else 'Ridge'} {i},{10 + i % 7},{i % 2}")
+    path.write_bytes("\r\n".join(rows).encode("cp1252") + b"\r\n")
+    args = ("produce", "replay", str(path), "--key-column", "site", "--label-column", "occupied")
+    args += ("--exclude", "site_name", "--label-delay", "0")
+    first = lazarus(*args, env=cli_env(settings))
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stderr
+    assert "sent 72 (events 32, outcomes 32)" in first.stderr and "dead-lettered 8" in first.stderr
+    dead = [
+        DeadLetter.model_validate_json(m.value())
+        for m in read_all(settings, DEAD_LETTERS.full(settings.topic_prefix), expect=8)
+    ]
+    assert sorted(d.origin_line for d in dead) == [i for i in range(2, 42) if i % 5 == 0]
+    assert all("not valid utf-8" in d.reason and d.stage == "producer" for d in dead)
+    assert {d.raw_payload() for d in dead} == {
+        rows[i - 1].encode("cp1252") for i in range(2, 42) if i % 5 == 0
+    }
+    second = lazarus(*args, "--encoding", "cp1252", env=cli_env(settings))
+    assert second.returncode == 0, second.stderr
+    assert (
+        "sent 80 (events 40, outcomes 40)" in second.stderr and "dead-lettered 0" in second.stderr
+    )
+    readings = read_all(settings, SENSOR_READINGS.full(settings.topic_prefix), expect=72)
+    assert len(readings) == 72  # 32 + 40: rows in = sent + dead-lettered, twice
 
 
 def test_replay_strict_stops_at_the_first_bad_row(

@@ -1,5 +1,6 @@
 """Scorer workers as processes: kill -9 mid-stream, rebalances, SIGTERM, the --workers pool.
-Every input event gets at least one score; duplicates are counted and printed."""
+Every input event gets at least one score; duplicates are counted and printed, and every
+score of one input has the same id, whichever version made it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
 from lazarus.settings import Settings
+from schemas.scores import Score, score_id
 from schemas.topics import topic_names
 from tests.integration.cli import cli_env, lazarus_bg
 from tests.integration.scorerkit import ModelMaker, scores, send_sensors, wait_until
@@ -41,6 +43,15 @@ def serving(s: Settings) -> list[dict[str, str]]:
     return [r for r in rows if r.get("role") == "scorer:habitat" and r.get("state") == "running"]
 
 
+def all_scoring(s: Settings, workers: int) -> bool:
+    rows = serving(s)
+    return len(rows) == workers and all(int(r.get("scored") or 0) > 0 for r in rows)
+
+
+def all_serve(s: Settings, version: str) -> bool:
+    return all(r.get("model_version") == version for r in serving(s))
+
+
 def assigned(s: Settings, workers: int) -> bool:
     rows = serving(s)
     return (
@@ -60,8 +71,10 @@ def workers(s: Settings) -> Iterator[list[subprocess.Popen[str]]]:
         p.wait(10)
 
 
-def start_worker(s: Settings, procs: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
-    proc = lazarus_bg("score", "habitat", env=cli_env(s))
+def start_worker(
+    s: Settings, procs: list[subprocess.Popen[str]], **env: str
+) -> subprocess.Popen[str]:
+    proc = lazarus_bg("score", "habitat", env=cli_env(s, **env))
     procs.append(proc)
     return proc
 
@@ -85,7 +98,8 @@ def all_scored(s: Settings, ids: list[str], timeout: float = 90.0) -> Counter[st
     wanted = set(ids)
     deadline = time.monotonic() + timeout
     while True:
-        got = Counter(sc.input_event_id for sc in scores(s, expect=len(ids), timeout=10))
+        # not `expect=len(ids)`: with duplicates, that many messages need not cover every input
+        got = Counter(sc.input_event_id for sc in scores(s, timeout=10))
         missing = wanted - set(got)
         if not missing:
             return got
@@ -93,14 +107,18 @@ def all_scored(s: Settings, ids: list[str], timeout: float = 90.0) -> Counter[st
         time.sleep(1)
 
 
-def test_killing_a_worker_mid_stream_loses_no_event(
+def test_killing_a_worker_mid_stream_loses_no_event_and_rescores_keep_their_ids(
     s: Settings, workers: list[subprocess.Popen[str]]
 ) -> None:
-    a = start_worker(s, workers)
+    # A never commits (its interval outlasts the test): whatever it scored, its partitions'
+    # next owner scores again after the kill, by then with a newer version.
+    a = start_worker(s, workers, LAZARUS_KAFKA_OPTIONS='{"auto.commit.interval.ms": "600000"}')
     b = start_worker(s, workers)
     wait_until(lambda: assigned(s, 2), 60, "two workers sharing 4 partitions")
     feeder, ids = in_background(s, chunks=10, size=400, pause=0.3)
-    wait_until(lambda: len(ids) >= 1600, 60, "the stream under way")
+    wait_until(lambda: all_scoring(s, 2), 60, "both workers scoring with v1")
+    ModelMaker(s).publish()  # v2
+    wait_until(lambda: all_serve(s, "2"), 30, "both workers serving v2")
     a.send_signal(signal.SIGKILL)
     feeder.join(60)
     got = all_scored(s, ids)
@@ -108,6 +126,15 @@ def test_killing_a_worker_mid_stream_loses_no_event(
     print(
         f"\nkill -9 of one of two workers: {len(ids)} events, all scored; {duplicates} duplicate scores"
     )
+    assert duplicates > 0, "what the killed worker scored was never committed: it is rescored"
+    by_input: dict[str, list[Score]] = {}
+    for sc in scores(s, expect=len(ids) + duplicates, timeout=30):
+        by_input.setdefault(sc.input_event_id, []).append(sc)
+    rescored_by_newer = 0
+    for input_id, same in by_input.items():
+        assert {sc.event_id for sc in same} == {score_id(input_id, "habitat")}
+        rescored_by_newer += len({sc.model_version for sc in same}) > 1
+    assert rescored_by_newer > 0, "v1 scores of the killed worker were redone by v2"
     b.send_signal(signal.SIGTERM)
     assert b.wait(30) == 0
 

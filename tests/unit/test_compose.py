@@ -35,8 +35,8 @@ MISSING_COMPOSE = (
 INFRA = {"kafka", "redis"}
 ONE_SHOT = "topics"
 ROLE_COMMANDS = {
-    "producers-sensors": ["python", "-m", "producers", "sensors"],
-    "producers-genomes": ["python", "-m", "producers", "genomes"],
+    "producers-sensors": ["python", "-m", "producers", "sensors", "--rate", "200"],
+    "producers-genomes": ["python", "-m", "producers", "genomes", "--rate", "50"],
     "trainer-habitat": ["python", "-m", "trainer", "habitat"],
     "trainer-viability": ["python", "-m", "trainer", "viability"],
     "scorer-habitat": ["python", "-m", "scorer", "habitat"],

@@ -32,12 +32,76 @@ def test_outcome_without_ref_takes_the_subjects_latest() -> None:
 
 
 def test_unmatched_and_duplicate_outcomes_are_counted() -> None:
-    j = join()
-    assert j.match("nope", "s", 0) is None
+    j = join(ttl_ms=10_000)
+    assert j.match("nope", "s", 0, True) is None
+    assert j.waiting_outcomes == 1 and j.counters.unmatched == 0  # held: its features may come
     j.add("e1", "s", 0, X, (), 0)
     assert j.match("e1", "s", 0) is not None
     assert j.match("e1", "s", 0) is None
+    j.add("e2", "t", 10_001, X, (), 0)  # the clock passes the held outcome's TTL
+    assert j.waiting_outcomes == 0
     assert (j.counters.unmatched, j.counters.duplicate_outcomes) == (1, 1)
+
+
+def test_an_outcome_that_comes_first_is_joined_when_its_features_come() -> None:
+    j = join()
+    for i in range(10):
+        assert j.match(f"e{i}", f"s{i}", 5_000 + i, i % 2 == 0) is None
+    assert j.waiting_outcomes == 10 and not j.entries
+    for i in range(10):
+        got = j.add(f"e{i}", f"s{i}", 3_000 + i, X, ("site",), pack_origin(0, 1, i))
+        assert got is not None
+        joined, label = got
+        assert joined.event_id == f"e{i}" and joined.x == X and label == (i % 2 == 0)
+        assert unpack_origin(joined.origin) == (0, 1, i) and joined.latency_s == 2.0
+    c = j.counters
+    assert (c.joined, c.early_joined, c.unmatched, j.waiting_outcomes) == (10, 10, 0, 0)
+    assert not j.entries
+
+
+def test_an_outcome_without_ref_and_nothing_pending_is_unmatched_not_held() -> None:
+    j = join()
+    assert j.match(None, "s", 5_000, True) is None
+    assert j.waiting_outcomes == 0 and j.counters.unmatched == 1
+    assert j.add("e1", "s", 4_000, X, (), 0) is None  # not labelled by a guess
+
+
+def test_a_duplicate_early_outcome_is_counted_and_the_first_kept() -> None:
+    j = join()
+    j.match("e1", "s", 5_000, True)
+    j.match("e1", "s", 5_001, False)
+    got = j.add("e1", "s", 1_000, X, (), 0)
+    assert got is not None and got[1] is True and j.counters.duplicate_outcomes == 1
+
+
+def test_an_outcome_after_its_features_expired_is_late_not_held() -> None:
+    j = join(ttl_ms=1_000)
+    j.add("e1", "s", 0, X, (), 0)
+    j.add("e2", "t", 5_000, X, (), 0)  # e1 expires
+    assert j.match("e1", "s", 5_001, True) is None
+    c = j.counters
+    assert (c.expired, c.unmatched, c.features_gone, j.waiting_outcomes) == (1, 1, 1, 0)
+
+
+def test_held_outcomes_are_bounded() -> None:
+    j = join(max_pending=3)
+    for i in range(5):
+        j.match(f"e{i}", "s", i, True)
+    assert list(j.early) == ["e2", "e3", "e4"] and j.counters.unmatched == 2
+
+
+def test_held_outcomes_survive_pickling_and_old_snapshots_load() -> None:
+    j = join()
+    j.match("e1", "s", 5_000, True)
+    again = pickle.loads(pickle.dumps(j))
+    got = again.add("e1", "s", 1_000, X, (), 0)
+    assert got is not None and got[1] is True
+    old_state = j.__getstate__()
+    for name in ("early", "gone"):
+        old_state.pop(name)
+    old = PendingJoin.__new__(PendingJoin)
+    old.__setstate__(old_state)
+    assert old.waiting_outcomes == 0 and "x" not in old.gone
 
 
 def test_duplicate_features_are_not_stored_twice() -> None:
@@ -79,3 +143,19 @@ def test_many_subjects_do_not_grow_shared_state() -> None:
         j.add(f"e{i}", f"individual-{i}", i, X, ("dire_wolf",), 0)
         j.match(f"e{i}", f"individual-{i}", i)
     assert len(j.layouts) == 1 and len(j.entries) == 0 and not j.latest_by_subject
+
+
+def test_status_shows_what_never_joined_from_a_trainers_heartbeat() -> None:
+    from lazarus.cli.status_cmd import _joins
+    from trainer.join import unjoined
+
+    j = join(ttl_ms=1_000)
+    j.add("e1", "s", 0, X, (), 0)
+    j.add("e2", "t", 5_000, X, (), 0)  # e1 expires
+    j.match("e1", "s", 5_001, True)  # its outcome comes too late
+    j.match("e9", "u", 5_002, True)  # an outcome whose features have not come
+    beat = {f"unjoined_{k}": str(v) for k, v in unjoined(j.counters).items()}
+    beat["waiting_outcomes"] = str(j.waiting_outcomes)
+    assert _joins(beat) == "expired 1 · unmatched 1 · waiting 1"
+    assert _joins({"unjoined_expired": "0", "waiting_outcomes": "0"}) == "all joined"
+    assert _joins({"scored": "5"}) == "-"

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from schemas import DeadLetter, GenomicSample, Outcome, Score, SensorReading
 from schemas.fingerprint import schema_fingerprint
 from schemas.prequential import PrequentialRecord
-from schemas.sensors import KNOWN_MEASUREMENTS, SensorKind
+from schemas.sensors import KNOWN_MEASUREMENTS, UNKNOWN_MEASUREMENT_LIMIT, SensorKind
 from schemas.topics import ALL_TOPICS, SENSOR_READINGS, by_name
 from tests.conftest import FIXTURES
 
@@ -39,7 +39,11 @@ def measurements(draw: st.DrawFn) -> dict[str, float]:
         m = KNOWN_MEASUREMENTS[name]
         out[name] = draw(st.floats(m.low, m.high))
     extra = draw(
-        st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True), finite, max_size=3)
+        st.dictionaries(
+            st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True),
+            st.floats(-UNKNOWN_MEASUREMENT_LIMIT, UNKNOWN_MEASUREMENT_LIMIT),
+            max_size=3,
+        )
     )
     out.update({k: v for k, v in extra.items() if k not in KNOWN_MEASUREMENTS})
     if not out:
@@ -296,3 +300,29 @@ def test_decode_many_returns_each_error_in_place_without_holding_the_batch() -> 
             inner = (detail.get("ctx") or {}).get("error")
             assert not isinstance(inner, BaseException) or inner.__traceback__ is None
     assert "outside" in str(decoded[2])
+
+
+@pytest.mark.parametrize("value", [1e12, -1e12, 0.4])
+def test_a_measurement_with_no_known_unit_takes_values_within_the_limit(value: float) -> None:
+    reading = _reading_with({"leaf_wetness": value})
+    assert reading.measurements["leaf_wetness"] == value
+
+
+@pytest.mark.parametrize("value", [1e200, -1e13, 1.0000001e12])
+def test_a_measurement_with_no_known_unit_beyond_the_limit_is_refused(value: float) -> None:
+    with pytest.raises(ValidationError, match="range of a measurement with no known unit"):
+        _reading_with({"leaf_wetness": value})
+
+
+def _reading_with(measurements: dict[str, float]) -> SensorReading:
+    return SensorReading.model_validate(
+        {
+            "event_id": "r1",
+            "event_time": "2026-01-01T00:00:00Z",
+            "site_id": "s",
+            "sensor_id": "s-1",
+            "kind": "soil",
+            "location": {"lat": 1.0, "lon": 2.0},
+            "measurements": measurements,
+        }
+    )

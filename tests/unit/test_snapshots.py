@@ -141,6 +141,20 @@ def test_store_sequence_retention_and_forward_only_current() -> None:
     assert store.current("habitat") == 5 and store.latest("habitat") == 5
 
 
+def test_a_version_stored_as_not_servable_never_becomes_current() -> None:
+    store = MemorySnapshotStore()
+    s = signer()
+    snaps = [seal({"v": v}, fields(v), s)[0] for v in range(1, 7)]
+    for v in (1, 2):
+        assert store.publish("habitat", v, snaps[v - 1], keep=3, servable=False).outcome == "ok"
+    assert store.current("habitat") is None and store.latest("habitat") == 2
+    assert store.publish("habitat", 3, snaps[2], keep=3).outcome == "ok"
+    assert store.current("habitat") == 3
+    for v in (4, 5, 6):  # say a stricter minimum: stored, never current (and current is kept)
+        assert store.publish("habitat", v, snaps[v - 1], keep=3, servable=False).outcome == "ok"
+    assert store.current("habitat") == 3 and store.versions("habitat") == [3, 4, 5, 6]
+
+
 def test_dotted_names_cannot_walk_to_other_modules() -> None:
     module, name = b"river.stats.cov", b"np.f2py.subprocess.Popen"
     payload = (
