@@ -16,9 +16,9 @@ leaves out the same events.
 
 from __future__ import annotations
 
-import math
 import pickle
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any
 
 from lazarus.errors import LazarusError
@@ -218,33 +218,31 @@ class Learner:
             self._restore(self._since)
         return again
 
-    def _predict(self, x: dict[str, float]) -> tuple[Any, dict[Any, float] | None]:
-        model = self.state.model
-        if self._classify:
-            proba = model.predict_proba_one(x)
-            if not proba:  # a model with no opinion yet (an empty tree) is not scored
-                return None, None
-            return max(proba, key=proba.__getitem__), proba
-        return model.predict_one(x), None
-
     def _test_then_train(self, joined: Joined, y: Any) -> Joined | ModelFailure:
-        x = joined.x
+        """Predict, check the prediction is finite, update the metrics, learn (one event)."""
+        x, model = joined.x, self.state.model
         try:
-            y_pred, proba = self._predict(x)
+            if self._classify:
+                proba = model.predict_proba_one(x)
+                # a model with no opinion yet (an empty tree) is not scored
+                y_pred = max(proba, key=proba.__getitem__) if proba else None
+                finite = not proba or isfinite(sum(proba.values()))
+            else:
+                proba, y_pred = None, model.predict_one(x)
+                finite = not isinstance(y_pred, float) or isfinite(y_pred)
         except Exception as exc:  # a model that raises must not stop training on the rest
             return self._fail(joined, exc, y=y)
-        if not _finite_prediction(y_pred, proba):
-            return self._fail(
-                joined, NonFiniteModel(f"the model predicted {y_pred!r} ({proba!r:.200})"), y=y
-            )
+        if not finite:
+            why = NonFiniteModel(f"the model predicted {y_pred!r} ({proba!r:.200})")
+            return self._fail(joined, why, y=y)
         try:
-            if self._classify and proba is None:
-                self.last_prediction = (None, None)
-            else:
+            if proba or not self._classify:
                 self.state.evaluation.update(y, proba, y_pred, joined.segment)
                 self.last_prediction = (y_pred, proba)
-            self.state.model.learn_one(x, y)
-        except Exception as exc:  # metrics or model half-updated: the learner repairs them
+            else:
+                self.last_prediction = (None, None)
+            model.learn_one(x, y)
+        except Exception as exc:  # metrics or model half-updated: the learner rolls back
             return self._fail(joined, exc, learned_partly=True, y=y)
         self.state.n_learned += 1
         return joined
@@ -260,14 +258,3 @@ class Learner:
         self.state.model_failures += 1
         self.failures.append(failure)
         return failure
-
-
-def _finite_prediction(y_pred: Any, proba: dict[Any, float] | None) -> bool:
-    if isinstance(y_pred, float) and not math.isfinite(y_pred):
-        return False
-    if proba is not None:
-        try:
-            return all(math.isfinite(p) for p in proba.values())
-        except TypeError:
-            return False
-    return True
