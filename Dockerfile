@@ -1,7 +1,7 @@
 # One image for every Lazarus role; the role is chosen by the command:
-#   python -m producers sensors | python -m producers genomes
-#   python -m trainer habitat   | python -m trainer viability
-#   python -m scorer habitat    | lazarus topics create
+#   python -m lazarus.producers sensors | python -m lazarus.producers genomes
+#   python -m lazarus.trainer habitat   | python -m lazarus.trainer viability
+#   python -m lazarus.scorer habitat    | lazarus topics create
 # All configuration comes from LAZARUS_* environment variables (see docker-compose.yml).
 FROM python:3.11-slim
 
@@ -23,7 +23,8 @@ RUN groupadd --system --gid 10001 lazarus \
 
 # Build context: only what the package needs (see .dockerignore). Sources live in
 # /src, outside the working directory, so `python -m ...` imports the installed
-# package rather than a stray checkout on sys.path.
+# package rather than a stray checkout on sys.path. The role folders are installed under the
+# one import name `lazarus` (lazarus/schemas and the others are links to them).
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY requirements/constraints.txt requirements/constraints.txt
@@ -32,6 +33,7 @@ COPY schemas/ schemas/
 COPY producers/ producers/
 COPY trainer/ trainer/
 COPY scorer/ scorer/
+COPY quality/ quality/
 
 # Installed as root into the system site-packages (read-only to the runtime
 # user); the constraints file pins every transitive version for reproducible builds.

@@ -20,11 +20,11 @@ from confluent_kafka import OFFSET_BEGINNING
 from bench.common import broker_settings
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
-from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, topic_names
+from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, topic_names
+from lazarus.trainer.app import trainer_consumer_config
+from lazarus.trainer.decoding import Throttle
+from lazarus.trainer.feed import FeedPlan, Pump
 from tests.integration.trainerkit import produce_sensors
-from trainer.app import trainer_consumer_config
-from trainer.decoding import Throttle
-from trainer.feed import FeedPlan, Pump
 
 PARTITIONS = 4
 

@@ -14,10 +14,10 @@ import resource
 from datetime import UTC, datetime
 from pathlib import Path
 
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas.topics import SENSOR_READINGS
-from trainer.learner import Learner
-from trainer.specs import habitat
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas.topics import SENSOR_READINGS
+from lazarus.trainer.learner import Learner
+from lazarus.trainer.specs import habitat
 
 
 def rss_mb() -> float:

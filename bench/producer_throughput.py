@@ -18,9 +18,9 @@ from bench.common import broker_settings, summary, timed
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
-from producers.feed import FeedLimits, run_feed
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
+from lazarus.producers.feed import FeedLimits, run_feed
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
 
 
 def raw(conf: dict, topic: str, payloads: list[tuple[bytes, bytes]]) -> int:  # type: ignore[type-arg]

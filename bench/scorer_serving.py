@@ -1,4 +1,4 @@
-"""A scorer worker (a real `python -m scorer habitat` process) under a steady feed:
+"""A scorer worker (a real `python -m lazarus.scorer habitat` process) under a steady feed:
 
 - propagation: from `current` advancing (timed before the trainer-side publish starts) to the
   first score made with the new version (that score's Kafka timestamp). Targets (issue #5):
@@ -28,10 +28,10 @@ from bench.common import broker_settings
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas.topics import HABITAT_SCORES, SENSOR_READINGS, topic_names
 from lazarus.settings import DEFAULT_REDIS_URL, Settings
 from lazarus.signing import generate
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas.topics import HABITAT_SCORES, SENSOR_READINGS, topic_names
 from tests.integration.cli import cli_env
 from tests.integration.scorerkit import ModelMaker
 from tests.integration.trainerkit import START
@@ -65,7 +65,7 @@ class Feed(threading.Thread):
 
 def worker(s: Settings, log: Path, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "scorer", "habitat"],
+        [sys.executable, "-m", "lazarus.scorer", "habitat"],
         env=cli_env(s, **env),
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,

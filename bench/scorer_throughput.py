@@ -18,12 +18,12 @@ from confluent_kafka import Consumer, Producer
 from bench.common import broker_settings, summary
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, consumer_config, producer_config
+from lazarus.schemas.topics import SENSOR_READINGS, topic_names
+from lazarus.scorer.app import BATCH, ScorerApp
 from lazarus.settings import DEFAULT_REDIS_URL, Settings
 from lazarus.signing import generate, verifier_from
-from schemas.topics import SENSOR_READINGS, topic_names
-from scorer.app import BATCH, ScorerApp
+from lazarus.trainer.specs import habitat
 from tests.integration.scorerkit import ModelMaker, send_sensors
-from trainer.specs import habitat
 
 
 def passthrough(s: Settings, n: int) -> float:

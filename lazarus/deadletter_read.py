@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from lazarus.kafka.config import KafkaConfig
 from lazarus.lag import log_end, reached_end
-from schemas.deadletter import DeadLetter
+from lazarus.schemas.deadletter import DeadLetter
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?", re.IGNORECASE)
 

@@ -16,14 +16,14 @@ from confluent_kafka import KafkaError, Message
 from pydantic import ValidationError
 
 from lazarus.kafka.producer import OnDelivery, Publisher, retriable
-from schemas.deadletter import (
+from lazarus.schemas.deadletter import (
     REASON_MAX,
     DeadLetter,
     Stage,
     clip,
     dead_letter_id,
 )
-from schemas.topics import Topic
+from lazarus.schemas.topics import Topic
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,14 @@ import sys
 from typing import Any
 
 from lazarus.groups import group_name
-from lazarus.supervisor import RoleSpec
-from schemas.topics import (
+from lazarus.schemas.topics import (
     GENOMIC_SAMPLES,
     HABITAT_OUTCOMES,
     SENSOR_READINGS,
     VIABILITY_OUTCOMES,
     Topic,
 )
+from lazarus.supervisor import RoleSpec
 
 
 def _exists(module: str) -> bool:
@@ -42,35 +42,37 @@ def demo_roles(
 ) -> list[RoleSpec]:
     """Producers for both feeds, one trainer per model, `scorers` scorer workers and a quality
     monitor per model, and the dashboard (unless `dashboard_port` is None)."""
-    py = sys.executable
+    # -P: never import from the current directory (a folder named `schemas` there must not
+    # shadow ours); `-m` then finds only the installed packages.
+    py = (sys.executable, "-P", "-m")
     roles: list[RoleSpec] = []
-    if _exists("producers.__main__"):
+    if _exists("lazarus.producers.__main__"):
         common = ("--rate", str(rate), "--label-delay", str(label_delay), "--seed", str(seed))
         roles.append(
             RoleSpec(
-                "producer:sensors", (py, "-m", "producers", "sensors", *common), drop_env=SECRET
+                "producer:sensors", (*py, "lazarus.producers", "sensors", *common), drop_env=SECRET
             )
         )
         roles.append(
             RoleSpec(
-                "producer:genomes", (py, "-m", "producers", "genomes", *common), drop_env=SECRET
+                "producer:genomes", (*py, "lazarus.producers", "genomes", *common), drop_env=SECRET
             )
         )
-    if _exists("trainer.__main__"):
+    if _exists("lazarus.trainer.__main__"):
         roles += [
             RoleSpec(
                 f"trainer:{m}",
-                (py, "-m", "trainer", m),
+                (*py, "lazarus.trainer", m),
                 group=group_name(prefix, "trainer", m),
                 topics=tuple(t.full(prefix) for t in topics),
             )
             for m, topics in MODELS.items()
         ]
-    if _exists("scorer.__main__"):
+    if _exists("lazarus.scorer.__main__"):
         roles += [
             RoleSpec(
                 f"scorer:{m}#{i}",
-                (py, "-m", "scorer", m),
+                (*py, "lazarus.scorer", m),
                 group=group_name(prefix, "scorer", m),
                 topics=(topics[0].full(prefix),),
                 drop_env=SECRET,
@@ -78,16 +80,16 @@ def demo_roles(
             for m, topics in MODELS.items()
             for i in range(1, scorers + 1)
         ]
-    if _exists("scorer.__main__") and _exists("trainer.__main__"):
+    if _exists("lazarus.scorer.__main__") and _exists("lazarus.trainer.__main__"):
         roles += [
-            RoleSpec(f"quality:{m}", (py, "-m", "lazarus", "quality", m), drop_env=SECRET)
+            RoleSpec(f"quality:{m}", (*py, "lazarus", "quality", m), drop_env=SECRET)
             for m in MODELS
         ]
     if dashboard_port is not None:
         roles.append(
             RoleSpec(
                 "dashboard",
-                (py, "-m", "lazarus", "dashboard", "--port", str(dashboard_port)),
+                (*py, "lazarus", "dashboard", "--port", str(dashboard_port)),
                 drop_env=SECRET,
             )
         )

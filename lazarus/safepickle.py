@@ -68,8 +68,11 @@ ALLOWED_GLOBALS = frozenset(
 )
 """Exact (module, name) pairs allowed whatever they are."""
 
-CLASS_PREFIXES = ("river.", "trainer.", "schemas.")
+CLASS_PREFIXES = ("river.", "lazarus.trainer.", "lazarus.schemas.")
 """Modules whose classes (only classes) may appear: models, metrics, our state."""
+
+LEGACY_PREFIXES = ("trainer.", "schemas.")
+"""Where our state classes lived before Lazarus had one import name: read as `lazarus.<that>`."""
 
 DENIED_PREFIXES = ("river.datasets", "river.stream", "river.api")
 """Parts of river that read files or the network: never in a snapshot."""
@@ -77,6 +80,8 @@ DENIED_PREFIXES = ("river.datasets", "river.stream", "river.api")
 
 class SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
+        if module.startswith(LEGACY_PREFIXES):
+            module = f"lazarus.{module}"
         # From protocol 4 a dotted name walks attributes (`river.stats.cov` + `np.f2py.subprocess.Popen`
         # reaches Popen): only plain names are looked up, and a class must live where it claims to.
         if "." not in name:

@@ -24,8 +24,8 @@ from pydantic import ValidationError
 from lazarus import __version__
 from lazarus.errors import SnapshotRejected
 from lazarus.safepickle import safe_loads
+from lazarus.schemas.manifest import SnapshotManifest
 from lazarus.signing import Signer, Verifier
-from schemas.manifest import SnapshotManifest
 
 PICKLE_PROTOCOL = 5
 

@@ -28,8 +28,8 @@ from typing import Any, Literal, Protocol, cast
 
 import redis
 
+from lazarus.schemas.manifest import SnapshotManifest
 from lazarus.snapshot import SealedSnapshot
-from schemas.manifest import SnapshotManifest
 
 Outcome = Literal["ok", "exists", "conflict", "gap", "unstaged"]
 STAGING_TTL_S = 3600

@@ -1,4 +1,4 @@
-"""`python -m producers sensors|genomes|replay ...`: what a producer container runs."""
+"""`python -m lazarus.producers sensors|genomes|replay ...`: what a producer container runs."""
 
 from __future__ import annotations
 

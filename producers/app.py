@@ -17,14 +17,14 @@ from lazarus.heartbeat import running_heartbeat
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, DeliveryCounts, Publisher
 from lazarus.metrics import RoleMetrics, Sample, counted
+from lazarus.producers.feed import FeedLimits, FeedStats, Held, drain, release_due, run_feed
+from lazarus.producers.ids import Emitted, Stamped, epoch_ms
+from lazarus.producers.replay import DEFAULT_ENCODING, Record, Replayer, count_rows, read_rows
+from lazarus.schemas import DeadLetter, Outcome, SensorReading
+from lazarus.schemas.deadletter import dead_letter_id
+from lazarus.schemas.topics import DEAD_LETTERS, Topic
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
-from producers.feed import FeedLimits, FeedStats, Held, drain, release_due, run_feed
-from producers.ids import Emitted, Stamped, epoch_ms
-from producers.replay import DEFAULT_ENCODING, Record, Replayer, count_rows, read_rows
-from schemas import DeadLetter, Outcome, SensorReading
-from schemas.deadletter import dead_letter_id
-from schemas.topics import DEAD_LETTERS, Topic
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`lazarus produce sensors|genomes|replay` (also `python -m producers ...`)."""
+"""`lazarus produce sensors|genomes|replay` (also `python -m lazarus.producers ...`)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 from lazarus.cli.context import CliContext, pass_cli
-from producers.app import ReplayOptions, Report, StrictAbort, run_replay, run_simulation
-from producers.clock import step_seconds
-from producers.feed import FeedLimits
-from producers.genome_sim import GenomicsLab, LabConfig
-from producers.replay import (
+from lazarus.producers.app import ReplayOptions, Report, StrictAbort, run_replay, run_simulation
+from lazarus.producers.clock import step_seconds
+from lazarus.producers.feed import FeedLimits
+from lazarus.producers.genome_sim import GenomicsLab, LabConfig
+from lazarus.producers.replay import (
     DEFAULT_ENCODING,
     ReplayConfig,
     Replayer,
@@ -23,9 +23,14 @@ from producers.replay import (
     check_header,
     file_digest,
 )
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas.sensors import SensorKind
-from schemas.topics import GENOMIC_SAMPLES, HABITAT_OUTCOMES, SENSOR_READINGS, VIABILITY_OUTCOMES
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas.sensors import SensorKind
+from lazarus.schemas.topics import (
+    GENOMIC_SAMPLES,
+    HABITAT_OUTCOMES,
+    SENSOR_READINGS,
+    VIABILITY_OUTCOMES,
+)
 
 F = Callable[..., Any]
 

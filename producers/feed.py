@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from lazarus.kafka.producer import Publisher
-from producers.ids import Emitted, Stamped
+from lazarus.producers.ids import Emitted, Stamped
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from producers.ids import Emitted, Payload, Stamped, encode, epoch_ms, event_id
-from producers.truth import viability_p
-from schemas import GenomicSample
+from lazarus.producers.ids import Emitted, Payload, Stamped, encode, epoch_ms, event_id
+from lazarus.producers.truth import viability_p
+from lazarus.schemas import GenomicSample
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from lazarus.errors import ConfigError
-from schemas import Outcome, SensorReading
+from lazarus.schemas import Outcome, SensorReading
 
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "present", "occupied", "alive"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", "absent", "unoccupied", "dead"}

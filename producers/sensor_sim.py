@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from producers.ids import Emitted, Stamped, epoch_ms
-from producers.truth import habitat_logit
-from schemas import Location, SensorKind
+from lazarus.producers.ids import Emitted, Stamped, epoch_ms
+from lazarus.producers.truth import habitat_logit
+from lazarus.schemas import Location, SensorKind
 
 MEASURES_BY_KIND: dict[SensorKind, tuple[str, ...]] = {
     SensorKind.CLIMATE: (

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from schemas.base import Features
+from lazarus.schemas.base import Features
 
 
 def sigmoid(z: float) -> float:

@@ -7,12 +7,12 @@ train/serve skew could start, so both halves call it and nothing else.
 
 from __future__ import annotations
 
-from schemas.base import Event, Features
-from schemas.deadletter import DeadLetter
-from schemas.genomics import GenomicSample
-from schemas.outcomes import Outcome, OutcomeKind
-from schemas.scores import Score, score_id
-from schemas.sensors import KNOWN_MEASUREMENTS, Location, SensorKind, SensorReading
+from lazarus.schemas.base import Event, Features
+from lazarus.schemas.deadletter import DeadLetter
+from lazarus.schemas.genomics import GenomicSample
+from lazarus.schemas.outcomes import Outcome, OutcomeKind
+from lazarus.schemas.scores import Score, score_id
+from lazarus.schemas.sensors import KNOWN_MEASUREMENTS, Location, SensorKind, SensorReading
 
 __all__ = [
     "KNOWN_MEASUREMENTS",

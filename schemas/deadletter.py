@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from schemas.base import Event
+from lazarus.schemas.base import Event
 
 Stage = Literal["producer", "trainer", "scorer"]
 PayloadEncoding = Literal["utf-8", "base64"]

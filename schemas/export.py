@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from schemas.topics import ALL_TOPICS
+from lazarus.schemas.topics import ALL_TOPICS
 
 
 def export_json_schemas(directory: Path) -> list[Path]:

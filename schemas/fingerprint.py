@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from schemas.base import Event
+from lazarus.schemas.base import Event
 
 FEATURES_REVISION = 1
 """Bump when `to_features()` changes meaning without changing names."""

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from schemas.base import Event, Features, FiniteFloat, Fraction, Identifier
+from lazarus.schemas.base import Event, Features, FiniteFloat, Fraction, Identifier
 
 
 class GenomicSample(Event):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
-from schemas.base import Contract, Identifier
+from lazarus.schemas.base import Contract, Identifier
 
 
 class JoinReport(Contract):

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, StrictBool
 
-from schemas.base import Event, FiniteFloat, Identifier
+from lazarus.schemas.base import Event, FiniteFloat, Identifier
 
 
 class OutcomeKind(StrEnum):

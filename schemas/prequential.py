@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, StrictBool
 
-from schemas.base import Event, FiniteFloat, Identifier
+from lazarus.schemas.base import Event, FiniteFloat, Identifier
 
 
 def prequential_id(input_event_id: str, model: str) -> str:

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, StrictBool
 
-from schemas.base import Event, FiniteFloat, Identifier
+from lazarus.schemas.base import Event, FiniteFloat, Identifier
 
 
 def score_id(input_event_id: str, model: str) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from schemas.base import Contract, Event, Features, FiniteFloat, Identifier
+from lazarus.schemas.base import Contract, Event, Features, FiniteFloat, Identifier
 
 
 class SensorKind(StrEnum):

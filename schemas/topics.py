@@ -7,13 +7,13 @@ from typing import Generic, TypeVar
 
 from pydantic import ValidationError
 
-from schemas.base import Event
-from schemas.deadletter import DeadLetter
-from schemas.genomics import GenomicSample
-from schemas.outcomes import Outcome
-from schemas.prequential import PrequentialRecord
-from schemas.scores import Score
-from schemas.sensors import SensorReading
+from lazarus.schemas.base import Event
+from lazarus.schemas.deadletter import DeadLetter
+from lazarus.schemas.genomics import GenomicSample
+from lazarus.schemas.outcomes import Outcome
+from lazarus.schemas.prequential import PrequentialRecord
+from lazarus.schemas.scores import Score
+from lazarus.schemas.sensors import SensorReading
 
 E = TypeVar("E", bound=Event)
 

@@ -1,4 +1,4 @@
-"""`python -m scorer MODEL ...`: what a scorer container runs."""
+"""`python -m lazarus.scorer MODEL ...`: what a scorer container runs."""
 
 from __future__ import annotations
 

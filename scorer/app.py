@@ -37,16 +37,16 @@ from lazarus.metrics import (
     Sample,
     counted,
 )
+from lazarus.schemas.base import Event, Features
+from lazarus.schemas.topics import DEAD_LETTERS, Topic
+from lazarus.scorer.fastpath import Prediction, describe, predict_checked
+from lazarus.scorer.ledger import Ledger
+from lazarus.scorer.serving import ServingModel
+from lazarus.scorer.watcher import SnapshotWatcher
 from lazarus.settings import Settings
 from lazarus.signing import Verifier
-from schemas.base import Event, Features
-from schemas.topics import DEAD_LETTERS, Topic
-from scorer.fastpath import Prediction, describe, predict_checked
-from scorer.ledger import Ledger
-from scorer.serving import ServingModel
-from scorer.watcher import SnapshotWatcher
-from trainer.rows import RowMaker
-from trainer.specs import ModelSpec
+from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
 

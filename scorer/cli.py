@@ -1,4 +1,4 @@
-"""`lazarus score MODEL [--workers N]` (also `python -m scorer MODEL`)."""
+"""`lazarus score MODEL [--workers N]` (also `python -m lazarus.scorer MODEL`)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import click
 from lazarus import processes, redisconn
 from lazarus.cli.context import CliContext, pass_cli
 from lazarus.heartbeat import running_heartbeat
+from lazarus.scorer.app import BATCH, ScorerApp
 from lazarus.signing import verifier_from
 from lazarus.stopsignal import StopRequested
-from scorer.app import BATCH, ScorerApp
-from trainer.specs import load_spec
+from lazarus.trainer.specs import load_spec
 
-log = logging.getLogger("scorer")
+log = logging.getLogger("lazarus.scorer")
 
 RESTART_DELAY_S = 2.0
 
@@ -107,7 +107,17 @@ def _pool(cli: CliContext, model: str, workers: int, batch: int, timeout: float)
         cli.settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
     ).close()
     stop = StopRequested.install()
-    argv = [sys.executable, "-m", "scorer", model, "--batch", str(batch), "--timeout", str(timeout)]
+    argv = [
+        sys.executable,
+        "-P",
+        "-m",
+        "lazarus.scorer",
+        model,
+        "--batch",
+        str(batch),
+        "--timeout",
+        str(timeout),
+    ]
     env = {**os.environ, **cli.settings.child_env()}
     env.pop("LAZARUS_SIGNING_PRIVATE_KEY", None)  # scorers verify; they never sign
     procs: list[subprocess.Popen[bytes]] = [

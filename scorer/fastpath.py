@@ -21,7 +21,7 @@ from typing import Any
 
 from river import compose, linear_model, optim, preprocessing
 
-from schemas.base import Features
+from lazarus.schemas.base import Features
 
 Prediction = tuple[Any, dict[Any, float] | None]
 """(predicted class or value, class -> probability, or None for a regressor)."""

@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any
 
-from schemas.jsontext import ProbabilitiesText, json_value
-from schemas.scores import score_id
+from lazarus.schemas.jsontext import ProbabilitiesText, json_value
+from lazarus.schemas.scores import score_id
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.:\-]+").fullmatch
 """Identifiers that need no JSON escaping (every validated Identifier)."""

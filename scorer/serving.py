@@ -17,11 +17,11 @@ from typing import Any
 
 from lazarus.errors import SnapshotRejected
 from lazarus.safepickle import safe_loads
+from lazarus.schemas.manifest import SnapshotManifest
+from lazarus.scorer.fastpath import Predictor, predictor_for
+from lazarus.scorer.render import ScoreRenderer
 from lazarus.signing import Verifier
 from lazarus.snapshot import SealedSnapshot, environment, verify
-from schemas.manifest import SnapshotManifest
-from scorer.fastpath import Predictor, predictor_for
-from scorer.render import ScoreRenderer
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import redis
 
 from lazarus.errors import SnapshotRejected
+from lazarus.scorer.serving import NotLearnedEnough, ServingModel, open_snapshot
 from lazarus.settings import redact_url
 from lazarus.signing import Verifier
 from lazarus.snapshot_store import RedisSnapshotStore
-from scorer.serving import NotLearnedEnough, ServingModel, open_snapshot
-from trainer.specs import ModelSpec
+from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
 

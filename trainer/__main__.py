@@ -1,4 +1,4 @@
-"""`python -m trainer MODEL ...`: what a trainer container runs."""
+"""`python -m lazarus.trainer MODEL ...`: what a trainer container runs."""
 
 from __future__ import annotations
 

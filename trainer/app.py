@@ -38,19 +38,19 @@ from lazarus.metrics import (
     Sample,
     counted,
 )
+from lazarus.schemas.topics import DEAD_LETTERS, PREQUENTIAL, Topic
 from lazarus.settings import Settings
 from lazarus.signing import Signer
 from lazarus.snapshot_store import SnapshotStore
-from schemas.topics import DEAD_LETTERS, PREQUENTIAL, Topic
-from trainer.decoding import FEATURES, LABEL, Released
-from trainer.feed import Batch, Feed, FeedPlan, FeedStopped, InlineFeed
-from trainer.feed_process import ProcessFeed
-from trainer.join import Joined, pack_origin, unjoined, unpack_origin
-from trainer.learner import ModelFailure
-from trainer.prequential import PrequentialRenderer
-from trainer.rows import RowMaker
-from trainer.snapshots import SnapshotPublisher, restore
-from trainer.specs import ModelSpec
+from lazarus.trainer.decoding import FEATURES, LABEL, Released
+from lazarus.trainer.feed import Batch, Feed, FeedPlan, FeedStopped, InlineFeed
+from lazarus.trainer.feed_process import ProcessFeed
+from lazarus.trainer.join import Joined, pack_origin, unjoined, unpack_origin
+from lazarus.trainer.learner import ModelFailure
+from lazarus.trainer.prequential import PrequentialRenderer
+from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.snapshots import SnapshotPublisher, restore
+from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
 

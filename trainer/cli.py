@@ -1,4 +1,4 @@
-"""`lazarus train MODEL` (also `python -m trainer MODEL`)."""
+"""`lazarus train MODEL` (also `python -m lazarus.trainer MODEL`)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from lazarus.heartbeat import running_heartbeat
 from lazarus.signing import signer_from
 from lazarus.snapshot_store import RedisSnapshotStore
 from lazarus.stopsignal import StopRequested
-from trainer.app import Cadence, TrainerApp
-from trainer.specs import ModelSpec, load_spec
+from lazarus.trainer.app import Cadence, TrainerApp
+from lazarus.trainer.specs import ModelSpec, load_spec
 
-log = logging.getLogger("trainer")
+log = logging.getLogger("lazarus.trainer")
 
 
 @click.command(

@@ -26,9 +26,9 @@ from pydantic import ValidationError
 
 from lazarus.deadletters import reason_of
 from lazarus.inputchecks import InputRejected
-from schemas.topics import Topic
-from trainer.merge import OrderedMerge, PartitionKey
-from trainer.rows import RowMaker
+from lazarus.schemas.topics import Topic
+from lazarus.trainer.merge import OrderedMerge, PartitionKey
+from lazarus.trainer.rows import RowMaker
 
 FEATURES, LABEL, INVALID = 0, 1, 2
 PARTITION_EOF = KafkaError._PARTITION_EOF

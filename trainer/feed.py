@@ -26,9 +26,9 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from lazarus.errors import LazarusError
 from lazarus.kafka.config import RDKAFKA_LOGGER, KafkaConfig
 from lazarus.kafka.outage import OutageLog
-from schemas.topics import Topic
-from trainer.decoding import Decoder, Released, Throttle
-from trainer.rows import RowMaker
+from lazarus.schemas.topics import Topic
+from lazarus.trainer.decoding import Decoder, Released, Throttle
+from lazarus.trainer.rows import RowMaker
 
 THROTTLE_HIGH_BATCHES = 4
 """A partition with this many batches queued in the merge pauses while another blocks it."""

@@ -1,7 +1,7 @@
 """The pump (`trainer.feed`) in a second process, so decoding overlaps with learning.
 
 Parent side: `ProcessFeed(plan).start()`, `wait_ready()`, then `receive(timeout)`
-batches, then `stop()`. The child is `python -m trainer.feed_process FD`: it
+batches, then `stop()`. The child is `python -m lazarus.trainer.feed_process FD`: it
 reads its `FeedPlan` as a pickle on stdin and writes length-prefixed pickled
 batches to FD from a sender thread, so it goes on decoding while the learner is
 busy. It exits when the pipe breaks or its parent is gone (checked on every
@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from typing import IO
 
 from lazarus.kafka.outage import OutageLog
-from trainer.feed import Batch, FeedPlan, FeedStopped, Pump
+from lazarus.trainer.feed import Batch, FeedPlan, FeedStopped, Pump
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class ProcessFeed:
         read, write = os.pipe()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "trainer.feed_process", str(write)],
+                [sys.executable, "-P", "-m", "lazarus.trainer.feed_process", str(write)],
                 stdin=subprocess.PIPE,
                 pass_fds=(write,),
             )

@@ -23,7 +23,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from schemas.base import Features
+from lazarus.schemas.base import Features
 
 _HEADER = struct.Struct("<qqI")
 """Every packed entry starts with the feature time (ms), the origin and its layout id."""

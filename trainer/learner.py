@@ -22,13 +22,13 @@ from math import isfinite
 from typing import Any
 
 from lazarus.errors import LazarusError
-from schemas.base import Event
-from schemas.outcomes import Outcome
-from trainer.evaluation import Prequential
-from trainer.finite import first_nonfinite
-from trainer.join import Joined, PendingJoin
-from trainer.rows import RowMaker
-from trainer.specs import ModelSpec
+from lazarus.schemas.base import Event
+from lazarus.schemas.outcomes import Outcome
+from lazarus.trainer.evaluation import Prequential
+from lazarus.trainer.finite import first_nonfinite
+from lazarus.trainer.join import Joined, PendingJoin
+from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.specs import ModelSpec
 
 CHECKPOINT_EVERY = 1000
 """Learned events between two verified checkpoints: what a repair may have to learn again."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas.jsontext import ProbabilitiesText, json_value
-from schemas.prequential import prequential_id
+from lazarus.schemas.jsontext import ProbabilitiesText, json_value
+from lazarus.schemas.prequential import prequential_id
 
 
 class PrequentialRenderer:

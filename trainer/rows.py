@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lazarus.inputchecks import check_clock, check_features, check_label
-from schemas.base import Event, Features
-from schemas.outcomes import Outcome
+from lazarus.schemas.base import Event, Features
+from lazarus.schemas.outcomes import Outcome
 
 FeatureRow = tuple[str, str, int, Features, tuple[str, ...]]
 LabelRow = tuple[str, str | None, str, int, Any]
@@ -28,7 +28,7 @@ def time_ms(event: Event) -> int:
 
 
 if TYPE_CHECKING:
-    from trainer.specs import ModelSpec
+    from lazarus.trainer.specs import ModelSpec
 
 NOT_CHECKED = (0, 0)
 """A Kafka timestamp of type TIMESTAMP_NOT_AVAILABLE: the clock check passes."""

@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 import redis
 
 from lazarus.errors import LazarusError, SnapshotRejected
+from lazarus.schemas.manifest import JoinReport, SnapshotManifest
 from lazarus.signing import Signer
 from lazarus.snapshot import SealedSnapshot, environment, seal, unseal
 from lazarus.snapshot_store import SnapshotStore
-from schemas.manifest import JoinReport, SnapshotManifest
-from trainer.learner import Learner, LearnerState
-from trainer.specs import ModelSpec
+from lazarus.trainer.learner import Learner, LearnerState
+from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import Any, Literal
 from river import linear_model, metrics, preprocessing, tree
 
 from lazarus.errors import ConfigError
-from schemas.base import Event
-from schemas.fingerprint import schema_fingerprint
-from schemas.outcomes import OutcomeKind
-from schemas.topics import (
+from lazarus.schemas.base import Event
+from lazarus.schemas.fingerprint import schema_fingerprint
+from lazarus.schemas.outcomes import OutcomeKind
+from lazarus.schemas.topics import (
     GENOMIC_SAMPLES,
     HABITAT_OUTCOMES,
     HABITAT_SCORES,

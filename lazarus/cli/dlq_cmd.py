@@ -15,8 +15,8 @@ from lazarus.deadletters import reason_of
 from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
-from schemas.deadletter import DeadLetter, TruncatedPayload
-from schemas.topics import DEAD_LETTERS, by_name
+from lazarus.schemas.deadletter import DeadLetter, TruncatedPayload
+from lazarus.schemas.topics import DEAD_LETTERS, by_name
 
 
 @click.group()

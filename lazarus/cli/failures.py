@@ -1,6 +1,6 @@
 """Expected failures as one line and an exit code, for every command and role entry point.
 
-`lazarus`, `python -m trainer|scorer|producers` all end in `lazarus.cli.main.main`, which asks
+`lazarus`, `python -m lazarus.trainer|scorer|producers` all end in `lazarus.cli.main.main`, which asks
 `one_line` what to print. Exit codes:
 
 - 2: a bad setting (ConfigError, or a configuration librdkafka refused when a client was built);

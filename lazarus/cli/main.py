@@ -42,11 +42,11 @@ variable (also read from ./.env); `lazarus config show` lists them all.
 
 ROLE_COMMANDS = {
     "produce": (
-        "producers.cli:produce",
+        "lazarus.producers.cli:produce",
         "Publish events: simulated feeds, or replays of real recordings.",
     ),
-    "train": ("trainer.cli:train", "Run the incremental trainer of a model."),
-    "score": ("scorer.cli:score", "Run scorer workers for a model."),
+    "train": ("lazarus.trainer.cli:train", "Run the incremental trainer of a model."),
+    "score": ("lazarus.scorer.cli:score", "Run scorer workers for a model."),
     "quality": ("lazarus.quality.cli:quality", "Measure the quality of the predictions served."),
 }
 

@@ -227,7 +227,10 @@ def _move(cli: CliContext, model: str, version: int, action: str, reason: str) -
 def _min_learned(model: str) -> int:
     """The minimum a served version of `model` must have learned, as its scorers check it:
     the built-in spec's, else the ModelSpec default (a custom spec is not known by name)."""
-    from trainer.specs import ModelSpec, load_spec  # lazily: `lazarus` loads no role at import
+    from lazarus.trainer.specs import (
+        ModelSpec,
+        load_spec,
+    )  # lazily: `lazarus` loads no role at import
 
     try:
         return load_spec(model).min_learned

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from lazarus.cli.context import CliContext, pass_cli
-from schemas.export import export_json_schemas
+from lazarus.schemas.export import export_json_schemas
 
 
 @click.group()

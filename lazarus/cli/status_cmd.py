@@ -20,9 +20,9 @@ from lazarus.kafka.admin import broker_calls, wait_for_broker
 from lazarus.kafka.config import client_config
 from lazarus.lag import group_lag, log_end, max_age, total_lag
 from lazarus.quality_store import read_quality
+from lazarus.schemas.topics import DEAD_LETTERS
 from lazarus.settings import Settings, env_name, redact_url
 from lazarus.snapshot_store import RedisSnapshotStore
-from schemas.topics import DEAD_LETTERS
 
 
 def collect(cli: CliContext) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import click
 from lazarus.cli.context import CliContext, pass_cli, print_json
 from lazarus.kafka.admin import ensure_topics, list_topics, wait_for_broker
 from lazarus.kafka.config import client_config
-from schemas.topics import ALL_TOPICS
+from lazarus.schemas.topics import ALL_TOPICS
 
 
 @click.group()

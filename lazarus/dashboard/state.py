@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import redis
 
+    from lazarus.schemas.manifest import SnapshotManifest
     from lazarus.settings import Settings
-    from schemas.manifest import SnapshotManifest
 
 from lazarus.rates import Key, RateTracker, events_of, key_of, number
 

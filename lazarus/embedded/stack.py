@@ -17,8 +17,8 @@ from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.redis_server import EmbeddedRedis
 from lazarus.kafka.admin import ensure_topics, wait_for_broker
 from lazarus.kafka.config import client_config
+from lazarus.schemas.topics import topic_names
 from lazarus.settings import Settings, redact_url
-from schemas.topics import topic_names
 
 log = logging.getLogger(__name__)
 

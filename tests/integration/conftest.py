@@ -22,8 +22,8 @@ from lazarus.embedded.redis_server import EmbeddedRedis
 from lazarus.errors import LazarusError
 from lazarus.kafka.admin import delete_topics, ensure_topics, wait_for_broker
 from lazarus.kafka.config import client_config, quiet_logger
+from lazarus.schemas.topics import topic_names
 from lazarus.settings import DEFAULT_REDIS_URL, Settings
-from schemas.topics import topic_names
 
 pytestmark = pytest.mark.integration
 

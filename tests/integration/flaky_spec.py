@@ -6,7 +6,7 @@ from typing import Any
 
 from river import linear_model, preprocessing
 
-from trainer.specs import ModelSpec, habitat
+from lazarus.trainer.specs import ModelSpec, habitat
 
 
 class RaisesOnEdna(linear_model.LogisticRegression):  # type: ignore[misc]

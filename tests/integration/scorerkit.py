@@ -14,20 +14,20 @@ from typing import Any
 
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import Publisher
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas import Outcome
+from lazarus.schemas.manifest import SnapshotManifest
+from lazarus.schemas.scores import Score
+from lazarus.schemas.topics import HABITAT_SCORES, SENSOR_READINGS
+from lazarus.scorer.app import ScorerApp
 from lazarus.settings import Settings
 from lazarus.signing import Signer, signer_from, verifier_from
 from lazarus.snapshot import SealedSnapshot
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas import Outcome
-from schemas.manifest import SnapshotManifest
-from schemas.scores import Score
-from schemas.topics import HABITAT_SCORES, SENSOR_READINGS
-from scorer.app import ScorerApp
+from lazarus.trainer.learner import Learner
+from lazarus.trainer.snapshots import SnapshotPublisher
+from lazarus.trainer.specs import habitat
 from tests.integration.kafkatools import read_all
 from tests.integration.trainerkit import START, store_of
-from trainer.learner import Learner
-from trainer.snapshots import SnapshotPublisher
-from trainer.specs import habitat
 
 
 class ModelMaker:
@@ -64,7 +64,7 @@ class ModelMaker:
 
     def sealed_next(self, learn: int = 200) -> tuple[SealedSnapshot, int]:
         """A correctly signed next version that is NOT published (tests tamper with it)."""
-        from trainer import snapshots
+        from lazarus.trainer import snapshots
 
         self.learn(learn)
         version = self.publisher.next_version

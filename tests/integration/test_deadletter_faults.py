@@ -21,13 +21,15 @@ from confluent_kafka import KafkaError, Message
 from lazarus.deadletters import DeadLetterSink
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import Publisher
+from lazarus.schemas import DeadLetter
+from lazarus.schemas.deadletter import LETTER_MAX, PAYLOAD_CAP
+from lazarus.schemas.scores import Score, score_id
+from lazarus.schemas.topics import DEAD_LETTERS, HABITAT_SCORES, SENSOR_READINGS
+from lazarus.scorer.app import ScorerApp
 from lazarus.settings import Settings
 from lazarus.signing import signer_from, verifier_from
-from schemas import DeadLetter
-from schemas.deadletter import LETTER_MAX, PAYLOAD_CAP
-from schemas.scores import Score, score_id
-from schemas.topics import DEAD_LETTERS, HABITAT_SCORES, SENSOR_READINGS
-from scorer.app import ScorerApp
+from lazarus.trainer.app import Cadence, TrainerApp
+from lazarus.trainer.specs import habitat
 from tests.integration.cli import cli_env, lazarus
 from tests.integration.kafkatools import read_all
 from tests.integration.scorerkit import (
@@ -40,8 +42,6 @@ from tests.integration.scorerkit import (
 )
 from tests.integration.test_scorer import committed
 from tests.integration.trainerkit import log_ends, run_to_end, store_of, with_keys
-from trainer.app import Cadence, TrainerApp
-from trainer.specs import habitat
 
 BINARY = os.urandom(750_000) + b"\xff"  # not UTF-8: its letter carries base64
 SHA256 = hashlib.sha256(BINARY).hexdigest()

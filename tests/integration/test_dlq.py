@@ -8,8 +8,8 @@ from pathlib import Path
 from lazarus.deadletters import DeadLetterSink
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import Publisher
+from lazarus.schemas.topics import DEAD_LETTERS, SENSOR_READINGS
 from lazarus.settings import Settings
-from schemas.topics import DEAD_LETTERS, SENSOR_READINGS
 from tests.integration.cli import cli_env, lazarus
 from tests.integration.kafkatools import read_all
 

@@ -17,8 +17,8 @@ from lazarus.embedded.stack import Stack
 from lazarus.errors import PortInUse
 from lazarus.kafka.admin import ensure_topics, list_topics
 from lazarus.kafka.config import client_config
+from lazarus.schemas.topics import topic_names
 from lazarus.settings import Settings
-from schemas.topics import topic_names
 from tests.proctools import pids_with, wait_gone
 
 

@@ -11,12 +11,15 @@ from datetime import timedelta
 from confluent_kafka import Producer
 
 from lazarus.kafka.config import producer_config
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas import DeadLetter
+from lazarus.schemas.scores import Score
+from lazarus.schemas.topics import DEAD_LETTERS, HABITAT_OUTCOMES, HABITAT_SCORES, SENSOR_READINGS
 from lazarus.settings import Settings
 from lazarus.signing import signer_from
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas import DeadLetter
-from schemas.scores import Score
-from schemas.topics import DEAD_LETTERS, HABITAT_OUTCOMES, HABITAT_SCORES, SENSOR_READINGS
+from lazarus.trainer.app import Cadence, TrainerApp
+from lazarus.trainer.finite import first_nonfinite
+from lazarus.trainer.specs import habitat
 from tests.integration.kafkatools import read_all
 from tests.integration.scorerkit import running_scorer, wait_until
 from tests.integration.trainerkit import (
@@ -27,9 +30,6 @@ from tests.integration.trainerkit import (
     topics_of,
     with_keys,
 )
-from trainer.app import Cadence, TrainerApp
-from trainer.finite import first_nonfinite
-from trainer.specs import habitat
 
 Pair = tuple[dict[str, object], dict[str, object]]
 

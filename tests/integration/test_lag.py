@@ -10,8 +10,8 @@ from confluent_kafka.admin import AdminClient
 
 from lazarus.groups import group_name
 from lazarus.kafka.config import client_config
+from lazarus.schemas.topics import SENSOR_READINGS
 from lazarus.settings import Settings
-from schemas.topics import SENSOR_READINGS
 from tests.integration.cli import cli_env, lazarus
 from tests.integration.scorerkit import ModelMaker, running_scorer, send_sensors, wait_until
 from tests.integration.trainerkit import log_ends, with_keys

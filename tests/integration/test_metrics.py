@@ -14,8 +14,8 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from lazarus.heartbeat import read_heartbeats
+from lazarus.schemas.topics import DEAD_LETTERS, HABITAT_OUTCOMES, HABITAT_SCORES, SENSOR_READINGS
 from lazarus.settings import Settings
-from schemas.topics import DEAD_LETTERS, HABITAT_OUTCOMES, HABITAT_SCORES, SENSOR_READINGS
 from tests.integration.cli import cli_env, lazarus_bg
 from tests.integration.scorerkit import ModelMaker, send_raw, send_sensors, wait_until
 from tests.integration.trainerkit import produce_sensors, with_keys

@@ -31,8 +31,8 @@ from lazarus.embedded.ports import free_port
 from lazarus.groups import group_name, known_groups
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, producer_config
+from lazarus.schemas.topics import DEAD_LETTERS, SENSOR_READINGS, topic_names
 from lazarus.settings import Settings
-from schemas.topics import DEAD_LETTERS, SENSOR_READINGS, topic_names
 from tests.integration.cli import cli_env
 from tests.integration.tcpproxy import Proxy
 

@@ -14,10 +14,10 @@ from lazarus.embedded.ports import free_port
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
+from lazarus.producers.ids import epoch_ms
+from lazarus.schemas import DeadLetter, Outcome, SensorReading
+from lazarus.schemas.topics import DEAD_LETTERS, GENOMIC_SAMPLES, HABITAT_OUTCOMES, SENSOR_READINGS
 from lazarus.settings import Settings
-from producers.ids import epoch_ms
-from schemas import DeadLetter, Outcome, SensorReading
-from schemas.topics import DEAD_LETTERS, GENOMIC_SAMPLES, HABITAT_OUTCOMES, SENSOR_READINGS
 from tests.integration.cli import cli_env, lazarus, lazarus_bg
 from tests.integration.kafkatools import read_all
 from tests.integration.tcpproxy import Proxy

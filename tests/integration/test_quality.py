@@ -12,6 +12,8 @@ from lazarus.quality.app import QualityApp
 from lazarus.quality_store import read_quality
 from lazarus.settings import Settings
 from lazarus.signing import signer_from
+from lazarus.trainer.app import Cadence, TrainerApp
+from lazarus.trainer.specs import habitat
 from tests.integration.cli import cli_env, lazarus
 from tests.integration.scorerkit import running_scorer, wait_until
 from tests.integration.trainerkit import (
@@ -22,8 +24,6 @@ from tests.integration.trainerkit import (
     topics_of,
     with_keys,
 )
-from trainer.app import Cadence, TrainerApp
-from trainer.specs import habitat
 
 
 def test_served_quality_and_decoupling_cost_per_version(

@@ -17,10 +17,11 @@ from confluent_kafka import Consumer, TopicPartition
 from lazarus.embedded.ports import free_port
 from lazarus.groups import group_name
 from lazarus.kafka.config import client_config
+from lazarus.schemas import DeadLetter
+from lazarus.schemas.topics import DEAD_LETTERS, SENSOR_READINGS
 from lazarus.settings import Settings
 from lazarus.signing import generate, parse_private
-from schemas import DeadLetter
-from schemas.topics import DEAD_LETTERS, SENSOR_READINGS
+from lazarus.trainer.snapshots import seal
 from tests.integration.kafkatools import read_all
 from tests.integration.scorerkit import (
     ModelMaker,
@@ -32,7 +33,6 @@ from tests.integration.scorerkit import (
 )
 from tests.integration.tcpproxy import Proxy
 from tests.integration.trainerkit import log_ends, with_keys
-from trainer.snapshots import seal
 
 MARKER = Path("/tmp/lazarus-scorer-integration-marker")
 

@@ -17,9 +17,9 @@ import redis
 from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
+from lazarus.schemas.scores import Score, score_id
+from lazarus.schemas.topics import topic_names
 from lazarus.settings import Settings
-from schemas.scores import Score, score_id
-from schemas.topics import topic_names
 from tests.integration.cli import cli_env, lazarus_bg
 from tests.integration.scorerkit import ModelMaker, scores, send_sensors, wait_until
 from tests.integration.trainerkit import START, with_keys

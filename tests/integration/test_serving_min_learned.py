@@ -10,10 +10,10 @@ import subprocess
 
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import Publisher
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas.scores import Score
+from lazarus.schemas.topics import HABITAT_OUTCOMES, HABITAT_SCORES, SENSOR_READINGS
 from lazarus.settings import Settings
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas.scores import Score
-from schemas.topics import HABITAT_OUTCOMES, HABITAT_SCORES, SENSOR_READINGS
 from tests.integration.cli import cli_env, lazarus, lazarus_bg
 from tests.integration.kafkatools import read_all
 from tests.integration.scorerkit import running_scorer, wait_until

@@ -35,9 +35,9 @@ def test_no_redis_at_start_is_one_line_and_exit_1_for_every_role(
     env = cli_env(with_keys(settings).with_overrides(redis_url=closed))
     started = time.monotonic()
     roles = {
-        "scorer": start("scorer", "habitat", "--timeout", "60", env=env),
+        "scorer": start("lazarus.scorer", "habitat", "--timeout", "60", env=env),
         "scorer pool": start("lazarus", "score", "habitat", "--workers", "2", env=env),
-        "trainer": start("trainer", "habitat", "--timeout", "60", env=env),
+        "trainer": start("lazarus.trainer", "habitat", "--timeout", "60", env=env),
     }
     try:
         for role, proc in roles.items():

@@ -12,12 +12,14 @@ import redis
 
 from lazarus.embedded.ports import free_port
 from lazarus.heartbeat import read_heartbeats
+from lazarus.schemas import DeadLetter
+from lazarus.schemas.topics import DEAD_LETTERS, SENSOR_READINGS
 from lazarus.settings import Settings
 from lazarus.signing import signer_from
 from lazarus.snapshot import unseal
 from lazarus.snapshot_store import RedisSnapshotStore
-from schemas import DeadLetter
-from schemas.topics import DEAD_LETTERS, SENSOR_READINGS
+from lazarus.trainer.app import Cadence, TrainerApp
+from lazarus.trainer.specs import habitat
 from tests.integration.cli import cli_env, lazarus
 from tests.integration.kafkatools import read_all
 from tests.integration.tcpproxy import Proxy
@@ -30,8 +32,6 @@ from tests.integration.trainerkit import (
     topics_of,
     with_keys,
 )
-from trainer.app import Cadence, TrainerApp
-from trainer.specs import habitat
 
 N = 3000
 
@@ -245,7 +245,7 @@ def test_a_snapshot_past_the_end_of_recreated_topics_is_refused(
 
     from lazarus.kafka.admin import delete_topics, ensure_topics
     from lazarus.kafka.config import client_config
-    from trainer.app import TopicsRecreated
+    from lazarus.trainer.app import TopicsRecreated
 
     s = with_keys(settings)
     produce_sensors(s, 300)
@@ -267,7 +267,7 @@ def test_features_that_make_the_model_raise_are_dead_lettered(
 ) -> None:
     import json
 
-    from trainer.specs import load_spec
+    from lazarus.trainer.specs import load_spec
 
     s = with_keys(settings)
     produce_sensors(s, 600, fault_rate=0.0)

@@ -18,6 +18,8 @@ from lazarus.settings import Settings
 from lazarus.signing import signer_from
 from lazarus.snapshot import unseal
 from lazarus.snapshot_store import RedisSnapshotStore
+from lazarus.trainer.app import Cadence, TrainerApp
+from lazarus.trainer.specs import habitat
 from tests.integration.cli import cli_env
 from tests.integration.trainerkit import (
     latest_manifest,
@@ -28,8 +30,6 @@ from tests.integration.trainerkit import (
     topics_of,
     with_keys,
 )
-from trainer.app import Cadence, TrainerApp
-from trainer.specs import habitat
 
 N = 3000
 
@@ -64,7 +64,7 @@ def test_a_decoding_process_learns_what_inline_decoding_learns_even_when_it_dies
     while app.learner.state.n_learned < N // 3:
         assert time.monotonic() < deadline, "the decoding process fed nothing"
         app.step()
-    with caplog.at_level(logging.ERROR, logger="trainer.app"):
+    with caplog.at_level(logging.ERROR, logger="lazarus.trainer.app"):
         os.kill(first, signal.SIGKILL)
         run_to_end(app, ends)
     assert "decoding process of habitat stopped (killed by SIGKILL)" in caplog.text
@@ -96,7 +96,7 @@ def test_a_killed_trainer_leaves_no_decoding_process(settings: Settings, topics:
     produce_sensors(s, 200)
     env = cli_env(s)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trainer", "habitat"],
+        [sys.executable, "-m", "lazarus.trainer", "habitat"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -109,7 +109,7 @@ def test_a_killed_trainer_leaves_no_decoding_process(settings: Settings, topics:
         assert proc.poll() is None and time.monotonic() < deadline, "the trainer did not start"
         time.sleep(0.05)
     (decoder,) = children(proc.pid)
-    assert b"trainer.feed_process" in Path(f"/proc/{decoder}/cmdline").read_bytes()
+    assert b"lazarus.trainer.feed_process" in Path(f"/proc/{decoder}/cmdline").read_bytes()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 10
@@ -127,7 +127,7 @@ def test_sigterm_stops_the_decoding_process_with_the_trainer(
     s = with_keys(settings).with_overrides(trainer_decoder="process")
     produce_sensors(s, 200)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trainer", "habitat"],
+        [sys.executable, "-m", "lazarus.trainer", "habitat"],
         env=cli_env(s),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

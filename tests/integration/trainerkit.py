@@ -12,14 +12,14 @@ from confluent_kafka import Consumer, TopicPartition
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
 from lazarus.lag import log_end
+from lazarus.producers.feed import FeedLimits, run_feed
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas.manifest import SnapshotManifest
+from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
 from lazarus.settings import Settings
 from lazarus.signing import generate
 from lazarus.snapshot_store import RedisSnapshotStore
-from producers.feed import FeedLimits, run_feed
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas.manifest import SnapshotManifest
-from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
-from trainer.app import TrainerApp
+from lazarus.trainer.app import TrainerApp
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -35,11 +35,11 @@ MISSING_COMPOSE = (
 INFRA = {"kafka", "redis"}
 ONE_SHOT = "topics"
 ROLE_COMMANDS = {
-    "producers-sensors": ["python", "-m", "producers", "sensors", "--rate", "200"],
-    "producers-genomes": ["python", "-m", "producers", "genomes", "--rate", "50"],
-    "trainer-habitat": ["python", "-m", "trainer", "habitat"],
-    "trainer-viability": ["python", "-m", "trainer", "viability"],
-    "scorer-habitat": ["python", "-m", "scorer", "habitat"],
+    "producers-sensors": ["python", "-m", "lazarus.producers", "sensors", "--rate", "200"],
+    "producers-genomes": ["python", "-m", "lazarus.producers", "genomes", "--rate", "50"],
+    "trainer-habitat": ["python", "-m", "lazarus.trainer", "habitat"],
+    "trainer-viability": ["python", "-m", "lazarus.trainer", "viability"],
+    "scorer-habitat": ["python", "-m", "lazarus.scorer", "habitat"],
 }
 LONG_RUNNING_ROLES = sorted(ROLE_COMMANDS)
 LAZARUS_SERVICES = sorted({*ROLE_COMMANDS, ONE_SHOT})

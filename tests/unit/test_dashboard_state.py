@@ -332,7 +332,7 @@ def test_model_view_without_a_current_version() -> None:
 
 
 def test_version_info_reads_a_manifest() -> None:
-    from schemas.manifest import JoinReport, SnapshotManifest
+    from lazarus.schemas.manifest import JoinReport, SnapshotManifest
 
     manifest = SnapshotManifest(
         model="habitat",

@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError, field_validator
 
-import schemas.deadletter
+import lazarus.schemas.deadletter as deadletter_module
 from lazarus.deadletter_read import group_by_reason, payload_summary
 from lazarus.deadletters import reason_of
 from lazarus.kafka.producer import retriable
-from schemas import DeadLetter
-from schemas.deadletter import (
+from lazarus.schemas import DeadLetter
+from lazarus.schemas.deadletter import (
     ERROR_CLASS_MAX,
     LETTER_MAX,
     ORIGIN_MAX,
@@ -31,7 +31,7 @@ from schemas.deadletter import (
     TruncatedPayload,
     dead_letter_id,
 )
-from schemas.topics import SENSOR_READINGS, Topic
+from lazarus.schemas.topics import SENSOR_READINGS, Topic
 from tests.conftest import FIXTURES
 
 TOPIC = "habitat.sensor_readings.v1"
@@ -278,7 +278,7 @@ def test_only_timeouts_and_outages_are_sent_again(code: int, worth_resending: bo
 
 
 def test_the_examples_in_the_dead_letter_module_hold() -> None:
-    assert doctest.testmod(schemas.deadletter).failed == 0
+    assert doctest.testmod(deadletter_module).failed == 0
 
 
 def test_the_ids_stay_deterministic() -> None:

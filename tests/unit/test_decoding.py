@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas import Outcome
-from schemas.sensors import SensorReading
-from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, Topic
-from trainer.decoding import FEATURES, INVALID, LABEL, PARTITION_EOF, Decoder, Throttle
-from trainer.learner import Learner
-from trainer.rows import RowMaker
-from trainer.specs import habitat
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas import Outcome
+from lazarus.schemas.sensors import SensorReading
+from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, Topic
+from lazarus.trainer.decoding import FEATURES, INVALID, LABEL, PARTITION_EOF, Decoder, Throttle
+from lazarus.trainer.learner import Learner
+from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.specs import habitat
 
 READ, OUT = "r", "o"
 

@@ -14,18 +14,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
-from scorer.fastpath import predict_checked, predictor_for
-from scorer.render import ScoreRenderer
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
+from lazarus.scorer.fastpath import predict_checked, predictor_for
+from lazarus.scorer.render import ScoreRenderer
+from lazarus.trainer.decoding import FEATURES, INVALID, LABEL, Decoder
+from lazarus.trainer.finite import first_nonfinite
+from lazarus.trainer.join import Joined
+from lazarus.trainer.learner import Learner
+from lazarus.trainer.prequential import PrequentialRenderer
+from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.specs import habitat
 from tests.unit.test_decoding import OUT, READ, Msg, eof
-from trainer.decoding import FEATURES, INVALID, LABEL, Decoder
-from trainer.finite import first_nonfinite
-from trainer.join import Joined
-from trainer.learner import Learner
-from trainer.prequential import PrequentialRenderer
-from trainer.rows import RowMaker
-from trainer.specs import habitat
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SIM = list(

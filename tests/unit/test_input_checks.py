@@ -16,13 +16,13 @@ from lazarus.inputchecks import (
     check_features,
     check_label,
 )
-from schemas.sensors import SensorReading
-from schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, Topic
+from lazarus.schemas.sensors import SensorReading
+from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, Topic
+from lazarus.trainer.decoding import FEATURES, INVALID, LABEL, Decoder
+from lazarus.trainer.learner import Learner
+from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.specs import habitat
 from tests.unit.test_decoding import OUT, READ, Msg, eof, sample
-from trainer.decoding import FEATURES, INVALID, LABEL, Decoder
-from trainer.learner import Learner
-from trainer.rows import RowMaker
-from trainer.specs import habitat
 
 HOUR_MS = 3_600_000
 

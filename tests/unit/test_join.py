@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from trainer.join import PendingJoin, pack_origin, unpack_origin
+from lazarus.trainer.join import PendingJoin, pack_origin, unpack_origin
 
 X = {"a": 1.0, "b": 2.5}
 
@@ -147,7 +147,7 @@ def test_many_subjects_do_not_grow_shared_state() -> None:
 
 def test_status_shows_what_never_joined_from_a_trainers_heartbeat() -> None:
     from lazarus.cli.status_cmd import _joins
-    from trainer.join import unjoined
+    from lazarus.trainer.join import unjoined
 
     j = join(ttl_ms=1_000)
     j.add("e1", "s", 0, X, (), 0)

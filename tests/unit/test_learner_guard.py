@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-import trainer.learner as learner_module
-from trainer.finite import first_nonfinite
-from trainer.join import Joined
-from trainer.learner import Learner, ModelFailure, NonFiniteModel
-from trainer.specs import habitat
+import lazarus.trainer.learner as learner_module
+from lazarus.trainer.finite import first_nonfinite
+from lazarus.trainer.join import Joined
+from lazarus.trainer.learner import Learner, ModelFailure, NonFiniteModel
+from lazarus.trainer.specs import habitat
 
 Row = tuple[str, dict[str, float], bool]
 

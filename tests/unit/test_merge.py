@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer.merge import OrderedMerge
+from lazarus.trainer.merge import OrderedMerge
 
 PARTS = [("f", 0), ("f", 1), ("o", 0)]
 RANK = {"f": 0, "o": 1}

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import pytest
 
 from lazarus.errors import ConfigError
+from lazarus.producers.genome_sim import GenomicsLab, LabConfig
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
 from lazarus.safepickle import safe_loads
-from producers.genome_sim import GenomicsLab, LabConfig
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas import Outcome
-from trainer.learner import Learner, ModelFailure
-from trainer.specs import BUILTIN, ModelSpec, habitat, load_spec
+from lazarus.schemas import Outcome
+from lazarus.trainer.learner import Learner, ModelFailure
+from lazarus.trainer.specs import BUILTIN, ModelSpec, habitat, load_spec
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -131,13 +131,13 @@ def test_outcomes_of_another_kind_are_ignored() -> None:
 
 
 def test_custom_specs_load_by_import_path() -> None:
-    assert load_spec("trainer.specs:viability").name == "viability"
+    assert load_spec("lazarus.trainer.specs:viability").name == "viability"
     with pytest.raises(ConfigError, match="unknown model"):
         load_spec("nope")
     with pytest.raises(ConfigError, match="cannot load"):
         load_spec("no.such.module:factory")
     with pytest.raises(ConfigError, match="not callable"):
-        load_spec("trainer.specs:BUILTIN")
+        load_spec("lazarus.trainer.specs:BUILTIN")
     with pytest.raises(ConfigError, match="not a ModelSpec"):
         load_spec("builtins:dict")
 

@@ -23,9 +23,9 @@ ENTRY_POINTS = [
     ["lazarus", "models", "list"],
     ["lazarus", "up", "--duration", "1"],
     ["lazarus", "broker"],
-    ["trainer", "habitat"],
-    ["scorer", "habitat"],
-    ["producers", "sensors", "--count", "1"],
+    ["lazarus.trainer", "habitat"],
+    ["lazarus.scorer", "habitat"],
+    ["lazarus.producers", "sensors", "--count", "1"],
 ]
 
 BAD_SETTINGS = [
@@ -88,11 +88,11 @@ def test_every_bad_setting_is_one_line_and_exit_2_for_every_command(
     assert captured.out == ""
 
 
-ROLE_MAIN = {"trainer": "train", "scorer": "score", "producers": "produce"}
+ROLE_MAIN = {"lazarus.trainer": "train", "lazarus.scorer": "score", "lazarus.producers": "produce"}
 
 
 def main_argv(args: list[str]) -> list[str]:
-    """What `main` gets: `lazarus X` is main([X]); `python -m trainer X` is main(["train", X])
+    """What `main` gets: `lazarus X` is main([X]); `python -m lazarus.trainer X` is main(["train", X])
     (each role's __main__.py)."""
     return args[1:] if args[0] == "lazarus" else [ROLE_MAIN[args[0]], *args[1:]]
 

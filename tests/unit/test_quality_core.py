@@ -53,8 +53,8 @@ def test_class_keys_come_back_from_json_strings() -> None:
 def test_rendered_prequential_records_are_valid_records() -> None:
     import numpy as np
 
-    from schemas.prequential import PrequentialRecord, prequential_id
-    from trainer.prequential import PrequentialRenderer
+    from lazarus.schemas.prequential import PrequentialRecord, prequential_id
+    from lazarus.trainer.prequential import PrequentialRenderer
 
     render = PrequentialRenderer("habitat", ("site_id",)).render
     at = "2026-05-01T12:00:00+00:00"

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from producers.app import ReplayOptions, ReplaySender, StrictAbort
-from producers.feed import drain
-from producers.replay import (
+from lazarus.producers.app import ReplayOptions, ReplaySender, StrictAbort
+from lazarus.producers.feed import drain
+from lazarus.producers.replay import (
     Record,
     ReplayConfig,
     Replayer,
@@ -31,7 +31,7 @@ from producers.replay import (
     parse_time,
     read_rows,
 )
-from schemas import DeadLetter, Outcome, SensorReading
+from lazarus.schemas import DeadLetter, Outcome, SensorReading
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from schemas import DeadLetter, GenomicSample, Outcome, Score, SensorReading
-from schemas.fingerprint import schema_fingerprint
-from schemas.prequential import PrequentialRecord
-from schemas.sensors import KNOWN_MEASUREMENTS, UNKNOWN_MEASUREMENT_LIMIT, SensorKind
-from schemas.topics import ALL_TOPICS, SENSOR_READINGS, by_name
+from lazarus.schemas import DeadLetter, GenomicSample, Outcome, Score, SensorReading
+from lazarus.schemas.fingerprint import schema_fingerprint
+from lazarus.schemas.prequential import PrequentialRecord
+from lazarus.schemas.sensors import KNOWN_MEASUREMENTS, UNKNOWN_MEASUREMENT_LIMIT, SensorKind
+from lazarus.schemas.topics import ALL_TOPICS, SENSOR_READINGS, by_name
 from tests.conftest import FIXTURES
 
 ident = st.from_regex(r"[A-Za-z0-9_.:\-]{1,40}", fullmatch=True)

@@ -21,18 +21,18 @@ from hypothesis import strategies as st
 from river import linear_model, optim, preprocessing, tree
 
 from lazarus.errors import SnapshotRejected
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas.prequential import PrequentialRecord, prequential_id
+from lazarus.schemas.scores import Score, score_id
+from lazarus.schemas.topics import SENSOR_READINGS
+from lazarus.scorer.fastpath import ModelOutputError, describe, predict_checked, predictor_for
+from lazarus.scorer.ledger import Ledger
+from lazarus.scorer.render import ScoreRenderer
+from lazarus.scorer.serving import NotLearnedEnough, open_snapshot
 from lazarus.signing import Signer, generate, parse_private
 from lazarus.snapshot import SealedSnapshot, environment, seal
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas.prequential import PrequentialRecord, prequential_id
-from schemas.scores import Score, score_id
-from schemas.topics import SENSOR_READINGS
-from scorer.fastpath import ModelOutputError, describe, predict_checked, predictor_for
-from scorer.ledger import Ledger
-from scorer.render import ScoreRenderer
-from scorer.serving import NotLearnedEnough, open_snapshot
-from trainer.prequential import PrequentialRenderer
-from trainer.specs import habitat
+from lazarus.trainer.prequential import PrequentialRenderer
+from lazarus.trainer.specs import habitat
 
 MARKER = Path("/tmp/lazarus-scorer-pwned-marker")
 

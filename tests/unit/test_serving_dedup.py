@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from river import metrics
 
 from lazarus.quality.core import Judged, QualityJoin, Served
-from schemas.scores import Score, score_id
-from scorer.render import ScoreRenderer
+from lazarus.schemas.scores import Score, score_id
+from lazarus.scorer.render import ScoreRenderer
 
 
 def test_a_rescore_by_a_newer_version_has_the_same_id_and_the_first_wins() -> None:

@@ -11,13 +11,13 @@ from typing import Any, cast
 
 import pytest
 
-from producers.clock import step_seconds
-from producers.feed import FeedLimits, run_feed
-from producers.genome_sim import GenomicsLab, LabConfig
-from producers.ids import Emitted, epoch_ms
-from producers.sensor_sim import SensorNetwork, SimConfig
-from producers.truth import habitat_occupancy_p
-from schemas import GenomicSample, Outcome, SensorReading
+from lazarus.producers.clock import step_seconds
+from lazarus.producers.feed import FeedLimits, run_feed
+from lazarus.producers.genome_sim import GenomicsLab, LabConfig
+from lazarus.producers.ids import Emitted, epoch_ms
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.producers.truth import habitat_occupancy_p
+from lazarus.schemas import GenomicSample, Outcome, SensorReading
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 
 import redis
 
+from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.schemas import Outcome
+from lazarus.schemas.topics import SENSOR_READINGS
 from lazarus.signing import generate, parse_private
 from lazarus.snapshot import SealedSnapshot
 from lazarus.snapshot_store import MemorySnapshotStore, PublishResult
-from producers.sensor_sim import SensorNetwork, SimConfig
-from schemas import Outcome
-from schemas.topics import SENSOR_READINGS
-from trainer.learner import Learner
-from trainer.snapshots import SnapshotPublisher, restore
-from trainer.specs import habitat
+from lazarus.trainer.learner import Learner
+from lazarus.trainer.snapshots import SnapshotPublisher, restore
+from lazarus.trainer.specs import habitat
 
 
 class LosesReplies(MemorySnapshotStore):

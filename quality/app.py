@@ -20,9 +20,9 @@ from lazarus.kafka.config import consumer_config
 from lazarus.metrics import RoleMetrics, Sample
 from lazarus.quality.core import Judged, QualityJoin, Served, classes
 from lazarus.quality_store import write_quality
+from lazarus.schemas.topics import PREQUENTIAL
 from lazarus.settings import Settings
-from schemas.topics import PREQUENTIAL
-from trainer.specs import ModelSpec
+from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
 

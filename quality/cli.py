@@ -30,7 +30,7 @@ decoupling cost. Read it with `lazarus models show MODEL` or on the dashboard.
 @pass_cli
 def quality(cli: CliContext, model: str) -> None:
     """Measure the quality of the predictions actually served, per model version."""
-    from trainer.specs import load_spec
+    from lazarus.trainer.specs import load_spec
 
     settings = cli.settings
     spec = load_spec(model)
