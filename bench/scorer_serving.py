@@ -29,9 +29,9 @@ from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.registry.signing import generate
 from lazarus.schemas.topics import HABITAT_SCORES, SENSOR_READINGS, topic_names
 from lazarus.settings import DEFAULT_REDIS_URL, Settings
-from lazarus.signing import generate
 from tests.integration.cli import cli_env
 from tests.integration.scorerkit import ModelMaker
 from tests.integration.trainerkit import START

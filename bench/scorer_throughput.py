@@ -18,11 +18,11 @@ from confluent_kafka import Consumer, Producer
 from bench.common import broker_settings, summary
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, consumer_config, producer_config
+from lazarus.registry.signing import generate, verifier_from
+from lazarus.schemas.models import HABITAT
 from lazarus.schemas.topics import SENSOR_READINGS, topic_names
 from lazarus.scorer.app import BATCH, ScorerApp
 from lazarus.settings import DEFAULT_REDIS_URL, Settings
-from lazarus.signing import generate, verifier_from
-from lazarus.trainer.specs import habitat
 from tests.integration.scorerkit import ModelMaker, send_sensors
 
 
@@ -54,7 +54,7 @@ def passthrough(s: Settings, n: int) -> float:
 
 
 def scorer(s: Settings, n: int, profile: cProfile.Profile | None = None) -> float:
-    app = ScorerApp(s, habitat(), verifier_from(s))
+    app = ScorerApp(s, HABITAT, verifier_from(s))
     app.start(30)
     assert app.wait_for_model(lambda: False, timeout=30), "no model"
     # a fresh group per round, so every round reads the topic from the start

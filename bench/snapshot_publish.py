@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 import redis
 
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.signing import generate, parse_private
 from lazarus.schemas import Outcome
 from lazarus.schemas.topics import SENSOR_READINGS
 from lazarus.settings import DEFAULT_REDIS_URL
-from lazarus.signing import generate, parse_private
-from lazarus.snapshot_store import RedisSnapshotStore
 from lazarus.trainer.learner import Learner
-from lazarus.trainer.snapshots import SnapshotPublisher
+from lazarus.trainer.publishing import SnapshotPublisher
 from lazarus.trainer.specs import habitat
 
 

@@ -30,11 +30,11 @@ from lazarus.gctune import tune_for_streaming
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.signing import generate, signer_from
 from lazarus.schemas import Outcome
 from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, topic_names
 from lazarus.settings import DEFAULT_REDIS_URL
-from lazarus.signing import generate, signer_from
-from lazarus.snapshot_store import RedisSnapshotStore
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.specs import habitat
 from tests.integration.trainerkit import log_ends, produce_sensors

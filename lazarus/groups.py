@@ -6,20 +6,25 @@ share a cluster (staging beside production, or test runs) never share a group.
 
 from __future__ import annotations
 
+from lazarus.schemas.models import BUILTIN
+
 
 def group_name(prefix: str, role: str, model: str) -> str:
-    """>>> group_name("", "scorer", "habitat")
+    """The consumer group of `role` (trainer, scorer, quality) for `model`, under `prefix`.
+
+    >>> group_name("", "scorer", "habitat")
     'lazarus.scorer.habitat'
+    >>> group_name("staging.", "trainer", "habitat")
+    'staging.lazarus.trainer.habitat'
     """
     return f"{prefix}lazarus.{role}.{model}"
 
 
 def known_groups(prefix: str) -> dict[str, tuple[str, ...]]:
     """The groups of the built-in models' trainers and scorers, with the topics each reads."""
-    from lazarus.roles import MODELS  # the built-in models and their topics (no river import)
-
     groups: dict[str, tuple[str, ...]] = {}
-    for model, (inputs, outcomes) in MODELS.items():
-        groups[group_name(prefix, "trainer", model)] = (inputs.full(prefix), outcomes.full(prefix))
-        groups[group_name(prefix, "scorer", model)] = (inputs.full(prefix),)
+    for model, contract in BUILTIN.items():
+        inputs = tuple(t.full(prefix) for t in contract.inputs)
+        groups[group_name(prefix, "trainer", model)] = (*inputs, contract.outcomes.full(prefix))
+        groups[group_name(prefix, "scorer", model)] = inputs
     return groups

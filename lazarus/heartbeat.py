@@ -1,8 +1,9 @@
 """Role heartbeats in Redis: who runs, what it has done, which model it serves.
 
 Each long-running role writes a small hash every `interval` seconds under
-``{prefix}:roles:{role}:{instance}`` with a short TTL, so a role that dies
-disappears by itself. `lazarus up` and `lazarus status` read them.
+``{prefix}:roles:{role}:{instance}`` (`lazarus.registry.keys.role_key`) with a
+short TTL, so a role that dies disappears by itself. `lazarus up` and `lazarus
+status` read them.
 """
 
 from __future__ import annotations
@@ -21,15 +22,12 @@ from typing import Any
 import redis
 
 from lazarus.metrics import RoleMetrics
+from lazarus.registry.keys import role_key, roles_pattern
 from lazarus.settings import Settings
 
 log = logging.getLogger(__name__)
 
 TTL_FACTOR = 5
-
-
-def role_key(prefix: str, role: str, instance: str) -> str:
-    return f"{prefix}:roles:{role}:{instance}"
 
 
 class HeartbeatThread(threading.Thread):
@@ -96,7 +94,7 @@ class HeartbeatThread(threading.Thread):
 def read_heartbeats(client: redis.Redis, prefix: str) -> list[dict[str, str]]:
     """Every live role's last heartbeat, sorted by role and instance."""
     rows: list[dict[str, str]] = []
-    for key in client.scan_iter(match=f"{prefix}:roles:*", count=500):
+    for key in client.scan_iter(match=roles_pattern(prefix), count=500):
         raw = client.hgetall(key)
         if raw:
             rows.append({_text(k): _text(v) for k, v in raw.items()})

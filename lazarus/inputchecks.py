@@ -86,6 +86,15 @@ def check_features(x: Mapping[str, Any]) -> None:
         raise NonFiniteFeatures(f"feature {name!r} is {value}: features must be finite numbers")
 
 
+def checked_features(event: Any) -> dict[str, float]:
+    """`event.to_features()`, checked finite as the trainer checks them: what a scorer
+    scores. No clock check (a scorer keeps no clock, so a skewed reading does no harm).
+    Raises `NonFiniteFeatures`, or whatever the event's `to_features()` raises."""
+    x: dict[str, float] = event.to_features()
+    check_features(x)
+    return x
+
+
 def check_label(label: Any, classes: tuple[Any, ...] | None, model: str) -> None:
     """A class of `classes` (same type and value), or for a regression (`classes` None) a finite
     float that is not a bool; raises WrongLabel.

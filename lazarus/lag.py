@@ -26,6 +26,7 @@ from confluent_kafka import (
 
 from lazarus.kafka.admin import broker_calls
 from lazarus.kafka.config import KafkaConfig
+from lazarus.kafka.consumer import metadata_consumer
 
 LOG_END_PROBE_S = 2.0
 
@@ -48,7 +49,7 @@ class PartitionLag:
 def _probe_consumer(conf: KafkaConfig, group: str) -> Consumer:
     c = dict(conf)
     c.update({"group.id": group, "enable.auto.commit": False, "enable.partition.eof": True})
-    return Consumer(c)
+    return metadata_consumer(c)
 
 
 def reached_end(msg: Message) -> bool:

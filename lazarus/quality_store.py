@@ -1,6 +1,6 @@
 """Served-prediction quality per model version, as the quality monitor stores it in Redis.
 
-Layout: hash ``{prefix}:quality:{model}``, field ``v{N}`` -> JSON:
+Layout (`lazarus.registry.keys.quality_key`): hash ``{prefix}:quality:{model}``, field ``v{N}`` -> JSON:
 
     {"version": N, "n": events with a served score and a label,
      "served": {metric: value}, "prequential": {metric: value},
@@ -20,9 +20,7 @@ from typing import Any
 
 import redis
 
-
-def quality_key(prefix: str, model: str) -> str:
-    return f"{prefix}:quality:{model}"
+from lazarus.registry.keys import quality_key
 
 
 def write_quality(client: redis.Redis, prefix: str, model: str, rows: list[dict[str, Any]]) -> None:

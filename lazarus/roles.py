@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from typing import Any
 
 from lazarus.groups import group_name
-from lazarus.schemas.topics import (
-    GENOMIC_SAMPLES,
-    HABITAT_OUTCOMES,
-    SENSOR_READINGS,
-    VIABILITY_OUTCOMES,
-    Topic,
-)
+from lazarus.schemas.models import BUILTIN
 from lazarus.supervisor import RoleSpec
 
 
@@ -25,10 +18,6 @@ def _exists(module: str) -> bool:
 
 
 SECRET = ("LAZARUS_SIGNING_PRIVATE_KEY",)
-MODELS: dict[str, tuple[Topic[Any], Topic[Any]]] = {
-    "habitat": (SENSOR_READINGS, HABITAT_OUTCOMES),
-    "viability": (GENOMIC_SAMPLES, VIABILITY_OUTCOMES),
-}
 
 
 def demo_roles(
@@ -64,9 +53,9 @@ def demo_roles(
                 f"trainer:{m}",
                 (*py, "lazarus.trainer", m),
                 group=group_name(prefix, "trainer", m),
-                topics=tuple(t.full(prefix) for t in topics),
+                topics=tuple(t.full(prefix) for t in (*c.inputs, c.outcomes)),
             )
-            for m, topics in MODELS.items()
+            for m, c in BUILTIN.items()
         ]
     if _exists("lazarus.scorer.__main__"):
         roles += [
@@ -74,16 +63,16 @@ def demo_roles(
                 f"scorer:{m}#{i}",
                 (*py, "lazarus.scorer", m),
                 group=group_name(prefix, "scorer", m),
-                topics=(topics[0].full(prefix),),
+                topics=tuple(t.full(prefix) for t in c.inputs),
                 drop_env=SECRET,
             )
-            for m, topics in MODELS.items()
+            for m, c in BUILTIN.items()
             for i in range(1, scorers + 1)
         ]
     if _exists("lazarus.scorer.__main__") and _exists("lazarus.trainer.__main__"):
         roles += [
             RoleSpec(f"quality:{m}", (*py, "lazarus", "quality", m), drop_env=SECRET)
-            for m in MODELS
+            for m in BUILTIN
         ]
     if dashboard_port is not None:
         roles.append(

@@ -13,6 +13,8 @@ from typing import Any
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from lazarus.dead_letters.rejection import Rejection
+from lazarus.errors import LazarusError
 from lazarus.heartbeat import running_heartbeat
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, DeliveryCounts, Publisher
@@ -20,7 +22,7 @@ from lazarus.metrics import RoleMetrics, Sample, counted
 from lazarus.producers.feed import FeedLimits, FeedStats, Held, drain, release_due, run_feed
 from lazarus.producers.ids import Emitted, Stamped, epoch_ms
 from lazarus.producers.replay import DEFAULT_ENCODING, Record, Replayer, count_rows, read_rows
-from lazarus.schemas import DeadLetter, Outcome, SensorReading
+from lazarus.schemas import Outcome, SensorReading
 from lazarus.schemas.deadletter import dead_letter_id
 from lazarus.schemas.topics import DEAD_LETTERS, Topic
 from lazarus.settings import Settings
@@ -130,7 +132,7 @@ class ReplayOptions:
     encoding: str = DEFAULT_ENCODING
 
 
-class StrictAbort(Exception):
+class StrictAbort(LazarusError):
     """--strict and a row failed."""
 
 
@@ -260,14 +262,14 @@ class ReplaySender:
             )
         if self.stats.dead_lettered < 10 or self.stats.dead_lettered % 1000 == 0:
             log.warning("%s:%d: %s; sent to the dead-letter topic", self.path, line, reason)
-        letter = DeadLetter.of(
-            raw,
-            event_id=dead_letter_id(f"file:{self.path.resolve()}:{loop}", line),
+        letter = Rejection(
             stage="producer",
+            raw=raw,
             reason=reason,
             error_class=error_class,
-            origin_file=str(self.path),
-            origin_line=line,
-        )
+            file=str(self.path),
+            line=line,
+            letter_id=dead_letter_id(f"file:{self.path.resolve()}:{loop}", line),
+        ).letter()
         self.publisher.publish(self.dlq_topic, letter.event_id, Topic.encode(letter))
         self.stats.dead_lettered += 1

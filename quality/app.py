@@ -15,14 +15,17 @@ from typing import Any
 import redis
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from lazarus.errors import ConfigError
 from lazarus.groups import group_name
 from lazarus.kafka.config import consumer_config
+from lazarus.kafka.consumer import assigned_consumer
+from lazarus.metric_factories import metric_factory
 from lazarus.metrics import RoleMetrics, Sample
 from lazarus.quality.core import Judged, QualityJoin, Served, classes
 from lazarus.quality_store import write_quality
+from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.topics import PREQUENTIAL
 from lazarus.settings import Settings
-from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +33,18 @@ WRITE_EVERY_S = 2.0
 
 
 class QualityApp:
-    def __init__(self, settings: Settings, spec: ModelSpec, client: redis.Redis) -> None:
+    def __init__(self, settings: Settings, spec: ModelContract, client: redis.Redis) -> None:
         if spec.scores is None:
-            raise ValueError(f"model {spec.name} has no scores topic")
+            raise ConfigError(
+                f"model spec {spec.name!r} names no scores topic: set ModelSpec.scores"
+            )
         self.settings = settings
         self.spec = spec
         self._redis = client
         prefix = settings.topic_prefix
         self._scores = spec.scores.full(prefix)
         self._prequential = PREQUENTIAL.full(prefix)
-        self.join = QualityJoin(spec.metrics)
+        self.join = QualityJoin(tuple(metric_factory(m) for m in spec.metrics))
         self.role = f"quality:{spec.name}"
         self.metrics = RoleMetrics(self.role)
         self.metrics.collect_with(self._samples)
@@ -54,7 +59,7 @@ class QualityApp:
             group_name(self.settings.topic_prefix, "quality", self.spec.name),
             **{"enable.auto.commit": False},
         )
-        consumer = Consumer(conf)
+        consumer = assigned_consumer(conf)
         md = consumer.list_topics(timeout=10).topics
         tps = [
             TopicPartition(t, p, OFFSET_BEGINNING)
@@ -63,7 +68,7 @@ class QualityApp:
             for p in md[t].partitions
         ]
         if not tps:
-            raise ValueError(
+            raise ConfigError(
                 f"neither {self._scores} nor {self._prequential} exists: run `lazarus topics create`"
             )
         consumer.assign(tps)

@@ -10,6 +10,7 @@ from lazarus.heartbeat import running_heartbeat
 from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config
 from lazarus.quality.app import QualityApp
+from lazarus.schemas.models import load_contract
 from lazarus.stopsignal import StopRequested
 
 
@@ -30,10 +31,8 @@ decoupling cost. Read it with `lazarus models show MODEL` or on the dashboard.
 @pass_cli
 def quality(cli: CliContext, model: str) -> None:
     """Measure the quality of the predictions actually served, per model version."""
-    from lazarus.trainer.specs import load_spec
-
     settings = cli.settings
-    spec = load_spec(model)
+    spec = load_contract(model)
     wait_for_broker(client_config(settings, quiet=True), timeout=30)
     client = redisconn.require(settings.redis_url_value)
     stop = StopRequested.install()

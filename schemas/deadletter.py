@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from lazarus.schemas.base import Event
+from lazarus.schemas.errors import LazarusError
 
 Stage = Literal["producer", "trainer", "scorer"]
 PayloadEncoding = Literal["utf-8", "base64"]
@@ -44,7 +45,7 @@ def dead_letter_id(origin: str, position: str | int) -> str:
     return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
-class TruncatedPayload(ValueError):
+class TruncatedPayload(LazarusError):
     """The letter holds only the start of its payload: it is not the original."""
 
 

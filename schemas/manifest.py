@@ -51,7 +51,8 @@ class SnapshotManifest(Contract):
         default_factory=dict, description="segment field -> value -> metric -> value"
     )
     trained_through: dict[str, int] = Field(
-        description="'topic:partition' -> the next offset to read: everything before it is in the model"
+        description="'topic:partition' -> the next offset to read (Kafka's committed-offset "
+        "convention): everything before it is in the model"
     )
     join: JoinReport
     invalid_events: int = Field(ge=0, description="inputs sent to the dead-letter topic")

@@ -40,7 +40,8 @@ class Score(Event):
     model: Identifier
     model_version: int = Field(ge=1)
     trained_through: dict[str, int] = Field(
-        description="the model's watermark: 'topic:partition' -> last offset it learned from, +1"
+        description="the model version's trained offsets: 'topic:partition' -> the next offset "
+        "to read (Kafka's committed-offset convention): everything before it is in the model"
     )
     prediction: StrictBool | FiniteFloat | None = Field(description="class or value predicted")
     probabilities: dict[str, FiniteFloat] | None = Field(None, description="class -> probability")

@@ -14,10 +14,10 @@ import click
 from lazarus import processes, redisconn
 from lazarus.cli.context import CliContext, pass_cli
 from lazarus.heartbeat import running_heartbeat
+from lazarus.registry.signing import verifier_from
+from lazarus.schemas.models import load_contract
 from lazarus.scorer.app import BATCH, ScorerApp
-from lazarus.signing import verifier_from
 from lazarus.stopsignal import StopRequested
-from lazarus.trainer.specs import load_spec
 
 log = logging.getLogger("lazarus.scorer")
 
@@ -76,7 +76,7 @@ finishes the batch, flushes, commits and exits 0.
 @pass_cli
 def score(cli: CliContext, model: str, workers: int, batch: int, timeout: float) -> int:
     """Run scorer workers for MODEL: verified hot-swapped snapshots, scores with lineage."""
-    spec = load_spec(model)
+    spec = load_contract(model)
     if workers > 1:
         return _pool(cli, model, workers, batch, timeout)
     settings = cli.settings

@@ -33,12 +33,15 @@ class ScoreRenderer:
     digits and `_.:-`), so it needs no escaping; subjects are checked.
     """
 
-    def __init__(self, model: str, version: int, trained_through: dict[str, int]) -> None:
+    def __init__(self, model: str, version: int, trained_offsets: dict[str, int]) -> None:
+        """`trained_offsets`: 'topic:partition' -> the next offset to read (Kafka's
+        committed-offset convention), as the version's manifest records it; every score
+        carries it in its `trained_through` field."""
         self.model = model
         self.version = version
-        watermark = json.dumps(trained_through, separators=(",", ":"), sort_keys=True)
+        offsets = json.dumps(trained_offsets, separators=(",", ":"), sort_keys=True)
         self._lineage = (
-            f'"model":{_string(model)},"model_version":{version},"trained_through":{watermark},'
+            f'"model":{_string(model)},"model_version":{version},"trained_through":{offsets},'
         )
         self._probabilities = ProbabilitiesText()
         self._subjects: dict[str, str] = {}

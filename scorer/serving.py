@@ -1,47 +1,26 @@
 """The model a scorer serves: a verified snapshot, its lineage, and how to predict with it.
 
-`open_snapshot` is the one door a snapshot comes through. In order, before any
-byte is unpickled: the signature over the manifest, the digest of the model
-part, that it is the model and version it is stored as, that it was trained on
-the features this code computes (schema fingerprint), that river's version
-matches, and that it has learned at least the spec's `min_learned` events (a
-model that learned nothing answers 0.5 to everything). Only then is the model
-unpickled, with the allowlist.
+Every check before unpickling (signature, digest, identity, `min_learned`,
+schema fingerprint, river version) is the registry's
+(`lazarus.registry.opening.open_model`); this module adds what scoring needs
+(the folded predictor, the score renderer) and the thread that follows
+`current` for the scoring loop (`SnapshotWatcher`, a
+`lazarus.registry.follow.CurrentFollower`).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
-from lazarus.errors import SnapshotRejected
-from lazarus.safepickle import safe_loads
+from lazarus.registry.follow import CurrentFollower
+from lazarus.registry.opening import open_model
+from lazarus.registry.sealing import SealedSnapshot
+from lazarus.registry.signing import Verifier
+from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.manifest import SnapshotManifest
-from lazarus.scorer.fastpath import Predictor, predictor_for
+from lazarus.scorer.predictors import Predictor, predictor_for
 from lazarus.scorer.render import ScoreRenderer
-from lazarus.signing import Verifier
-from lazarus.snapshot import SealedSnapshot, environment, verify
-
-log = logging.getLogger(__name__)
-
-
-class NotLearnedEnough(SnapshotRejected):
-    """A verified version that learned fewer events than its model's minimum."""
-
-    hint = (
-        "A trainer never makes such a version current: see `lazarus models history` "
-        "for who moved it"
-    )
-
-
-def check_learned(manifest: SnapshotManifest, min_learned: int) -> None:
-    """NotLearnedEnough if the version learned fewer than `min_learned` events."""
-    if manifest.n_learned < min_learned:
-        raise NotLearnedEnough(
-            f"learned {manifest.n_learned} events, fewer than the {min_learned} a served version "
-            "needs (the model spec's min_learned)"
-        )
 
 
 @dataclass(frozen=True)
@@ -66,35 +45,55 @@ def open_snapshot(
     task: str,
     min_learned: int = 1,
 ) -> ServingModel:
-    """Verify, check compatibility, unpickle, prepare. Raises SnapshotRejected with the reason."""
-    manifest = verify(sealed, verifier, model=model, version=version, part="model")
-    check_learned(manifest, min_learned)
-    if manifest.schema_fingerprint != fingerprint:
-        raise SnapshotRejected(
-            f"trained on other features (schema fingerprint {manifest.schema_fingerprint[:12]}, "
-            f"this code computes {fingerprint[:12]}): upgrade this scorer or retrain"
-        )
-    ours = environment()
-    theirs = manifest.environment
-    if theirs.get("river") != ours["river"]:
-        raise SnapshotRejected(
-            f"trained with river {theirs.get('river')}, this scorer has river {ours['river']}: "
-            "pickled river models only load in the version that made them"
-        )
-    for name in ("python", "lazarus"):
-        if theirs.get(name) != ours[name]:
-            log.warning(
-                "%s v%d was made with %s %s, this scorer runs %s (allowed; noted)",
-                model,
-                version,
-                name,
-                theirs.get(name),
-                ours[name],
-            )
-    loaded = safe_loads(sealed.model)
+    """Verify, check compatibility, unpickle (`open_model`), prepare the predictor for `task`.
+    Raises SnapshotRejected with the reason."""
+    manifest, loaded = open_model(
+        sealed,
+        verifier,
+        model=model,
+        version=version,
+        fingerprint=fingerprint,
+        min_learned=min_learned,
+    )
     return ServingModel(
         manifest,
         loaded,
         predictor_for(loaded, task),
         ScoreRenderer(model, version, manifest.trained_through),
     )
+
+
+class SnapshotWatcher(CurrentFollower[ServingModel]):
+    """Follows `spec`'s `current` and opens each new version for the scoring loop, which takes it
+    between batches (`take()`), so a swap never splits a batch."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        prefix: str,
+        spec: ModelContract,
+        verifier: Verifier,
+        poll_s: float,
+        *,
+        notifications: bool = True,
+    ) -> None:
+        def open_for_serving(sealed: SealedSnapshot, version: int) -> ServingModel:
+            return open_snapshot(
+                sealed,
+                verifier,
+                model=spec.name,
+                version=version,
+                fingerprint=spec.fingerprint,
+                task=spec.task,
+                min_learned=spec.min_learned,
+            )
+
+        super().__init__(
+            redis_url,
+            prefix,
+            spec.name,
+            open_for_serving,
+            poll_s,
+            notifications=notifications,
+            name=f"snapshot-watcher-{spec.name}",
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import click
@@ -10,8 +9,8 @@ import click
 from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli
 from lazarus.heartbeat import running_heartbeat
-from lazarus.signing import signer_from
-from lazarus.snapshot_store import RedisSnapshotStore
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.signing import signer_from
 from lazarus.stopsignal import StopRequested
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.specs import ModelSpec, load_spec
@@ -29,7 +28,7 @@ Examples:
   lazarus train mypkg.models:my_spec           a custom ModelSpec by import path
 
 On start the trainer resumes from its latest snapshot and re-reads everything
-after the offsets that snapshot was trained through, so a crash (even kill -9)
+from the next offsets to read that snapshot records, so a crash (even kill -9)
 loses nothing and learns nothing twice. SIGTERM or Ctrl-C finishes the batch,
 publishes a final snapshot and exits 0. Snapshots are signed with
 LAZARUS_SIGNING_PRIVATE_KEY.
@@ -117,4 +116,4 @@ def _with_min_learned(spec: ModelSpec, min_learned: int | None) -> ModelSpec:
             "which scorers enforce: they would refuse the versions made current",
             param_hint="--min-learned",
         )
-    return dataclasses.replace(spec, min_learned=min_learned)
+    return spec.replace(min_learned=min_learned)

@@ -10,9 +10,9 @@ Released items are flat tuples, cheap to pickle across the pipe:
 
 - `(FEATURES, topic, partition, offset, *FeatureRow)`
 - `(LABEL, topic, partition, offset, *LabelRow)`
-- `(INVALID, topic, partition, offset, key, raw, reason, error_class, join_key)`, where
-  `join_key` names the features a dead-lettered input message held (when it can be read), so
-  their outcome is given up on at once instead of waiting for them
+- `(INVALID, topic, partition, offset, rejection, join_key)`, where `rejection` is the
+  `Rejection` to dead-letter and `join_key` names the features a dead-lettered input message
+  held (when it can be read), so their outcome is given up on at once instead of waiting for them
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from confluent_kafka import KafkaError
-from pydantic import ValidationError
 
-from lazarus.deadletters import reason_of
+from lazarus.dead_letters.rejection import Rejection
 from lazarus.inputchecks import InputRejected
+from lazarus.kafka.decoding import decode_each, rejection_of
 from lazarus.schemas.topics import Topic
 from lazarus.trainer.merge import OrderedMerge, PartitionKey
 from lazarus.trainer.rows import RowMaker
@@ -104,15 +104,15 @@ class Decoder:
 
     def _decode(self, topic: str, batch: list[Message]) -> list[Released]:
         name = self._names[topic]
-        events = self._topics[topic].decode_many([m.value() or b"" for m in batch])
+        events = decode_each(self._topics[topic], batch, stage="trainer")
         out: list[Released] = []
         is_outcome = topic == self._outcomes
         features, label = self._rows.features, self._rows.label
         for msg, event in zip(batch, events, strict=True):
             partition, offset = msg.partition() or 0, msg.offset() or 0
-            if isinstance(event, ValidationError):
+            if isinstance(event, Rejection):
                 ref = None if is_outcome else _join_key_in(msg.value(), self._rows.join_key)
-                out.append(_invalid(name, msg, event, ref=ref))
+                out.append((INVALID, name, partition, offset, event, ref))
                 continue
             try:
                 stamp = msg.timestamp()
@@ -132,17 +132,8 @@ class Decoder:
 def _invalid(
     topic: str, msg: Message, exc: BaseException, prefix: str = "", ref: str | None = None
 ) -> Released:
-    return (
-        INVALID,
-        topic,
-        msg.partition() or 0,
-        msg.offset() or 0,
-        msg.key(),
-        msg.value() or b"",
-        prefix + reason_of(exc),
-        type(exc).__name__,
-        ref,
-    )
+    rejection = rejection_of(msg, exc, stage="trainer", prefix=prefix)
+    return (INVALID, topic, msg.partition() or 0, msg.offset() or 0, rejection, ref)
 
 
 def _join_key_in(raw: bytes | None, field: str) -> str | None:

@@ -18,17 +18,22 @@ Two feeds run it:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import KafkaError, TopicPartition
 
 from lazarus.errors import LazarusError
 from lazarus.kafka.config import RDKAFKA_LOGGER, KafkaConfig
+from lazarus.kafka.consumer import assigned_consumer
 from lazarus.kafka.outage import OutageLog
 from lazarus.schemas.topics import Topic
 from lazarus.trainer.decoding import Decoder, Released, Throttle
 from lazarus.trainer.rows import RowMaker
+
+ConsumerFactory = Callable[[KafkaConfig], Any]
+"""Builds a consumer (confluent-kafka's, or one shaped like it) from its configuration."""
 
 THROTTLE_HIGH_BATCHES = 4
 """A partition with this many batches queued in the merge pauses while another blocks it."""
@@ -55,7 +60,10 @@ class FeedPlan:
 
 
 @dataclass(frozen=True)
-class Batch:
+class FeedBatch:
+    """What one receive from a feed gives the learner: the merge's released items, in
+    learning order (`trainer.decoding` describes their tuples, invalid ones included)."""
+
     items: list[Released]
     counts: dict[str, int]
     """Messages consumed per topic (all of them, valid or not)."""
@@ -68,17 +76,38 @@ class FeedStopped(LazarusError):
 
 
 class Feed(Protocol):
-    def start(self) -> None: ...
-    def wait_ready(self, timeout: float) -> None: ...
-    def receive(self, timeout: float) -> Batch | None: ...
-    def stop(self) -> None: ...
+    """The trainer's source of decoded, merged input: `InlineFeed` (in the learner's process)
+    or `ProcessFeed` (a decoding process beside it). It reads the partitions and first
+    offsets of its `FeedPlan` (the learner's next offsets to read); being stateless, it may
+    be stopped and started again from the learner's offsets at any time."""
+
+    def start(self) -> None:
+        """Begin consuming (connect; start the process). Returns without waiting."""
+        ...
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until the feed consumes, at most `timeout` seconds; raises `FeedStopped` if it
+        did not start (its process exited or timed out)."""
+        ...
+
+    def receive(self, timeout: float) -> FeedBatch | None:
+        """The next batch of released items, or None when none came within `timeout` seconds.
+        Raises `FeedStopped` when the feed's consumer is gone (the learner restarts it)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop consuming and release the consumer (and the process); idempotent."""
+        ...
 
 
 class Pump:
-    def __init__(self, plan: FeedPlan) -> None:
+    """Consumes the plan's partitions, decodes and merges: one `step()` per released batch.
+    `consumer` builds the consumer from a configuration (an in-memory one in unit tests)."""
+
+    def __init__(self, plan: FeedPlan, consumer: ConsumerFactory = assigned_consumer) -> None:
         self.plan = plan
         self._stats: list[str] = []
-        self.consumer = Consumer(
+        self.consumer = consumer(
             {**plan.conf, "logger": RDKAFKA_LOGGER, "stats_cb": self._stats.append}
         )
         self.consumer.assign([TopicPartition(t, p, o) for t, p, o in plan.assignments])
@@ -91,7 +120,7 @@ class Pump:
         )
         self.throttle = Throttle(high=THROTTLE_HIGH_BATCHES * plan.batch, low=plan.batch)
 
-    def step(self, timeout: float) -> tuple[Batch, list[KafkaError]]:
+    def step(self, timeout: float) -> tuple[FeedBatch, list[KafkaError]]:
         """One consume; what the merge released, and the broker errors seen."""
         decoder = self.decoder
         errors = decoder.add(self.consumer.consume(self.plan.batch, timeout))
@@ -103,7 +132,7 @@ class Pump:
             self.consumer.pause([TopicPartition(t, p) for t, p in pause])
         if resume:
             self.consumer.resume([TopicPartition(t, p) for t, p in resume])
-        batch = Batch(items, decoder.counts, self._stats[-1] if self._stats else None)
+        batch = FeedBatch(items, decoder.counts, self._stats[-1] if self._stats else None)
         decoder.counts = {}
         self._stats.clear()
         return batch, errors
@@ -115,18 +144,19 @@ class Pump:
 class InlineFeed:
     """The pump in the learner's process."""
 
-    def __init__(self, plan: FeedPlan) -> None:
+    def __init__(self, plan: FeedPlan, consumer: ConsumerFactory = assigned_consumer) -> None:
         self.plan = plan
+        self._consumer = consumer
         self._pump: Pump | None = None
         self._outage = OutageLog()
 
     def start(self) -> None:
-        self._pump = Pump(self.plan)
+        self._pump = Pump(self.plan, self._consumer)
 
     def wait_ready(self, timeout: float) -> None:
         return None
 
-    def receive(self, timeout: float) -> Batch | None:
+    def receive(self, timeout: float) -> FeedBatch | None:
         assert self._pump is not None, "start() first"
         batch, errors = self._pump.step(timeout)
         self._outage(errors)

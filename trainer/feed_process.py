@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from typing import IO
 
 from lazarus.kafka.outage import OutageLog
-from lazarus.trainer.feed import Batch, FeedPlan, FeedStopped, Pump
+from lazarus.trainer.feed import FeedBatch, FeedPlan, FeedStopped, Pump
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class ProcessFeed:
             raise FeedStopped(f"the decoding process failed to start ({self._exit_reason()})")
         raise FeedStopped(f"the decoding process did not start within {timeout:.0f}s")
 
-    def receive(self, timeout: float) -> Batch | None:
+    def receive(self, timeout: float) -> FeedBatch | None:
         """The next batch, or None if none came within `timeout`; FeedStopped if the child died."""
         assert self._conn is not None and self._proc is not None, "start() first"
         if not self._conn.poll(timeout):
@@ -87,7 +87,7 @@ class ProcessFeed:
             items, counts, stats = pickle.loads(self._conn.recv_bytes())
         except (EOFError, OSError) as exc:
             raise FeedStopped(self._exit_reason()) from exc
-        return Batch(items, counts, stats)
+        return FeedBatch(items, counts, stats)
 
     def _exit_reason(self) -> str:
         assert self._proc is not None

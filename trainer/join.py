@@ -16,6 +16,7 @@ came after their features had expired, been evicted or been dead-lettered).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import struct
@@ -119,7 +120,10 @@ class JoinCounters:
     latency_max_s: float | None = None
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update({"features_gone": 0, "early_joined": 0, **state})
+        # Older snapshots lack the newer counters. Fields in declaration order, so that a
+        # restored learner pickles to the same bytes as the live one it was saved from.
+        self.__dict__.update(dataclasses.asdict(JoinCounters()))
+        self.__dict__.update(state)
 
 
 def unjoined(c: JoinCounters) -> dict[str, int]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lazarus.inputchecks import check_clock, check_features, check_label
+from lazarus.inputchecks import check_clock, check_features, check_label, checked_features
 from lazarus.schemas.base import Event, Features
 from lazarus.schemas.outcomes import Outcome
 
@@ -28,6 +28,7 @@ def time_ms(event: Event) -> int:
 
 
 if TYPE_CHECKING:
+    from lazarus.schemas.contract import ModelContract
     from lazarus.trainer.specs import ModelSpec
 
 NOT_CHECKED = (0, 0)
@@ -65,8 +66,9 @@ class RowMaker:
         return (RowMaker, self._args)
 
     @classmethod
-    def for_spec(cls, spec: ModelSpec) -> RowMaker:
-        """Rows of `spec`, checked against its kind, classes and clock skew."""
+    def for_spec(cls, spec: ModelContract | ModelSpec) -> RowMaker:
+        """Rows of `spec` (a contract, or a recipe's), checked against its kind, classes and
+        clock skew."""
         rules = RowRules(
             model=spec.name,
             outcome_kind=spec.outcome_kind.value,
@@ -90,11 +92,8 @@ class RowMaker:
         return value if isinstance(value, str) else None
 
     def scoring_features(self, event: Event) -> Features:
-        """The event's features, checked finite as the trainer checks them (what the scorer
-        scores). No clock check: a scorer keeps no clock, so a skewed reading does no harm."""
-        x: Features = event.to_features()  # type: ignore[attr-defined]
-        check_features(x)
-        return x
+        """What the scorer scores of `event` (`lazarus.inputchecks.checked_features`)."""
+        return checked_features(event)
 
     def label(self, outcome: Outcome, kafka_timestamp: tuple[int, int] = NOT_CHECKED) -> LabelRow:
         """Raises `InputRejected` for a skewed clock, or a label of this model's kind that is not

@@ -1,48 +1,45 @@
-"""Model specs: what a model learns from, how, how it is judged, how often it is saved.
+"""Model specs, the trainer's recipes: a model contract plus how the model learns.
 
-Built in: `habitat` and `viability`. A custom spec loads by import path
-(`lazarus train mypkg.models:make_spec`), the factory returning a ModelSpec.
+A `ModelSpec` is a `ModelContract` (`lazarus.schemas.contract`: what the model reads,
+predicts and is judged by, all that scorers and the quality monitor see) plus the river
+pipeline, the metric factories, the snapshot cadence and the join limits. The
+contract's fields read through (`spec.name` is `spec.contract.name`).
+
+Built in: `habitat` and `viability` (their contracts are in `lazarus.schemas.models`).
+A custom spec loads by import path (`lazarus train mypkg.models:make_spec`), the
+factory returning a ModelSpec. `lazarus.trainer.checks.check_spec` checks one.
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from river import linear_model, metrics, preprocessing, tree
 
 from lazarus.errors import ConfigError
-from lazarus.schemas.base import Event
-from lazarus.schemas.fingerprint import schema_fingerprint
+from lazarus.metric_factories import MetricFactory, metric_factory
+from lazarus.schemas.contract import ModelContract, Task
+from lazarus.schemas.models import BUILTIN as CONTRACTS
+from lazarus.schemas.models import HABITAT, VIABILITY, load_factory
 from lazarus.schemas.outcomes import OutcomeKind
-from lazarus.schemas.topics import (
-    GENOMIC_SAMPLES,
-    HABITAT_OUTCOMES,
-    HABITAT_SCORES,
-    SENSOR_READINGS,
-    VIABILITY_OUTCOMES,
-    VIABILITY_SCORES,
-    Topic,
-)
+from lazarus.schemas.topics import Topic
 
-Task = Literal["classification", "regression"]
+__all__ = ["BUILTIN", "MetricFactory", "ModelSpec", "Task", "habitat", "load_spec", "viability"]
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    name: str
-    inputs: tuple[Topic[Any], ...]
-    outcomes: Topic[Any]
-    outcome_kind: OutcomeKind
+    """The trainer's recipe for one model; raises `ConfigError` for an impossible one."""
+
+    contract: ModelContract
     pipeline: Callable[[], Any]
     """A fresh river estimator (usually a pipeline)."""
-    metrics: tuple[Callable[[], metrics.base.Metric], ...]
-    segment_fields: tuple[str, ...] = ()
-    task: Task = "classification"
-    join_key: str = "event_id"
-    """Feature field an outcome's `event_ref` names; outcomes without one join the subject's latest."""
+    metrics: tuple[MetricFactory, ...] = ()
+    """Fresh prequential metrics, one per name in `contract.metrics` and in that order;
+    empty means the river metrics of those names (`metric_factory`)."""
     snapshot_every: int = 5000
     """Publish a snapshot every this many learned events..."""
     snapshot_seconds: float = 10.0
@@ -54,70 +51,95 @@ class ModelSpec:
     """Events in the rolling metrics."""
     keep_joined: int = 100_000
     """Joined ids remembered to recognise duplicate outcomes."""
-    scores: Topic[Any] | None = None
-    """Where scorers publish this model's scores (`lazarus score` needs it)."""
-    classes: tuple[Any, ...] | None = None
-    """Classification: the labels an outcome may carry, compared by type and value (others are
-    dead-lettered); None means the binary (False, True). A regression takes finite floats."""
-    max_clock_skew_s: float = 3600.0
-    """An event stamped more than this far after its Kafka timestamp is dead-lettered: one bad
-    clock must not move the join's clock (as Kafka's `log.message.timestamp.after.max.ms`)."""
-    min_learned: int = 1
-    """A version that learned fewer events is stored (for restarts) but never made current:
-    scorers never serve a model that has learned (next to) nothing."""
-    description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("snapshot_every", "max_pending", "window", "keep_joined", "min_learned"):
+        for name in ("snapshot_every", "max_pending", "window", "keep_joined"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model spec {self.name!r}: {name} must be at least 1")
-        if self.max_clock_skew_s <= 0:
-            raise ConfigError(f"model spec {self.name!r}: max_clock_skew_s must be positive")
-        if self.task == "regression" and self.classes is not None:
-            raise ConfigError(f"model spec {self.name!r}: a regression has no classes")
-        if self.classes is not None and not all(
-            isinstance(c, bool | int | float) for c in self.classes
-        ):
-            raise ConfigError(
-                f"model spec {self.name!r}: classes must be booleans or numbers "
-                "(outcome labels and score predictions are JSON booleans or numbers)"
-            )
-        if self.classes is not None and len(set(self.classes)) < 2:
-            raise ConfigError(
-                f"model spec {self.name!r}: classes needs two or more distinct labels"
-            )
         if not self.metrics:
-            raise ConfigError(f"model spec {self.name!r} needs at least one metric")
+            factories = tuple(metric_factory(m) for m in self.contract.metrics)
+            object.__setattr__(self, "metrics", factories)
+        built = tuple(type(f()).__name__ for f in self.metrics)
+        named = tuple(type(metric_factory(m)()).__name__ for m in self.contract.metrics)
+        if built != named:
+            raise ConfigError(
+                f"model spec {self.name!r}: its metrics build {', '.join(built)}, "
+                f"its contract names {', '.join(named)}"
+            )
+
+    def replace(self, **changes: Any) -> ModelSpec:
+        """This spec with some fields changed, contract fields included
+        (`spec.replace(name="flaky", snapshot_every=100)`)."""
+        ours = {f.name for f in dataclasses.fields(self)}
+        contract = {k: v for k, v in changes.items() if k not in ours}
+        recipe = {k: v for k, v in changes.items() if k in ours}
+        if contract:
+            recipe["contract"] = dataclasses.replace(self.contract, **contract)
+        return dataclasses.replace(self, **recipe)
+
+    # The contract's fields, read through: the trainer reads a spec as it always has.
+    @property
+    def name(self) -> str:
+        return self.contract.name
+
+    @property
+    def inputs(self) -> tuple[Topic[Any], ...]:
+        return self.contract.inputs
+
+    @property
+    def outcomes(self) -> Topic[Any]:
+        return self.contract.outcomes
+
+    @property
+    def outcome_kind(self) -> OutcomeKind:
+        return self.contract.outcome_kind
+
+    @property
+    def segment_fields(self) -> tuple[str, ...]:
+        return self.contract.segment_fields
+
+    @property
+    def task(self) -> Task:
+        return self.contract.task
+
+    @property
+    def join_key(self) -> str:
+        return self.contract.join_key
+
+    @property
+    def scores(self) -> Topic[Any] | None:
+        return self.contract.scores
+
+    @property
+    def classes(self) -> tuple[Any, ...] | None:
+        return self.contract.classes
 
     @property
     def label_classes(self) -> tuple[Any, ...] | None:
-        """The classes an outcome's label must be one of; None for a regression."""
-        if self.task == "regression":
-            return None
-        return self.classes if self.classes is not None else (False, True)
+        return self.contract.label_classes
+
+    @property
+    def max_clock_skew_s(self) -> float:
+        return self.contract.max_clock_skew_s
+
+    @property
+    def min_learned(self) -> int:
+        return self.contract.min_learned
 
     @property
     def fingerprint(self) -> str:
-        return schema_fingerprint(*(t.event for t in self.inputs))
+        return self.contract.fingerprint
 
-    def input_event(self, topic: str, prefix: str = "") -> type[Event]:
-        for t in self.inputs:
-            if t.full(prefix) == topic:
-                return t.event
-        raise KeyError(topic)
+    @property
+    def description(self) -> str:
+        return self.contract.description
 
 
 def habitat() -> ModelSpec:
     return ModelSpec(
-        name="habitat",
-        inputs=(SENSOR_READINGS,),
-        outcomes=HABITAT_OUTCOMES,
-        outcome_kind=OutcomeKind.HABITAT_OCCUPANCY,
+        contract=HABITAT,
         pipeline=lambda: preprocessing.StandardScaler() | linear_model.LogisticRegression(),
         metrics=(metrics.Accuracy, metrics.LogLoss),
-        segment_fields=("site_id",),
-        scores=HABITAT_SCORES,
-        description="sensor readings -> habitat occupancy; StandardScaler | LogisticRegression",
     )
 
 
@@ -126,44 +148,26 @@ def viability() -> ModelSpec:
     # drifts (a new editing protocol): an adaptive Hoeffding tree replaces subtrees when its
     # ADWIN detectors see the error change. Scaled inputs keep its Gaussian splitters well-posed.
     return ModelSpec(
-        name="viability",
-        inputs=(GENOMIC_SAMPLES,),
-        outcomes=VIABILITY_OUTCOMES,
-        outcome_kind=OutcomeKind.VIABILITY,
+        contract=VIABILITY,
         pipeline=lambda: (
             preprocessing.StandardScaler()
             | tree.HoeffdingAdaptiveTreeClassifier(grace_period=100, seed=42)
         ),
         metrics=(metrics.Accuracy, metrics.LogLoss),
-        segment_fields=("species",),
-        scores=VIABILITY_SCORES,
         snapshot_every=1000,
-        description="genomic samples -> viability; StandardScaler | HoeffdingAdaptiveTreeClassifier",
     )
 
 
 BUILTIN: dict[str, Callable[[], ModelSpec]] = {"habitat": habitat, "viability": viability}
+assert BUILTIN.keys() == CONTRACTS.keys(), "every built-in contract has its recipe"
 
 
 def load_spec(name: str) -> ModelSpec:
-    """A built-in spec by name, or `module:factory`."""
+    """A built-in spec by name, or what `module:factory()` returns (a `ModelSpec`).
+    Raises `ConfigError` when neither gives one."""
     if name in BUILTIN:
         return BUILTIN[name]()
-    if ":" not in name:
-        raise ConfigError(
-            f"unknown model {name!r}: built in are {', '.join(BUILTIN)}, or give module:factory"
-        )
-    module, attr = name.split(":", 1)
-    try:
-        factory = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot load model spec {name!r}: {exc}") from exc
-    if not callable(factory):
-        raise ConfigError(f"{name} is not callable: give a function that returns a ModelSpec")
-    try:
-        spec = factory()
-    except Exception as exc:
-        raise ConfigError(f"{name}() raised {type(exc).__name__}: {exc}") from exc
+    spec = load_factory(name, "ModelSpec")
     if not isinstance(spec, ModelSpec):
         raise ConfigError(f"{name} returned {type(spec).__name__}, not a ModelSpec")
     return spec

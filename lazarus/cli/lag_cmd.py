@@ -115,8 +115,8 @@ Examples:
 
 Lag is the log-end offset minus the group's committed offset, per partition;
 "lag (s)" is the age of the oldest message the group has not consumed (0 when
-it is caught up). Trainers commit the offsets their latest snapshot was
-trained through, so their lag includes what is learned but not yet saved.
+it is caught up). Trainers commit their latest snapshot's next offsets to
+read, so their lag includes what is learned but not yet saved.
 
 \b
 Exit codes: 0 shown; 1 the broker did not answer, or stopped answering part-way

@@ -16,7 +16,7 @@ from lazarus import __version__
 from lazarus.cli import (
     config_cmd,
     dashboard_cmd,
-    dlq_cmd,
+    dead_letters_cmd,
     lag_cmd,
     models_cmd,
     schemas_cmd,
@@ -88,7 +88,7 @@ for command in (
     models_cmd.models,
     models_cmd.keys,
     lag_cmd.lag,
-    dlq_cmd.dlq,
+    dead_letters_cmd.dlq,
     dashboard_cmd.dashboard,
     status_cmd.status,
 ):

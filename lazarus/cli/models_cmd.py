@@ -12,9 +12,9 @@ from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli, print_json
 from lazarus.errors import ConfigError, SnapshotRejected
 from lazarus.quality_store import read_quality
-from lazarus.signing import DEV_KEY_DIR, generate, verifier_from
-from lazarus.snapshot import verify
-from lazarus.snapshot_store import RedisSnapshotStore
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.sealing import verify
+from lazarus.registry.signing import DEV_KEY_DIR, generate, verifier_from
 
 
 def _store(cli: CliContext) -> RedisSnapshotStore:
@@ -226,16 +226,14 @@ def _move(cli: CliContext, model: str, version: int, action: str, reason: str) -
 
 def _min_learned(model: str) -> int:
     """The minimum a served version of `model` must have learned, as its scorers check it:
-    the built-in spec's, else the ModelSpec default (a custom spec is not known by name)."""
-    from lazarus.trainer.specs import (
-        ModelSpec,
-        load_spec,
-    )  # lazily: `lazarus` loads no role at import
+    the built-in contract's, else the ModelContract default (a custom spec is not known by name)."""
+    from lazarus.schemas.contract import ModelContract
+    from lazarus.schemas.models import load_contract
 
     try:
-        return load_spec(model).min_learned
+        return load_contract(model).min_learned
     except ConfigError:
-        return ModelSpec.min_learned
+        return ModelContract.min_learned
 
 
 _REASON = click.option(

@@ -15,9 +15,10 @@ from lazarus.cli.context import CliContext, pass_cli
 from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.stack import Stack
 from lazarus.kafka.config import client_config
+from lazarus.registry.keys import embedded_prefix
+from lazarus.registry.signing import DEV_KEY_DIR, dev_pair
 from lazarus.roles import demo_roles
 from lazarus.settings import Settings
-from lazarus.signing import DEV_KEY_DIR, dev_pair
 from lazarus.statusview import StatusView
 from lazarus.stopsignal import StopRequested
 from lazarus.supervisor import Supervisor
@@ -149,7 +150,7 @@ def _fresh_namespace(cli: CliContext, stack: Stack) -> Settings:
     settings = stack.settings
     if stack.broker is None:
         return settings
-    prefix = f"{settings.redis_key_prefix}:embedded"
+    prefix = embedded_prefix(settings.redis_key_prefix)
     client = redisconn.connect(settings.redis_url_value)
     stale = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     if stale:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 import redis
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 from rich.table import Table
 
 from lazarus import redisconn
@@ -18,11 +18,12 @@ from lazarus.groups import known_groups
 from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.admin import broker_calls, wait_for_broker
 from lazarus.kafka.config import client_config
+from lazarus.kafka.consumer import metadata_consumer
 from lazarus.lag import group_lag, log_end, max_age, total_lag
 from lazarus.quality_store import read_quality
+from lazarus.registry.redis_store import RedisSnapshotStore
 from lazarus.schemas.topics import DEAD_LETTERS
 from lazarus.settings import Settings, env_name, redact_url
-from lazarus.snapshot_store import RedisSnapshotStore
 
 
 def collect(cli: CliContext) -> dict[str, Any]:
@@ -170,7 +171,7 @@ def _roles(client: redis.Redis, s: Settings) -> list[dict[str, Any]]:
 def _dead_letter_count(conf: dict[str, Any], topic: str) -> int | None:
     """Letters on the dead-letter topic (None: no such topic); ServiceUnavailable if Kafka fails."""
     with broker_calls(conf):
-        consumer = Consumer(
+        consumer = metadata_consumer(
             {
                 **conf,
                 "group.id": "lazarus-status",

@@ -321,7 +321,7 @@ class Sampler:
     ) -> None:
         from lazarus.groups import known_groups
         from lazarus.kafka.config import client_config
-        from lazarus.snapshot_store import RedisSnapshotStore
+        from lazarus.registry.redis_store import RedisSnapshotStore
 
         self.interval = interval
         self.lag = LagHistory(history)

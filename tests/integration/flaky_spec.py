@@ -19,13 +19,6 @@ class RaisesOnEdna(linear_model.LogisticRegression):  # type: ignore[misc]
 
 
 def make_spec() -> ModelSpec:
-    base = habitat()
-    return ModelSpec(
-        name="flaky",
-        inputs=base.inputs,
-        outcomes=base.outcomes,
-        outcome_kind=base.outcome_kind,
-        pipeline=lambda: preprocessing.StandardScaler() | RaisesOnEdna(),
-        metrics=base.metrics,
-        segment_fields=base.segment_fields,
+    return habitat().replace(
+        name="flaky", scores=None, pipeline=lambda: preprocessing.StandardScaler() | RaisesOnEdna()
     )

@@ -15,16 +15,17 @@ from typing import Any
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import Publisher
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.registry.sealing import SealedSnapshot
+from lazarus.registry.signing import Signer, signer_from, verifier_from
 from lazarus.schemas import Outcome
 from lazarus.schemas.manifest import SnapshotManifest
+from lazarus.schemas.models import HABITAT
 from lazarus.schemas.scores import Score
 from lazarus.schemas.topics import HABITAT_SCORES, SENSOR_READINGS
 from lazarus.scorer.app import ScorerApp
 from lazarus.settings import Settings
-from lazarus.signing import Signer, signer_from, verifier_from
-from lazarus.snapshot import SealedSnapshot
 from lazarus.trainer.learner import Learner
-from lazarus.trainer.snapshots import SnapshotPublisher
+from lazarus.trainer.publishing import SnapshotPublisher
 from lazarus.trainer.specs import habitat
 from tests.integration.kafkatools import read_all
 from tests.integration.trainerkit import START, store_of
@@ -64,11 +65,11 @@ class ModelMaker:
 
     def sealed_next(self, learn: int = 200) -> tuple[SealedSnapshot, int]:
         """A correctly signed next version that is NOT published (tests tamper with it)."""
-        from lazarus.trainer import snapshots
+        from lazarus.registry.sealing import seal
 
         self.learn(learn)
         version = self.publisher.next_version
-        sealed, _ = snapshots.seal(
+        sealed, _ = seal(
             self.learner.state,
             self.publisher._fields(self.learner),
             self.signer,
@@ -86,7 +87,7 @@ class ModelMaker:
 @contextmanager
 def running_scorer(settings: Settings, **kwargs: Any) -> Iterator[ScorerApp]:
     """A ScorerApp stepping in a background thread until the block ends; then a clean stop."""
-    app = ScorerApp(settings, habitat(), verifier_from(settings), **kwargs)
+    app = ScorerApp(settings, HABITAT, verifier_from(settings), **kwargs)
     app.start(30)
     stop = threading.Event()
     errors: list[BaseException] = []

@@ -18,16 +18,17 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka import KafkaError, Message
 
-from lazarus.deadletters import DeadLetterSink
+from lazarus.dead_letters.sink import DeadLetterSink, Rejection
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import Publisher
+from lazarus.registry.signing import signer_from, verifier_from
 from lazarus.schemas import DeadLetter
 from lazarus.schemas.deadletter import LETTER_MAX, PAYLOAD_CAP
+from lazarus.schemas.models import HABITAT
 from lazarus.schemas.scores import Score, score_id
 from lazarus.schemas.topics import DEAD_LETTERS, HABITAT_SCORES, SENSOR_READINGS
 from lazarus.scorer.app import ScorerApp
 from lazarus.settings import Settings
-from lazarus.signing import signer_from, verifier_from
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.specs import habitat
 from tests.integration.cli import cli_env, lazarus
@@ -160,12 +161,33 @@ def test_a_letter_refused_even_shrunk_is_logged_counted_and_its_input_acknowledg
     with Publisher(producer_config(s, **{"message.max.bytes": 1000})) as pub:
         sink = DeadLetterSink(pub, dlq, "scorer")
         long_reason = ValueError("r" * 1_000_000)
-        sink.send(origin + "x" * 5000, 0, 1, "k" * 5000, BINARY, long_reason, ack)
+        sink.send(
+            Rejection.of(
+                long_reason,
+                stage="scorer",
+                raw=BINARY,
+                key="k" * 5000,
+                topic=origin + "x" * 5000,
+                partition=0,
+                offset=1,
+            ),
+            ack,
+        )
         assert sink.count == 1 and sink.lost == 1  # refused at once, shrunk, refused again
         assert [err for err, _ in acks] == [None]  # acknowledged anyway: nothing stalls
     with Publisher(producer_config(s, **{"message.max.bytes": 2000})) as pub:
         sink = DeadLetterSink(pub, dlq, "trainer")  # the trainer gives no callback
-        sink.send(origin, 1, 2, b"\xff key", BINARY, long_reason)
+        sink.send(
+            Rejection.of(
+                long_reason,
+                stage="trainer",
+                raw=BINARY,
+                key=b"\xff key",
+                topic=origin,
+                partition=1,
+                offset=2,
+            )
+        )
         pub.flush(30)
         assert sink.count == 1 and sink.lost == 0
     [(letter, size)] = letters_of(s, expect=1)
@@ -177,7 +199,7 @@ def test_a_letter_refused_even_shrunk_is_logged_counted_and_its_input_acknowledg
 def test_a_score_the_broker_refuses_for_good_is_dead_lettered_and_its_input_settled(
     s: Settings,
 ) -> None:
-    app = ScorerApp(s, habitat(), verifier_from(s))
+    app = ScorerApp(s, HABITAT, verifier_from(s))
     app.start(30)
     try:
         at = datetime(2026, 1, 1, tzinfo=UTC)
@@ -219,7 +241,17 @@ def test_inspect_shows_a_cut_payload_and_replay_never_sends_it(s: Settings) -> N
     origin = SENSOR_READINGS.full(s.topic_prefix)
     with Publisher(producer_config(s)) as pub:
         sink = DeadLetterSink(pub, DEAD_LETTERS.full(s.topic_prefix), "scorer")
-        sink.send(origin, 0, 3, "site-x", BINARY, ValueError("Invalid JSON"))
+        sink.send(
+            Rejection.of(
+                ValueError("Invalid JSON"),
+                stage="scorer",
+                raw=BINARY,
+                key="site-x",
+                topic=origin,
+                partition=0,
+                offset=3,
+            )
+        )
     env = cli_env(s)
     shown = lazarus("dlq", "inspect", "--json", env=env)
     assert shown.returncode == 0, shown.stderr

@@ -21,8 +21,9 @@ import pytest
 import redis
 
 from lazarus.embedded.ports import free_port
+from lazarus.registry import keys
+from lazarus.registry.redis_store import RedisSnapshotStore
 from lazarus.settings import Settings
-from lazarus.snapshot_store import RedisSnapshotStore
 from tests.integration.cli import cli_env
 from tests.proctools import wait_gone
 
@@ -37,7 +38,7 @@ SERVED_LEARNED = 1000
 def heartbeats(client: redis.Redis, prefix: str, role: str) -> list[dict[str, str]]:
     """The live heartbeat hashes of every instance of `role`."""
     out = []
-    for key in client.scan_iter(match=f"{prefix}:roles:{role}:*", count=1000):
+    for key in client.scan_iter(match=keys.roles_pattern(prefix, role), count=1000):
         fields = client.hgetall(key)
         out.append({k.decode(): v.decode() for k, v in fields.items()})
     return out
@@ -82,7 +83,7 @@ def test_the_default_demo_trains_and_serves_every_built_in_model(settings: Setti
         LAZARUS_EMBEDDED_BROKER_PORT=str(free_port()),
         XDG_CONFIG_HOME=tempfile.mkdtemp(prefix="lazarus-keys-"),  # dev keys: not in ~
     )
-    prefix = f"{settings.redis_key_prefix}:embedded"  # where `up` keeps an embedded run's keys
+    prefix = keys.embedded_prefix(settings.redis_key_prefix)  # where `up` keeps an embedded run
     client = redis.Redis.from_url(settings.redis_url_value)
     store = RedisSnapshotStore(client, prefix)
     # Output to a file, not a pipe: nobody reads it while `up` runs.

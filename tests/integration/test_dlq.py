@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lazarus.deadletters import DeadLetterSink
+from lazarus.dead_letters.sink import DeadLetterSink, Rejection, Stage
 from lazarus.kafka.config import producer_config
 from lazarus.kafka.producer import Publisher
 from lazarus.schemas.topics import DEAD_LETTERS, SENSOR_READINGS
@@ -26,6 +26,20 @@ def reading(i: int, temperature: float) -> dict[str, object]:
     }
 
 
+def rejected(
+    exc: BaseException,
+    raw: bytes,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: str | None,
+    stage: Stage,
+) -> Rejection:
+    return Rejection.of(
+        exc, stage=stage, raw=raw, key=key, topic=topic, partition=partition, offset=offset
+    )
+
+
 def dead_letter(s: Settings) -> None:
     topic = SENSOR_READINGS.full(s.topic_prefix)
     with Publisher(producer_config(s)) as pub:
@@ -36,21 +50,24 @@ def dead_letter(s: Settings) -> None:
             try:
                 SENSOR_READINGS.decode(raw)
             except ValueError as exc:
-                scorer.send(topic, 0, 100 + i, f"site-{i % 3}", raw, exc)
+                scorer.send(rejected(exc, raw, topic, 0, 100 + i, f"site-{i % 3}", "scorer"))
         for i in range(2):
             raw = b"\xff not json"
             try:
                 SENSOR_READINGS.decode(raw)
             except ValueError as exc:
-                scorer.send(topic, 1, 200 + i, None, raw, exc)
+                scorer.send(rejected(exc, raw, topic, 1, 200 + i, None, "scorer"))
         # valid input a trainer gave up on (its model raised): replaying it is meaningful
         trainer.send(
-            topic,
-            1,
-            300,
-            "site-0",
-            json.dumps(reading(50, 21.5)).encode(),
-            RuntimeError("model raised"),
+            rejected(
+                RuntimeError("model raised"),
+                json.dumps(reading(50, 21.5)).encode(),
+                topic,
+                1,
+                300,
+                "site-0",
+                "trainer",
+            )
         )
 
 

@@ -12,11 +12,11 @@ from confluent_kafka import Producer
 
 from lazarus.kafka.config import producer_config
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.registry.signing import signer_from
 from lazarus.schemas import DeadLetter
 from lazarus.schemas.scores import Score
 from lazarus.schemas.topics import DEAD_LETTERS, HABITAT_OUTCOMES, HABITAT_SCORES, SENSOR_READINGS
 from lazarus.settings import Settings
-from lazarus.signing import signer_from
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.finite import first_nonfinite
 from lazarus.trainer.specs import habitat

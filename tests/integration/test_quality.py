@@ -10,8 +10,9 @@ import redis
 from lazarus.groups import group_name
 from lazarus.quality.app import QualityApp
 from lazarus.quality_store import read_quality
+from lazarus.registry.signing import signer_from
+from lazarus.schemas.models import HABITAT
 from lazarus.settings import Settings
-from lazarus.signing import signer_from
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.specs import habitat
 from tests.integration.cli import cli_env, lazarus
@@ -41,7 +42,7 @@ def test_served_quality_and_decoupling_cost_per_version(
     with running_scorer(s) as scorer:
         wait_until(lambda: scorer.scored + scorer.dead_letters.count >= 1200, 60, "scores")
     client = redis.Redis.from_url(s.redis_url_value)
-    app = QualityApp(s, habitat(), client)
+    app = QualityApp(s, HABITAT, client)
     app.start()
     wait_until(
         lambda: app.step() >= 0 and sum(r["n"] for r in app.join.rows()) >= learned, 60, "judging"

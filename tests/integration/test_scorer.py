@@ -17,11 +17,11 @@ from confluent_kafka import Consumer, TopicPartition
 from lazarus.embedded.ports import free_port
 from lazarus.groups import group_name
 from lazarus.kafka.config import client_config
+from lazarus.registry.sealing import seal
+from lazarus.registry.signing import generate, parse_private
 from lazarus.schemas import DeadLetter
 from lazarus.schemas.topics import DEAD_LETTERS, SENSOR_READINGS
 from lazarus.settings import Settings
-from lazarus.signing import generate, parse_private
-from lazarus.trainer.snapshots import seal
 from tests.integration.kafkatools import read_all
 from tests.integration.scorerkit import (
     ModelMaker,

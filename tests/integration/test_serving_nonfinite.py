@@ -8,12 +8,12 @@ import json
 import math
 from typing import Any
 
+from lazarus.registry.sealing import seal
 from lazarus.schemas import DeadLetter
 from lazarus.schemas.scores import Score, score_id
 from lazarus.schemas.topics import DEAD_LETTERS, HABITAT_SCORES
-from lazarus.scorer.fastpath import describe
+from lazarus.scorer.predictors import describe
 from lazarus.settings import Settings
-from lazarus.snapshot import seal
 from tests.integration.kafkatools import read_all
 from tests.integration.scorerkit import (
     ModelMaker,

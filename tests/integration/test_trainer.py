@@ -12,12 +12,12 @@ import redis
 
 from lazarus.embedded.ports import free_port
 from lazarus.heartbeat import read_heartbeats
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.sealing import unseal
+from lazarus.registry.signing import signer_from
 from lazarus.schemas import DeadLetter
 from lazarus.schemas.topics import DEAD_LETTERS, SENSOR_READINGS
 from lazarus.settings import Settings
-from lazarus.signing import signer_from
-from lazarus.snapshot import unseal
-from lazarus.snapshot_store import RedisSnapshotStore
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.specs import habitat
 from tests.integration.cli import cli_env, lazarus
@@ -147,8 +147,8 @@ def test_kill_9_at_any_moment_ends_with_the_same_model(
     assert mine.trained_through == theirs.trained_through == ends
     assert mine.metrics == theirs.metrics and mine.rolling_metrics == theirs.rolling_metrics
     assert mine.segment_metrics == theirs.segment_metrics and mine.join == theirs.join
-    # Digests differ: pickle shares objects by identity, and a restored state's strings are
-    # other objects than the original run's. Everything the model computes is compared instead.
+    # The same events give the same model bytes (issue #13: canonical pickles), and the same model.
+    assert mine.model_sha256 == theirs.model_sha256
     verifier = signer_from(s).verifier
     _, a = unseal(store.get("habitat", store.latest("habitat")), verifier)  # type: ignore[arg-type]
     _, b = unseal(ref_store.get("habitat", ref_store.latest("habitat")), verifier)  # type: ignore[arg-type]

@@ -14,10 +14,10 @@ import pytest
 import redis
 
 from lazarus.heartbeat import read_heartbeats
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.sealing import unseal
+from lazarus.registry.signing import signer_from
 from lazarus.settings import Settings
-from lazarus.signing import signer_from
-from lazarus.snapshot import unseal
-from lazarus.snapshot_store import RedisSnapshotStore
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.specs import habitat
 from tests.integration.cli import cli_env

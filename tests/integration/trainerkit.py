@@ -14,11 +14,11 @@ from lazarus.kafka.producer import Publisher
 from lazarus.lag import log_end
 from lazarus.producers.feed import FeedLimits, run_feed
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.signing import generate
 from lazarus.schemas.manifest import SnapshotManifest
 from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
 from lazarus.settings import Settings
-from lazarus.signing import generate
-from lazarus.snapshot_store import RedisSnapshotStore
 from lazarus.trainer.app import TrainerApp
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError, field_validator
 
 import lazarus.schemas.deadletter as deadletter_module
-from lazarus.deadletter_read import group_by_reason, payload_summary
-from lazarus.deadletters import reason_of
+from lazarus.dead_letters.reading import group_by_reason, payload_summary
+from lazarus.dead_letters.rejection import reason_of
 from lazarus.kafka.producer import retriable
 from lazarus.schemas import DeadLetter
 from lazarus.schemas.deadletter import (

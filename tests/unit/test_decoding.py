@@ -155,11 +155,11 @@ def test_invalid_messages_carry_their_reason_and_origin() -> None:
     )
     bad, empty = d.ready()
     assert bad[:4] == (INVALID, READ, 0, 7)
-    _, _, _, _, key, raw, reason, error_class, ref = bad
-    assert key == b"site-000" and raw == b'{"event_id": 5}'
-    assert error_class == "ValidationError" and "event_id" in reason
+    _, _, _, _, rejection, ref = bad
+    assert rejection.key == b"site-000" and rejection.raw == b'{"event_id": 5}'
+    assert rejection.error_class == "ValidationError" and "event_id" in rejection.reason
     assert ref is None  # no readable event id: nothing for an outcome to be given up on
-    assert empty[0] == INVALID and empty[5] == b""
+    assert empty[0] == INVALID and empty[4].raw == b""
 
 
 class Exploding(SensorReading):
@@ -173,9 +173,9 @@ def test_features_that_raise_are_dead_lettered_not_fatal() -> None:
     raw, _ = sample(1)[0]
     d.add([Msg(READ, 0, 0, 1, raw), eof(READ, 0), eof(OUT, 0)])
     (item,) = d.ready()
-    assert item[0] == INVALID and item[7] == "ZeroDivisionError"
-    assert item[6] == "features: a custom feature divided by zero"
-    assert item[8] == SensorReading.model_validate_json(raw).event_id
+    assert item[0] == INVALID and item[4].error_class == "ZeroDivisionError"
+    assert item[4].reason == "features: a custom feature divided by zero"
+    assert item[5] == SensorReading.model_validate_json(raw).event_id
 
 
 def test_broker_errors_are_returned_not_raised() -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
 from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
-from lazarus.scorer.fastpath import predict_checked, predictor_for
+from lazarus.scorer.predictors import predict_checked, predictor_for
 from lazarus.scorer.render import ScoreRenderer
 from lazarus.trainer.decoding import FEATURES, INVALID, LABEL, Decoder
 from lazarus.trainer.finite import first_nonfinite
@@ -153,7 +153,7 @@ def test_the_trainer_core_dead_letters_or_learns_and_stays_finite(
                     )
                 )
         else:
-            assert item[0] == INVALID and isinstance(item[6], str) and item[6]
+            assert item[0] == INVALID and isinstance(item[4].reason, str) and item[4].reason
     learner.checkpoint()
     assert first_nonfinite(learner.state.model) is None
     assert all(v is None or v == v for v in learner.state.evaluation.report()["overall"].values())

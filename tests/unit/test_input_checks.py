@@ -58,7 +58,7 @@ def test_labels_of_the_wrong_type_for_the_task_are_dead_lettered_with_the_reason
     ]
     d.add([*msgs, eof(READ, 0), eof(OUT, 0)])
     released = d.ready()
-    invalid = {item[3]: item[6] for item in released if item[0] == INVALID}
+    invalid = {item[3]: item[4].reason for item in released if item[0] == INVALID}
     labelled = [item for item in released if item[0] == LABEL]
     assert sorted(invalid) == [0, 1, 2, 3, 4, 5]
     assert invalid[0] == "label 0.7 is not a class of habitat (classes: false, true)"
@@ -95,7 +95,7 @@ def test_a_reading_stamped_far_after_its_kafka_timestamp_is_dead_lettered() -> N
     d.add([*msgs, eof(READ, 0), eof(OUT, 0)])
     released = d.ready()
     assert [(item[0], item[3]) for item in released] == [(FEATURES, 0), (INVALID, 1), (FEATURES, 2)]
-    assert released[1][6] == (
+    assert released[1][4].reason == (
         "event_time is 400.0 days after the message's Kafka timestamp; "
         "the allowed clock skew is 1.0 h"
     )
@@ -127,7 +127,9 @@ def test_one_future_reading_cannot_expire_everyone_elses_pending_joins() -> None
             invalid.append(item)
     assert learner.state.n_learned == 30 and learner.state.join.counters.expired == 0
     (bad,) = invalid
-    assert bad[3] == 30 and bad[7] == "ClockSkew" and "400.0 days after" in bad[6]
+    assert (
+        bad[3] == 30 and bad[4].error_class == "ClockSkew" and "400.0 days after" in bad[4].reason
+    )
 
 
 class NaNFeatures(SensorReading):
@@ -141,8 +143,8 @@ def test_features_that_are_not_finite_are_dead_lettered() -> None:
     raw, _ = sample(1)[0]
     d.add([Msg(READ, 0, 0, event_ms(raw), raw), eof(READ, 0), eof(OUT, 0)])
     (item,) = d.ready()
-    assert item[0] == INVALID and item[7] == "NonFiniteFeatures"
-    assert item[6] == "feature 'ratio' is inf: features must be finite numbers"
+    assert item[0] == INVALID and item[4].error_class == "NonFiniteFeatures"
+    assert item[4].reason == "feature 'ratio' is inf: features must be finite numbers"
 
 
 @pytest.mark.parametrize(
@@ -177,9 +179,8 @@ def test_check_clock_and_features_edges() -> None:
 
 
 def test_the_allowed_skew_comes_from_the_spec() -> None:
-    import dataclasses
 
-    spec = dataclasses.replace(habitat(), max_clock_skew_s=60.0)
+    spec = habitat().replace(max_clock_skew_s=60.0)
     rows = RowMaker.for_spec(spec)
     (raw, _), *_ = sample(1)
     reading = SensorReading.model_validate_json(raw)

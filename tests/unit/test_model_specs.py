@@ -6,19 +6,29 @@ import copy
 import itertools
 import json
 import pickle
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
 
 from lazarus.errors import ConfigError
+from lazarus.groups import known_groups
 from lazarus.producers.genome_sim import GenomicsLab, LabConfig
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
-from lazarus.safepickle import safe_loads
+from lazarus.registry.safe_pickle import safe_loads
+from lazarus.registry.signing import generate, parse_private
+from lazarus.registry.store import MemorySnapshotStore
 from lazarus.schemas import Outcome
+from lazarus.schemas.manifest import SnapshotManifest
+from lazarus.schemas.models import BUILTIN as CONTRACTS
+from lazarus.schemas.models import load_contract
 from lazarus.trainer.learner import Learner, ModelFailure
+from lazarus.trainer.publishing import SnapshotPublisher, restore
 from lazarus.trainer.specs import BUILTIN, ModelSpec, habitat, load_spec
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+SIGNER = parse_private(generate()[0])
 
 
 def events(name: str, n: int) -> list[tuple[object, Outcome]]:
@@ -145,3 +155,51 @@ def test_custom_specs_load_by_import_path() -> None:
 def test_fingerprints_differ_between_models() -> None:
     assert load_spec("habitat").fingerprint != load_spec("viability").fingerprint
     assert json.dumps(sorted(BUILTIN)) == '["habitat", "viability"]'
+
+
+def test_a_resumed_learner_publishes_the_digests_of_an_uninterrupted_one(spec: ModelSpec) -> None:
+    """Issue #13: a trainer killed and restarted from its snapshot ends with the same
+    model_sha256 as one never stopped, given the same events."""
+    data = events(spec.name, 600)
+    half = len(data) // 2
+
+    def published(
+        learner: Learner, start: int, stop: int, store: MemorySnapshotStore
+    ) -> SnapshotManifest:
+        for i, (event, outcome) in enumerate(data[start:stop], start):
+            learner.observe_features(event, i)  # type: ignore[arg-type]
+            learner.observe_outcome(outcome)
+            learner.advance("t", 0, i)
+        version = (store.latest(spec.name) or 0) + 1
+        manifest = SnapshotPublisher(store, spec, SIGNER, version, keep=5).publish(learner)
+        assert manifest is not None
+        return manifest
+
+    straight = published(Learner(spec), 0, len(data), MemorySnapshotStore())
+    store = MemorySnapshotStore()
+    published(Learner(spec), 0, half, store)  # then killed
+    resumed = published(
+        restore(store, spec, SIGNER, from_beginning=False)[0], half, len(data), store
+    )
+    assert resumed.n_learned == straight.n_learned
+    assert resumed.model_sha256 == straight.model_sha256
+
+
+def test_contracts_are_the_one_table_of_models() -> None:
+    assert {n: f().contract for n, f in BUILTIN.items()} == CONTRACTS
+    assert load_contract("habitat") is CONTRACTS["habitat"]
+    assert load_contract("lazarus.trainer.specs:viability") == CONTRACTS["viability"]
+    with pytest.raises(ConfigError, match="not a ModelSpec or a ModelContract"):
+        load_contract("builtins:dict")
+    groups = known_groups("")
+    assert groups["lazarus.trainer.viability"] == (
+        "genomics.samples.v1",
+        "genomics.viability_outcomes.v1",
+    )
+
+
+def test_the_contract_imports_no_river() -> None:
+    code = "import sys, lazarus.schemas.models, lazarus.scorer.app, lazarus.quality.app; "
+    code += "print(sorted(m for m in sys.modules if m.startswith(('river', 'lazarus.trainer'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert [m for m in eval(out.stdout) if m.startswith("lazarus.trainer")] == []

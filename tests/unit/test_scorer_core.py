@@ -21,16 +21,17 @@ from hypothesis import strategies as st
 from river import linear_model, optim, preprocessing, tree
 
 from lazarus.errors import SnapshotRejected
+from lazarus.kafka.ledger import Ledger
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.registry.opening import NotLearnedEnough
+from lazarus.registry.sealing import SealedSnapshot, environment, seal
+from lazarus.registry.signing import Signer, generate, parse_private
 from lazarus.schemas.prequential import PrequentialRecord, prequential_id
 from lazarus.schemas.scores import Score, score_id
 from lazarus.schemas.topics import SENSOR_READINGS
-from lazarus.scorer.fastpath import ModelOutputError, describe, predict_checked, predictor_for
-from lazarus.scorer.ledger import Ledger
+from lazarus.scorer.predictors import ModelOutputError, describe, predict_checked, predictor_for
 from lazarus.scorer.render import ScoreRenderer
-from lazarus.scorer.serving import NotLearnedEnough, open_snapshot
-from lazarus.signing import Signer, generate, parse_private
-from lazarus.snapshot import SealedSnapshot, environment, seal
+from lazarus.scorer.serving import open_snapshot
 from lazarus.trainer.prequential import PrequentialRenderer
 from lazarus.trainer.specs import habitat
 

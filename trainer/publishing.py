@@ -1,4 +1,7 @@
-"""The trainer's snapshots: restore the latest on start, publish on a cadence, retry when Redis is down.
+"""The trainer's side of the registry: restore the newest version on start, publish, retry.
+
+It depends only on the `SnapshotStore` protocol (`lazarus.registry.store`);
+when to publish is the trainer app's cadence.
 
 The version sequence never skips or repeats: a failed publish is retried with
 the same version number (and fresher state); only a stored version advances it.
@@ -17,10 +20,10 @@ from datetime import UTC, datetime
 import redis
 
 from lazarus.errors import LazarusError, SnapshotRejected
+from lazarus.registry.sealing import SealedSnapshot, environment, seal, unseal
+from lazarus.registry.signing import Signer
+from lazarus.registry.store import SnapshotStore
 from lazarus.schemas.manifest import JoinReport, SnapshotManifest
-from lazarus.signing import Signer
-from lazarus.snapshot import SealedSnapshot, environment, seal, unseal
-from lazarus.snapshot_store import SnapshotStore
 from lazarus.trainer.learner import Learner, LearnerState
 from lazarus.trainer.specs import ModelSpec
 
@@ -84,6 +87,10 @@ class PublishStats:
 
 
 class SnapshotPublisher:
+    """Publishes a model's versions `next_version`, `next_version` + 1, ... to `store`, signed with
+    `signer`, keeping `keep`; versions that learned fewer than `min_learned` (default: the spec's)
+    events are stored but not servable."""
+
     def __init__(
         self,
         store: SnapshotStore,
@@ -120,7 +127,10 @@ class SnapshotPublisher:
 
         Until the store gives a definite answer, retries send the *same* sealed bytes: if a
         reply was lost after the write, the store recognises its own digest ("exists").
-        The returned manifest says which offsets the stored state was trained through.
+        The returned manifest's `trained_through` holds the stored state's next offsets to read.
+        Raises TrainerConflict when the store holds this version with other bytes, or its
+        latest is not the one before (another trainer publishes this model): fatal, as two
+        writers of one model's sequence cannot both be right.
         """
         started = time.perf_counter()
         if self._unconfirmed is None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from river import compose, linear_model, optim, preprocessing
 
+from lazarus.inputchecks import InputRejected
 from lazarus.schemas.base import Features
 
 Prediction = tuple[Any, dict[Any, float] | None]
@@ -31,8 +32,8 @@ SIGMOID_CLIP = 30.0
 """river's sigmoid returns exactly 0 or 1 beyond +-30."""
 
 
-class ModelOutputError(ValueError):
-    """The model returned something a score cannot carry (NaN, infinity)."""
+class ModelOutputError(InputRejected):
+    """The model returned something a score cannot carry (NaN, infinity) for one input."""
 
 
 def checked(predictions: list[Prediction]) -> list[Prediction]:
@@ -44,7 +45,7 @@ def checked(predictions: list[Prediction]) -> list[Prediction]:
     >>> checked([(False, {False: float("nan"), True: float("nan")})])
     Traceback (most recent call last):
     ...
-    scorer.fastpath.ModelOutputError: the model returned probabilities {False: nan, True: nan}
+    lazarus.scorer.predictors.ModelOutputError: the model returned probabilities {False: nan, True: nan}
     """
     isfinite = math.isfinite
     for pred, proba in predictions:

@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 from pydantic import ValidationError
 
 from lazarus.kafka.config import KafkaConfig
+from lazarus.kafka.consumer import assigned_consumer
 from lazarus.lag import log_end, reached_end
 from lazarus.schemas.deadletter import DeadLetter
 
@@ -121,7 +122,7 @@ def read_letters(
     conf: KafkaConfig, topic: str, limit: int | None = None, timeout: float = 30.0
 ) -> tuple[list[DeadLetter], int]:
     """Every dead letter on `topic` (oldest first, up to `limit` newest), and how many did not parse."""
-    consumer = Consumer(
+    consumer = assigned_consumer(
         {
             **conf,
             "group.id": f"lazarus-dlq-reader-{uuid.uuid4().hex[:8]}",

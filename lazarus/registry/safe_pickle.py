@@ -3,7 +3,9 @@
 A pickle is code. Snapshots are verified (signature, digest) before they reach
 this module; this is the second wall. `find_class` admits exact stdlib and
 numpy names, and *classes* (never functions) from river and our own state
-modules; anything else raises SnapshotRejected naming the global.
+modules; anything else raises SnapshotRejected naming the global. Snapshots
+pickled before Lazarus had one import name (`trainer.learner.LearnerState`)
+still load: `LEGACY_PREFIXES` reads those modules under `lazarus.`.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ DENIED_PREFIXES = ("river.datasets", "river.stream", "river.api")
 
 
 class SafeUnpickler(pickle.Unpickler):
+    """`pickle.Unpickler` whose `find_class` admits only the allowlist above."""
+
     def find_class(self, module: str, name: str) -> Any:
         if module.startswith(LEGACY_PREFIXES):
             module = f"lazarus.{module}"

@@ -1,15 +1,6 @@
-"""Where snapshots live: immutable versions, a `current` pointer that only moves forward, retention.
+"""The Redis implementation of `SnapshotStore`: two Lua scripts make each publish and move atomic.
 
-Redis layout under ``{prefix}:model:{name}``:
-
-    :v{N}        hash  manifest, signature, blob, model, sha256   (written once, never changed)
-    :versions    zset  every stored version
-    :latest      int   the highest version ever published (the sequence: never skips or repeats)
-    :current     int   the version scorers serve (absent until a version is servable)
-    :pinned      int   set by a rollback: publishes stop moving `current` until a promote
-    :audit       stream every move of `current` (publish, promote, rollback) with its reason
-    :events      pub/sub channel, JSON {"model", "version", "action"}
-
+Keys are laid out in `lazarus.registry.keys` (``{prefix}:model:{name}:...``).
 Publishing is one Lua script: write v{N} only if N == latest + 1, move
 `current` forward, trim to the newest K versions (never the current one), and
 notify. Re-publishing the same N with the same digest is a no-op success, so a
@@ -23,17 +14,19 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, cast
+from typing import Any, cast
 
 import redis
 
+from lazarus.registry import keys
+from lazarus.registry.sealing import SealedSnapshot
+from lazarus.registry.store import Move, MoveOutcome, Outcome, PublishResult
 from lazarus.schemas.manifest import SnapshotManifest
-from lazarus.snapshot import SealedSnapshot
 
-Outcome = Literal["ok", "exists", "conflict", "gap", "unstaged"]
 STAGING_TTL_S = 3600
+"""Seconds a staged blob outlives a writer that died before the publish script ran."""
 
+# The scripts build key names from the model's base with the suffixes of keys.SNAPSHOT_SUFFIXES.
 PUBLISH_LUA = """
 local base, v, keep, staged = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[6]
 local servable = ARGV[8] == '1'
@@ -91,24 +84,11 @@ return {'ok', cur}
 """
 
 
-@dataclass(frozen=True)
-class PublishResult:
-    outcome: Outcome
-    latest: int
-
-
-class SnapshotStore(Protocol):
-    def publish(
-        self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
-    ) -> PublishResult: ...
-    def get(self, model: str, version: int) -> SealedSnapshot | None: ...
-    def latest(self, model: str) -> int: ...
-    def current(self, model: str) -> int | None: ...
-    def versions(self, model: str) -> list[int]: ...
-    def models(self) -> list[str]: ...
-
-
 class RedisSnapshotStore:
+    """`SnapshotStore` in Redis under `prefix` (`LAZARUS_REDIS_KEY_PREFIX`); `client` is
+    connected by the caller, and every method raises `redis.RedisError`/`OSError` when
+    Redis does not answer."""
+
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._r = client
         self._prefix = prefix
@@ -120,10 +100,12 @@ class RedisSnapshotStore:
         return self._r
 
     def base(self, model: str) -> str:
-        return f"{self._prefix}:model:{model}"
+        """The start of every key of `model` (see `keys`)."""
+        return keys.model_base(self._prefix, model)
 
     def channel(self, model: str) -> str:
-        return f"{self.base(model)}:events"
+        """The pub/sub channel announcing `model`'s publishes and moves."""
+        return keys.events_channel(self._prefix, model)
 
     def publish(
         self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
@@ -134,7 +116,7 @@ class RedisSnapshotStore:
         # The blob is staged with a plain HSET (Lua would copy megabytes through its stack),
         # then the script checks the sequence and renames it into place atomically. A staged
         # key whose writer died expires by itself.
-        staged = f"{self.base(model)}:staging:{version}:{sealed.sha256[:16]}"
+        staged = keys.staging_key(self._prefix, model, version, sealed.sha256)
         pipe = self._r.pipeline(transaction=False)
         pipe.hset(
             staged,
@@ -176,27 +158,29 @@ class RedisSnapshotStore:
 
     def _fetch(self, model: str, version: int, *, blob: bool) -> SealedSnapshot | None:
         fields = ["manifest", "signature", "model", *(["blob"] if blob else [])]
-        raw = [_bytes(x) for x in self._r.hmget(f"{self.base(model)}:v{version}", fields)]
+        raw = [
+            _bytes(x) for x in self._r.hmget(keys.version_key(self._prefix, model, version), fields)
+        ]
         if not raw[0]:
             return None
         return SealedSnapshot(raw[0], raw[1], raw[3] if blob else b"", model=raw[2])
 
     def manifest(self, model: str, version: int) -> SnapshotManifest | None:
         """The stored manifest, for display (unverified: `verify` is what checks it)."""
-        raw = self._r.hget(f"{self.base(model)}:v{version}", "manifest")
+        raw = self._r.hget(keys.version_key(self._prefix, model, version), "manifest")
         return None if raw is None else SnapshotManifest.model_validate_json(_bytes(raw))
 
     def latest(self, model: str) -> int:
-        return int(self._r.get(f"{self.base(model)}:latest") or 0)
+        return int(self._r.get(keys.latest_key(self._prefix, model)) or 0)
 
     def move_current(
         self,
         model: str,
         version: int,
-        action: Literal["promote", "rollback"],
+        action: Move,
         reason: str,
         actor: str,
-    ) -> tuple[str, int]:
+    ) -> tuple[MoveOutcome, int]:
         """Point `current` at a stored version, explicitly, and record it in the audit stream.
         A rollback must go back, and pins `current` (trainer publishes stop advancing it) until
         the next promote. Returns (outcome, previous current): 'ok', 'missing' or 'not_older'."""
@@ -205,17 +189,17 @@ class RedisSnapshotStore:
             args=[self.base(model), version, action, reason, actor, time.time(), note]
         )
         text = status.decode() if isinstance(status, bytes) else str(status)
-        return text, int(previous)
+        return cast(MoveOutcome, text), int(previous)
 
     def pinned(self, model: str) -> int | None:
-        value = self._r.get(f"{self.base(model)}:pinned")
+        value = self._r.get(keys.pinned_key(self._prefix, model))
         return int(value) if value is not None else None
 
     def history(self, model: str, limit: int = 50) -> list[dict[str, str]]:
         """The newest moves of `current` first: action, version, previous, reason, actor, at."""
         rows = cast(
             list[tuple[bytes, dict[bytes, bytes]]],
-            self._r.xrevrange(f"{self.base(model)}:audit", count=limit),
+            self._r.xrevrange(keys.audit_key(self._prefix, model), count=limit),
         )
         return [
             {"id": _text(i), **{_text(k): _text(v) for k, v in fields.items()}}
@@ -223,62 +207,21 @@ class RedisSnapshotStore:
         ]
 
     def current(self, model: str) -> int | None:
-        value = self._r.get(f"{self.base(model)}:current")
+        value = self._r.get(keys.current_key(self._prefix, model))
         return int(value) if value is not None else None
 
     def versions(self, model: str) -> list[int]:
-        return [int(cast(bytes, v)) for v in self._r.zrange(f"{self.base(model)}:versions", 0, -1)]
+        return [
+            int(cast(bytes, v))
+            for v in self._r.zrange(keys.versions_key(self._prefix, model), 0, -1)
+        ]
 
     def models(self) -> list[str]:
         names = set()
-        for key in self._r.scan_iter(match=f"{self._prefix}:model:*:latest", count=500):
+        for key in self._r.scan_iter(match=keys.models_pattern(self._prefix), count=500):
             text = key.decode() if isinstance(key, bytes) else key
-            names.add(text[len(self._prefix) + len(":model:") : -len(":latest")])
+            names.add(keys.model_of_latest_key(self._prefix, text))
         return sorted(names)
-
-
-@dataclass
-class MemorySnapshotStore:
-    """The same contract in memory, for unit tests of pure logic."""
-
-    snapshots: dict[tuple[str, int], SealedSnapshot] = field(default_factory=dict)
-    latest_: dict[str, int] = field(default_factory=dict)
-    current_: dict[str, int] = field(default_factory=dict)
-
-    def publish(
-        self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
-    ) -> PublishResult:
-        latest = self.latest_.get(model, 0)
-        existing = self.snapshots.get((model, version))
-        if existing is not None:
-            return PublishResult(
-                "exists" if existing.sha256 == sealed.sha256 else "conflict", latest
-            )
-        if version != latest + 1:
-            return PublishResult("gap", latest)
-        self.snapshots[(model, version)] = sealed
-        self.latest_[model] = version
-        if servable and version > self.current_.get(model, 0):
-            self.current_[model] = version
-        for old in self.versions(model)[:-keep]:
-            if old != self.current_.get(model):
-                del self.snapshots[(model, old)]
-        return PublishResult("ok", version)
-
-    def get(self, model: str, version: int) -> SealedSnapshot | None:
-        return self.snapshots.get((model, version))
-
-    def latest(self, model: str) -> int:
-        return self.latest_.get(model, 0)
-
-    def current(self, model: str) -> int | None:
-        return self.current_.get(model)
-
-    def versions(self, model: str) -> list[int]:
-        return sorted(v for m, v in self.snapshots if m == model)
-
-    def models(self) -> list[str]:
-        return sorted(self.latest_)
 
 
 def _text(value: Any) -> str:

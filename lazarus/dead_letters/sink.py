@@ -1,6 +1,7 @@
 """Send what could not be used to the dead-letter topic, with why and where it came from.
 
-Building and sending a letter never raises, whatever the input: `DeadLetter.of` cuts
+Every stage hands the sink a `Rejection`. Building and sending a letter never raises,
+whatever the input: `DeadLetter.of` cuts
 what is too long, and a letter the broker (or librdkafka) refuses is sent once more
 without its payload. If that is refused too, the letter is logged, counted in `lost`,
 and its input acknowledged anyway, so no worker stalls or crash-loops on one message.
@@ -15,46 +16,18 @@ from typing import Any
 from confluent_kafka import KafkaError, Message
 from pydantic import ValidationError
 
+from lazarus.dead_letters.rejection import Rejection, Stage, reason_of
 from lazarus.kafka.producer import OnDelivery, Publisher, retriable
-from lazarus.schemas.deadletter import (
-    REASON_MAX,
-    DeadLetter,
-    Stage,
-    clip,
-    dead_letter_id,
-)
+from lazarus.schemas.deadletter import DeadLetter, clip, dead_letter_id
 from lazarus.schemas.topics import Topic
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DeadLetterSink", "Stage", "reason_of"]
-
-_PART_MAX = 300
-"""Most characters of one validation error's location or message in a reason."""
-
-
-def reason_of(exc: BaseException) -> str:
-    """A one-line reason a person can act on, at most REASON_MAX characters; never raises."""
-    try:
-        text = _validation_reason(exc) if isinstance(exc, ValidationError) else str(exc)
-    except Exception:  # an exception whose __str__ raises still gets a reason
-        text = ""
-    return clip(text or type(exc).__name__, REASON_MAX)
-
-
-def _validation_reason(exc: ValidationError) -> str:
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    parts = []
-    for err in errors[:3]:
-        loc = clip(".".join(str(p) for p in err["loc"]), _PART_MAX)
-        msg = clip(err["msg"], _PART_MAX)
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-    return "; ".join(parts) + more
+__all__ = ["DeadLetterSink", "Rejection", "Stage", "reason_of"]
 
 
 class DeadLetterSink:
-    """`sink.send(topic, partition, offset, key, raw, exc)`; counts what it sent.
+    """`sink.send(rejection)` publishes a `Rejection` as a `DeadLetter`; counts what it sent.
 
     `count` is the inputs dead-lettered; `lost` how many of their letters the broker refused
     even without their payload (those inputs are only in the log)."""
@@ -69,37 +42,15 @@ class DeadLetterSink:
         """Dead letters per origin topic (or file), for metrics."""
         self._refused: list[tuple[Message, OnDelivery | None]] = []
 
-    def send(
-        self,
-        origin_topic: str,
-        partition: int,
-        offset: int,
-        key: bytes | str | None,
-        raw: bytes,
-        exc: BaseException,
-        on_delivery: OnDelivery | None = None,
-        *,
-        error_class: str | None = None,
-    ) -> DeadLetter:
-        """Publish the dead letter of one input; never raises (but for a fatal producer error).
+    def send(self, rejection: Rejection, on_delivery: OnDelivery | None = None) -> DeadLetter:
+        """Publish the dead letter of one rejected input; never raises (but for a fatal
+        producer error). Returns the letter sent.
 
         `on_delivery` (if given) hears of the letter's fate: acknowledged; a retriable failure
         (send it again with `redeliver`); or, when the broker refused it even shrunk, an
-        acknowledgement anyway. `error_class` names the original error when `exc` only carries
-        its reason (an error raised in another process)."""
-        letter = DeadLetter.of(
-            raw,
-            # Stage in the id: the trainer and the scorer may both reject the same input.
-            event_id=dead_letter_id(f"{self._stage}:{origin_topic}:{partition}", offset),
-            stage=self._stage,
-            reason=reason_of(exc),
-            error_class=error_class or type(exc).__name__,
-            origin_topic=origin_topic,
-            origin_partition=partition,
-            origin_offset=offset,
-            origin_key=key,
-        )
-        self._counted(letter, origin_topic)
+        acknowledgement anyway."""
+        letter = rejection.letter()
+        self._counted(letter, rejection.topic or rejection.file or "")
         self._publish(letter, on_delivery)
         self.settle()
         return letter

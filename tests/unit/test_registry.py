@@ -13,10 +13,10 @@ import pytest
 from river import linear_model, preprocessing
 
 from lazarus.errors import SnapshotRejected
-from lazarus.safepickle import safe_loads
-from lazarus.signing import Signer, generate, parse_private, parse_public
-from lazarus.snapshot import SealedSnapshot, seal, unseal, verify
-from lazarus.snapshot_store import MemorySnapshotStore
+from lazarus.registry.safe_pickle import safe_loads
+from lazarus.registry.sealing import SealedSnapshot, seal, unseal, verify
+from lazarus.registry.signing import Signer, generate, parse_private, parse_public
+from lazarus.registry.store import MemorySnapshotStore
 
 MARKER = Path("/tmp/lazarus-pwned-marker")
 
@@ -187,3 +187,15 @@ def test_a_snapshot_stored_under_another_identity_is_refused() -> None:
         verify(sealed, s.verifier, model="habitat", version=4)
     with pytest.raises(SnapshotRejected, match="stored as 'viability'"):
         unseal(sealed, s.verifier, model="viability")
+
+
+def test_memory_store_moves_pins_and_audits_current_as_redis_does() -> None:
+    from tests.unit.registry_contract import check_move_current_pin_and_history
+
+    check_move_current_pin_and_history(MemorySnapshotStore())
+
+
+def test_memory_store_serves_the_model_part_alone() -> None:
+    from tests.unit.registry_contract import check_model_part_and_manifest
+
+    check_model_part_and_manifest(MemorySnapshotStore())

@@ -1,11 +1,14 @@
-"""Follow a model's `current` pointer and load new versions off the scoring thread.
+"""Follow a model's `current` pointer and open each new version off the caller's thread.
 
-A pub/sub notification triggers a check at once; a poll every `poll_s` seconds
-catches the notifications pub/sub loses while a connection is down. Fetching,
-verifying and unpickling happen on this thread; the scoring loop takes the
-ready model between batches (`take()`), so a swap never splits a batch and
-scoring never waits on Redis. Redis being down is logged, retried with backoff,
-and never stops scoring with the model already loaded.
+A pub/sub notification (`keys.events_channel`) triggers a check at once; a
+poll every `poll_s` seconds catches the notifications pub/sub loses while a
+connection is down. Fetching (`get_model`: no state part), verifying and
+unpickling (the `open` function given, typically built on `opening.open_model`)
+happen on this thread; the caller takes the opened version when it suits it
+(`take()`), so a scorer swaps between batches and never waits on Redis. Redis
+being down is logged, retried with backoff, and never takes away what was
+already opened. A version `open` refuses (SnapshotRejected) is logged once and
+never retried: the follower waits for the next `current`.
 """
 
 from __future__ import annotations
@@ -14,63 +17,77 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import redis
 
 from lazarus.errors import SnapshotRejected
-from lazarus.scorer.serving import NotLearnedEnough, ServingModel, open_snapshot
+from lazarus.registry.opening import NotLearnedEnough
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.sealing import SealedSnapshot
 from lazarus.settings import redact_url
-from lazarus.signing import Verifier
-from lazarus.snapshot_store import RedisSnapshotStore
-from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 0.2
 BACKOFF_MAX_S = 5.0
 
+T = TypeVar("T")
+
+Opener = Callable[[SealedSnapshot, int], T]
+"""Verify and unpickle a fetched version (sealed, version number); SnapshotRejected to refuse."""
+
 
 @dataclass
-class WatchStats:
+class FollowStats:
     refused: int = 0
+    """Versions `open` refused."""
     redis_errors: int = 0
     redis_up: bool = False
     refused_versions: dict[int, str] = field(default_factory=dict)
+    """Each refused version and why (never retried)."""
     last_load_ms: float = 0.0
+    """Fetch, verify and open of the last version taken, in milliseconds."""
 
 
-class SnapshotWatcher(threading.Thread):
+class CurrentFollower(threading.Thread, Generic[T]):
+    """A daemon thread that follows `model`'s `current` in the Redis at `redis_url` (keys under
+    `prefix`) and opens each new version with `open`; `poll_s` seconds between polls.
+    With `notifications` False it only polls (for Redis setups without pub/sub)."""
+
     def __init__(
         self,
         redis_url: str,
         prefix: str,
-        spec: ModelSpec,
-        verifier: Verifier,
+        model: str,
+        open: Opener[T],
         poll_s: float,
         *,
         notifications: bool = True,
+        name: str | None = None,
     ) -> None:
-        super().__init__(name=f"snapshot-watcher-{spec.name}", daemon=True)
+        super().__init__(name=name or f"current-follower-{model}", daemon=True)
         self._url = redis_url
         self._prefix = prefix
-        self._spec = spec
-        self._verifier = verifier
+        self._model = model
+        self._open = open
         self._poll_s = poll_s
         self._notifications = notifications
         self._stop_event = threading.Event()
         self._lock = threading.Lock()
-        self._ready: ServingModel | None = None
+        self._ready: T | None = None
         self._offered: int | None = None
         """The version last handed to (or waiting for) the scoring loop."""
-        self.stats = WatchStats()
+        self.stats = FollowStats()
         self.wakeups = threading.Event()
         """Set whenever a new model is ready (the scoring loop may wait on it)."""
 
-    # -- scoring-thread side -----------------------------------------------------------------
+    # -- the caller's side -------------------------------------------------------------------
 
-    def take(self) -> ServingModel | None:
-        """The newly loaded model, once; None when there is nothing new."""
+    def take(self) -> T | None:
+        """The newly opened version, once; None when there is nothing new."""
         with self._lock:
             ready, self._ready = self._ready, None
         return ready
@@ -78,7 +95,7 @@ class SnapshotWatcher(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
 
-    # -- watcher thread ----------------------------------------------------------------------
+    # -- follower thread ----------------------------------------------------------------------
 
     def run(self) -> None:
         delay = BACKOFF_FIRST_S
@@ -89,10 +106,10 @@ class SnapshotWatcher(threading.Thread):
                 store = RedisSnapshotStore(client, self._prefix)
                 if self._notifications:
                     pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-                    pubsub.subscribe(store.channel(self._spec.name))
+                    pubsub.subscribe(store.channel(self._model))
                 self.check(store)  # whatever changed while we were not listening
                 if not self.stats.redis_up and self.stats.redis_errors:
-                    log.info("Redis is back; following %s again", self._spec.name)
+                    log.info("Redis is back; following %s again", self._model)
                 self.stats.redis_up = True
                 delay = BACKOFF_FIRST_S
                 self._follow(store, pubsub)
@@ -129,8 +146,8 @@ class SnapshotWatcher(threading.Thread):
                 next_poll = time.monotonic() + self._poll_s
 
     def check(self, store: RedisSnapshotStore) -> None:
-        """Load `current` if it is new and not refused before."""
-        name = self._spec.name
+        """Open `current` if it is new and not refused before."""
+        name = self._model
         current = store.current(name)
         if current is None or current == self._offered:
             return
@@ -144,15 +161,7 @@ class SnapshotWatcher(threading.Thread):
             )
             return
         try:
-            model = open_snapshot(
-                sealed,
-                self._verifier,
-                model=name,
-                version=current,
-                fingerprint=self._spec.fingerprint,
-                task=self._spec.task,
-                min_learned=self._spec.min_learned,
-            )
+            opened = self._open(sealed, current)
         except SnapshotRejected as exc:
             self.stats.refused += 1
             self.stats.refused_versions[current] = str(exc)
@@ -170,6 +179,6 @@ class SnapshotWatcher(threading.Thread):
             return
         self.stats.last_load_ms = (time.perf_counter() - started) * 1000
         with self._lock:
-            self._ready = model
+            self._ready = opened
             self._offered = current
         self.wakeups.set()

@@ -8,11 +8,15 @@ from datetime import UTC, datetime
 
 import redis
 
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.sealing import seal, verify
+from lazarus.registry.signing import generate, parse_private
 from lazarus.settings import Settings
-from lazarus.signing import generate, parse_private
-from lazarus.snapshot import seal, verify
-from lazarus.snapshot_store import RedisSnapshotStore
-from tests.unit.test_snapshots import fields
+from tests.unit.registry_contract import (
+    check_model_part_and_manifest,
+    check_move_current_pin_and_history,
+)
+from tests.unit.test_registry import fields
 
 
 def test_publish_sequence_retention_and_notification(settings: Settings) -> None:
@@ -59,3 +63,17 @@ def test_current_never_moves_backward_on_publish(settings: Settings) -> None:
         keep=5,
     )
     assert store.current("m") == 9 and store.latest("m") == 2
+
+
+def test_moves_of_current_are_atomic_pinned_and_audited(settings: Settings) -> None:
+    store = RedisSnapshotStore(
+        redis.Redis.from_url(settings.redis_url_value), settings.redis_key_prefix
+    )
+    check_move_current_pin_and_history(store)
+
+
+def test_scorers_fetch_the_model_part_alone(settings: Settings) -> None:
+    store = RedisSnapshotStore(
+        redis.Redis.from_url(settings.redis_url_value), settings.redis_key_prefix
+    )
+    check_model_part_and_manifest(store)

@@ -1,6 +1,6 @@
 """Which input offsets may be stored: only those whose every output the broker acknowledged.
 
-Each consumed batch opens a `Batch` that expects one acknowledgement per input
+Each consumed batch opens a `PendingBatch` that expects one acknowledgement per input
 message (its score or its dead letter). Offsets become storable in batch order:
 a later batch that finished first waits for the earlier ones, so a stored
 offset never skips an unacknowledged message. Pure bookkeeping; the app feeds
@@ -15,7 +15,9 @@ from typing import Any
 TP = tuple[str, int]
 
 
-class Batch:
+class PendingBatch:
+    """One consumed batch whose outputs are not all acknowledged yet: its offsets wait."""
+
     __slots__ = ("failed", "left", "offsets")
 
     def __init__(self, offsets: dict[TP, int], expected: int) -> None:
@@ -41,10 +43,10 @@ class Batch:
 
 class Ledger:
     def __init__(self) -> None:
-        self._batches: deque[Batch] = deque()
+        self._batches: deque[PendingBatch] = deque()
 
-    def open(self, offsets: dict[TP, int], expected: int) -> Batch:
-        batch = Batch(offsets, expected)
+    def open(self, offsets: dict[TP, int], expected: int) -> PendingBatch:
+        batch = PendingBatch(offsets, expected)
         self._batches.append(batch)
         return batch
 
@@ -56,7 +58,7 @@ class Ledger:
             out.update(batches.popleft().offsets)
         return out
 
-    def failures(self) -> list[tuple[Batch, Any]]:
+    def failures(self) -> list[tuple[PendingBatch, Any]]:
         """(batch, message) for every delivery that failed; cleared as it is returned."""
         out = []
         for batch in self._batches:

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import redis
 
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.registry.sealing import SealedSnapshot
+from lazarus.registry.signing import generate, parse_private
+from lazarus.registry.store import MemorySnapshotStore, PublishResult
 from lazarus.schemas import Outcome
 from lazarus.schemas.topics import SENSOR_READINGS
-from lazarus.signing import generate, parse_private
-from lazarus.snapshot import SealedSnapshot
-from lazarus.snapshot_store import MemorySnapshotStore, PublishResult
 from lazarus.trainer.learner import Learner
-from lazarus.trainer.snapshots import SnapshotPublisher, restore
+from lazarus.trainer.publishing import SnapshotPublisher, restore
 from lazarus.trainer.specs import habitat
 
 

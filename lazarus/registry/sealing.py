@@ -23,9 +23,10 @@ from pydantic import ValidationError
 
 from lazarus import __version__
 from lazarus.errors import SnapshotRejected
-from lazarus.safepickle import safe_loads
+from lazarus.registry.canonical import canonical_dumps
+from lazarus.registry.safe_pickle import safe_loads
+from lazarus.registry.signing import Signer, Verifier
 from lazarus.schemas.manifest import SnapshotManifest
-from lazarus.signing import Signer, Verifier
 
 PICKLE_PROTOCOL = 5
 
@@ -58,10 +59,15 @@ def seal(
     state: Any, fields: dict[str, Any], signer: Signer, *, serving: Any = None
 ) -> tuple[SealedSnapshot, SnapshotManifest]:
     """Pickle `state` (and `serving`, the model scorers load), add their digests and the
-    signer to `fields`, sign the manifest."""
+    signer to `fields`, sign the manifest.
+
+    `fields` are the manifest's other fields (`SnapshotManifest`: model, version, metrics,
+    trained-through offsets...). Returns what the store keeps and the validated manifest;
+    raises pydantic's ValidationError if `fields` do not make a manifest."""
     blob = pickle.dumps(state, protocol=PICKLE_PROTOCOL)
     digest = hashlib.sha256(blob).hexdigest()
-    model = b"" if serving is None else pickle.dumps(serving, protocol=PICKLE_PROTOCOL)
+    # The model's bytes are canonical: the same events give the same model_sha256 (#13).
+    model = b"" if serving is None else canonical_dumps(serving, PICKLE_PROTOCOL)
     manifest = SnapshotManifest.model_validate(
         {
             **fields,
@@ -126,6 +132,7 @@ def unseal(
     model: str | None = None,
     version: int | None = None,
 ) -> tuple[SnapshotManifest, Any]:
-    """Verify, then unpickle with the allowlist."""
+    """`verify` the state part, then unpickle it with the allowlist (`safe_pickle`): the
+    manifest and the trainer's state. Raises SnapshotRejected with the reason."""
     manifest = verify(sealed, verifier, model=model, version=version)
     return manifest, safe_loads(sealed.blob)

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from lazarus.cli.context import CliContext, pass_cli, print_json
-from lazarus.deadletter_read import group_by_reason, read_letters, select
-from lazarus.deadletters import reason_of
+from lazarus.dead_letters.reading import group_by_reason, read_letters, select
+from lazarus.dead_letters.rejection import reason_of
 from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher

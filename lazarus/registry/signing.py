@@ -1,4 +1,4 @@
-"""Ed25519 signing of model snapshots.
+"""Ed25519 signing of model snapshots (the manifest's JSON bytes are what is signed).
 
 The trainer holds the private key and signs; scorers hold only the public key
 and verify, so a scorer (or anyone with Redis access) cannot forge a model.
@@ -29,6 +29,8 @@ DEV_PUBLIC = "dev-signing.pub"
 
 @dataclass(frozen=True)
 class Signer:
+    """The trainer's private key: signs manifests (64-byte Ed25519 signatures)."""
+
     key: Ed25519PrivateKey
 
     def sign(self, data: bytes) -> bytes:
@@ -41,6 +43,8 @@ class Signer:
 
 @dataclass(frozen=True)
 class Verifier:
+    """A public key: checks signatures; `fingerprint()` (16 hex digits) names it in manifests."""
+
     key: Ed25519PublicKey
 
     def verify(self, signature: bytes, data: bytes) -> bool:
@@ -70,6 +74,7 @@ def generate() -> tuple[str, str]:
 
 
 def parse_private(text: str, setting: str = "signing_private_key") -> Signer:
+    """A signer from PEM (PKCS8) or base64 of the raw 32 bytes; ConfigError naming `setting`."""
     text = text.strip()
     try:
         if text.startswith("-----BEGIN"):
@@ -86,6 +91,8 @@ def parse_private(text: str, setting: str = "signing_private_key") -> Signer:
 
 
 def parse_public(text: str, setting: str = "signing_public_key") -> Verifier:
+    """A verifier from PEM (SubjectPublicKeyInfo) or base64 of the raw 32 bytes; ConfigError
+    naming `setting`."""
     text = text.strip()
     try:
         if text.startswith("-----BEGIN"):

@@ -1,0 +1,168 @@
+"""Kafka consumers: the group-consumer wrapper, and a factory for the consumers that are not one.
+
+`GroupConsumer` is a member of a consumer group whose input offsets are stored only once every
+output made from them is acknowledged (store-after-ack, at-least-once). It owns the rebalance
+hooks and commits on revoke, so a partition's next owner starts exactly after what was
+delivered. It connects late: in `subscribe()`, never in `__init__`.
+
+The other consumers (metadata and watermarks, explicit assignment) come from
+`metadata_consumer()` and `assigned_consumer()`, so no module outside `lazarus.kafka` builds a
+`confluent_kafka.Consumer` itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from lazarus.kafka.config import KafkaConfig
+from lazarus.kafka.ledger import TP, Ledger, PendingBatch
+
+log = logging.getLogger("lazarus.kafka")
+
+REVOKE_FLUSH_S = 10.0
+"""How long a revoke waits for outputs to be acknowledged before the partitions go."""
+
+
+def metadata_consumer(conf: KafkaConfig) -> Consumer:
+    """A consumer for metadata, watermarks and explicit commits: never subscribed.
+
+    `conf` is a librdkafka configuration (`lazarus.kafka.config`); it connects on first use."""
+    return Consumer(conf)
+
+
+def assigned_consumer(conf: KafkaConfig) -> Consumer:
+    """A consumer the caller `assign()`s partitions to (no group rebalancing)."""
+    return Consumer(conf)
+
+
+class Outputs(Protocol):
+    """Where a group consumer's outputs go: the side that acknowledges them."""
+
+    def flush(self, timeout: float) -> int:
+        """Wait up to `timeout` seconds for acknowledgements; the number still unacknowledged."""
+        ...
+
+    def settle_failures(self, failures: list[tuple[PendingBatch, Any]]) -> None:
+        """Settle each (batch, message) whose delivery failed: send again, or dead-letter.
+        Either way the message reports to `batch.ack` again, so no batch stalls."""
+        ...
+
+
+class GroupConsumer:
+    """A consumer-group member that stores an input offset only once its outputs are acked.
+
+    Use: `subscribe(topics)`, then `consume()`; `open()` a ledger batch per consumed batch and
+    hand `batch.ack` as the delivery callback of its outputs; `checkpoint()` often; `close()`.
+    Stored offsets are committed by librdkafka every `auto.commit.interval.ms`, and
+    synchronously on revoke and on close.
+    """
+
+    def __init__(
+        self, conf: KafkaConfig, outputs: Outputs, *, revoke_flush_s: float = REVOKE_FLUSH_S
+    ) -> None:
+        self.conf = conf
+        self.outputs = outputs
+        self.revoke_flush_s = revoke_flush_s
+        self.ledger = Ledger()
+        self.assigned: set[TP] = set()
+        """(topic, partition) this member owns now."""
+        self.rebalances = 0
+        self._consumer: Consumer | None = None
+
+    @property
+    def subscribed(self) -> bool:
+        return self._consumer is not None
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        """Connect and join the group, reading `topics` (full names)."""
+        consumer = Consumer(self.conf)
+        consumer.subscribe(
+            list(topics),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        self._consumer = consumer
+
+    def consume(self, n: int, timeout: float) -> list[Message]:
+        """Up to `n` messages (some may carry errors) within `timeout` seconds."""
+        assert self._consumer is not None, "subscribe() first"
+        return self._consumer.consume(n, timeout)
+
+    def open(self, offsets: dict[TP, int], expected: int) -> PendingBatch:
+        """A ledger batch: `offsets` (next offset per partition) become storable after
+        `expected` acknowledgements to `batch.ack`."""
+        return self.ledger.open(offsets, expected)
+
+    def checkpoint(self) -> None:
+        """Move the offsets forward, in this order:
+
+        1. settle failed deliveries (`Outputs.settle_failures`: resend or dead-letter);
+        2. take the offsets of the leading batches whose every output is acknowledged;
+        3. store those of partitions still assigned (a revoked one's new owner re-reads).
+        The commit of stored offsets follows every `auto.commit.interval.ms` (librdkafka),
+        or at once in `commit()` (on revoke and on close)."""
+        self.outputs.settle_failures(self.ledger.failures())
+        ready = self.ledger.ready()
+        if not ready or self._consumer is None:
+            return
+        tps = [TopicPartition(t, p, o) for (t, p), o in ready.items() if (t, p) in self.assigned]
+        if tps:
+            try:
+                self._consumer.store_offsets(offsets=tps)
+            except KafkaException as exc:  # revoked in between: its new owner re-reads
+                log.debug("store_offsets: %s", exc)
+
+    def commit(self) -> None:
+        """Commit the stored offsets now (synchronously); a failure is logged, not raised."""
+        if self._consumer is None:
+            return
+        try:
+            self._consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning(
+                    "offset commit failed (%s); the next owner re-reads from the last commit", exc
+                )
+
+    def close(self) -> None:
+        """Checkpoint, commit, leave the group. The caller flushes its outputs first."""
+        if self._consumer is None:
+            return
+        self.checkpoint()
+        self.commit()
+        self._consumer.close()
+        self._consumer = None
+
+    # -- rebalance hooks (run inside consume()) ------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned = {(tp.topic, tp.partition) for tp in partitions}
+        self.rebalances += 1
+        log.info("assigned %s", describe(partitions))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Everything so far is flushed, acknowledged, stored and committed before the
+        # partitions go, so their next owner starts exactly after what was delivered.
+        left = self.outputs.flush(self.revoke_flush_s)
+        self.checkpoint()
+        if left:
+            log.warning(
+                "%d outputs unacknowledged at revoke: their inputs will be read again", left
+            )
+        self.commit()
+        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+        log.info("revoked %s", describe(partitions))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+        log.warning("lost %s (session timed out); their new owner re-reads", describe(partitions))
+
+
+def describe(partitions: list[TopicPartition]) -> str:
+    """`topic[partition], ...` for a log line."""
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"

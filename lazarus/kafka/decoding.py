@@ -1,0 +1,79 @@
+"""Kafka messages in, events and rejections out: the one schema-decoding step of every consumer.
+
+Decoding never raises for a bad input. As bytewax's Kafka operators split a stream into oks
+and errs, `decode_batch` splits a batch into events and `Rejection`s, which the caller hands
+to its dead-letter sink. The trainer, which must keep every message in its place for the
+merge, uses the in-order form `decode_each`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
+
+from pydantic import ValidationError
+
+from lazarus.dead_letters.rejection import Rejection, Stage
+from lazarus.schemas.base import Event
+from lazarus.schemas.topics import Topic
+
+E = TypeVar("E", bound=Event)
+
+
+class Message(Protocol):
+    """The part of `confluent_kafka.Message` decoding reads (a message without an error)."""
+
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def key(self) -> Any: ...
+    def value(self) -> bytes | None: ...
+
+
+M = TypeVar("M", bound=Message)
+
+
+def decode_each(
+    topic: Topic[E], messages: Sequence[Message], *, stage: Stage
+) -> list[E | Rejection]:
+    """Each message's event, or its `Rejection` (stage `stage`) where its value fails the
+    topic's schema, in the messages' order. An empty value is decoded as `b""` (and so
+    rejected). Never raises for a bad value."""
+    events = topic.decode_many([m.value() or b"" for m in messages])
+    out: list[E | Rejection] = []
+    for msg, event in zip(messages, events, strict=True):
+        if isinstance(event, ValidationError):
+            out.append(rejection_of(msg, event, stage=stage))
+        else:
+            out.append(event)
+    return out
+
+
+def decode_batch(
+    topic: Topic[E], messages: Sequence[M], *, stage: Stage
+) -> tuple[list[tuple[M, E]], list[Rejection]]:
+    """`(events, rejections)`: each valid message paired with its event, in order, and a
+    `Rejection` for each message whose value fails the topic's schema. Never raises for a bad
+    value."""
+    events: list[tuple[M, E]] = []
+    rejections: list[Rejection] = []
+    for msg, event in zip(messages, decode_each(topic, messages, stage=stage), strict=True):
+        if isinstance(event, Rejection):
+            rejections.append(event)
+        else:
+            events.append((msg, event))
+    return events, rejections
+
+
+def rejection_of(msg: Message, exc: BaseException, *, stage: Stage, prefix: str = "") -> Rejection:
+    """The rejection of a consumed message because of `exc`, at the message's position."""
+    return Rejection.of(
+        exc,
+        stage=stage,
+        raw=msg.value() or b"",
+        key=msg.key(),
+        topic=msg.topic() or "",
+        partition=msg.partition() or 0,
+        offset=msg.offset() or 0,
+        prefix=prefix,
+    )

@@ -1,0 +1,119 @@
+"""Every Redis key Lazarus writes, in one place.
+
+All keys start with the deployment's prefix (``LAZARUS_REDIS_KEY_PREFIX``,
+default ``lazarus``), so one Redis can hold several deployments and a test can
+own a prefix. The layouts:
+
+    {prefix}:model:{name}:v{N}            hash    one snapshot version: manifest, signature,
+                                                  blob, model, sha256 (written once)
+    {prefix}:model:{name}:staging:{N}:{h} hash    a blob being published (expires by itself)
+    {prefix}:model:{name}:versions        zset    every stored version
+    {prefix}:model:{name}:latest          int     the highest version ever published
+    {prefix}:model:{name}:current         int     the version scorers serve
+    {prefix}:model:{name}:pinned          int     set by a rollback, cleared by a promote
+    {prefix}:model:{name}:audit           stream  every move of `current`
+    {prefix}:model:{name}:events          pub/sub JSON {"model", "version", "action"}
+    {prefix}:roles:{role}:{instance}      hash    a role's heartbeat (short TTL)
+    {prefix}:quality:{name}               hash    served quality per version, field v{N}
+    {prefix}:embedded                     prefix  what `lazarus up` uses for an embedded run
+
+The snapshot layout is also spelled out in the Lua scripts of `redis_store`
+(`base .. ':current'` and so on): a script needs names it can build for any
+version, and `SNAPSHOT_SUFFIXES` lists the ones they may use.
+
+>>> model_base("lazarus", "habitat")
+'lazarus:model:habitat'
+>>> version_key("lazarus", "habitat", 3)
+'lazarus:model:habitat:v3'
+>>> role_key("lazarus", "trainer", "host-12")
+'lazarus:roles:trainer:host-12'
+"""
+
+from __future__ import annotations
+
+SNAPSHOT_SUFFIXES = (
+    ":v",
+    ":staging:",
+    ":versions",
+    ":latest",
+    ":current",
+    ":pinned",
+    ":audit",
+    ":events",
+)
+"""What follows `model_base` in a snapshot key (`:v` and `:staging:` take a version)."""
+
+
+# -- the snapshot registry -------------------------------------------------------------------
+
+
+def model_base(prefix: str, model: str) -> str:
+    """The common start of every key of one model's registry."""
+    return f"{prefix}:model:{model}"
+
+
+def models_pattern(prefix: str) -> str:
+    """A SCAN pattern matching one key per model that ever published (its `:latest`)."""
+    return f"{prefix}:model:*:latest"
+
+
+def model_of_latest_key(prefix: str, key: str) -> str:
+    """The model name in a key matched by `models_pattern`."""
+    return key[len(prefix) + len(":model:") : -len(":latest")]
+
+
+def version_key(prefix: str, model: str, version: int) -> str:
+    return f"{model_base(prefix, model)}:v{version}"
+
+
+def staging_key(prefix: str, model: str, version: int, sha256: str) -> str:
+    """Where a blob waits for the publish script (`sha256` tells two writers apart)."""
+    return f"{model_base(prefix, model)}:staging:{version}:{sha256[:16]}"
+
+
+def versions_key(prefix: str, model: str) -> str:
+    return f"{model_base(prefix, model)}:versions"
+
+
+def latest_key(prefix: str, model: str) -> str:
+    return f"{model_base(prefix, model)}:latest"
+
+
+def current_key(prefix: str, model: str) -> str:
+    return f"{model_base(prefix, model)}:current"
+
+
+def pinned_key(prefix: str, model: str) -> str:
+    return f"{model_base(prefix, model)}:pinned"
+
+
+def audit_key(prefix: str, model: str) -> str:
+    return f"{model_base(prefix, model)}:audit"
+
+
+def events_channel(prefix: str, model: str) -> str:
+    """The pub/sub channel that announces every publish and move of `current`."""
+    return f"{model_base(prefix, model)}:events"
+
+
+# -- roles and quality -----------------------------------------------------------------------
+
+
+def role_key(prefix: str, role: str, instance: str) -> str:
+    """One running role's heartbeat hash."""
+    return f"{prefix}:roles:{role}:{instance}"
+
+
+def roles_pattern(prefix: str, role: str = "*") -> str:
+    """A SCAN pattern matching the heartbeats of `role` (every role by default)."""
+    return f"{prefix}:roles:{role}:*"
+
+
+def quality_key(prefix: str, model: str) -> str:
+    """The quality monitor's per-version report of one model."""
+    return f"{prefix}:quality:{model}"
+
+
+def embedded_prefix(prefix: str) -> str:
+    """The prefix an embedded `lazarus up` run keeps its keys under (cleared at each start)."""
+    return f"{prefix}:embedded"

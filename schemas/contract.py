@@ -1,0 +1,100 @@
+"""The model contract: what a model reads, what it predicts, and how it is judged.
+
+Everything another role must know about a model, and nothing about how it learns:
+scorers, the quality monitor and the command line depend on a `ModelContract`;
+only the trainer sees the recipe (`lazarus.trainer.specs.ModelSpec`: the contract
+plus the river pipeline, the metric factories, the snapshot cadence and the join
+limits). No river import here.
+
+>>> from lazarus.schemas.models import HABITAT
+>>> HABITAT.name, HABITAT.label_classes, HABITAT.metrics
+('habitat', (False, True), ('Accuracy', 'LogLoss'))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lazarus.schemas.base import Event
+from lazarus.schemas.errors import ConfigError
+from lazarus.schemas.fingerprint import schema_fingerprint
+from lazarus.schemas.outcomes import OutcomeKind
+from lazarus.schemas.topics import Topic
+
+Task = Literal["classification", "regression"]
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    """A model's contract; raises `ConfigError` when its fields contradict each other."""
+
+    name: str
+    inputs: tuple[Topic[Any], ...]
+    """The topics whose events the model reads (their `to_features()` are its features)."""
+    outcomes: Topic[Any]
+    outcome_kind: OutcomeKind
+    """The outcomes of this kind on `outcomes` label the model's inputs."""
+    metrics: tuple[str, ...]
+    """Names of the prequential metrics, primary first, as reports key them: the class names
+    of river metrics ("Accuracy", "LogLoss"). A metric river lacks is named `module:factory`."""
+    segment_fields: tuple[str, ...] = ()
+    """Input fields the primary metric is also kept per value of."""
+    task: Task = "classification"
+    join_key: str = "event_id"
+    """Feature field an outcome's `event_ref` names; outcomes without one join the subject's latest."""
+    scores: Topic[Any] | None = None
+    """Where scorers publish this model's scores (`lazarus score` needs it)."""
+    classes: tuple[Any, ...] | None = None
+    """Classification: the labels an outcome may carry, compared by type and value (others are
+    dead-lettered); None means the binary (False, True). A regression takes finite floats."""
+    max_clock_skew_s: float = 3600.0
+    """An event stamped more than this far after its Kafka timestamp is dead-lettered: one bad
+    clock must not move the join's clock (as Kafka's `log.message.timestamp.after.max.ms`)."""
+    min_learned: int = 1
+    """A version that learned fewer events is stored (for restarts) but never made current:
+    scorers never serve a model that has learned (next to) nothing."""
+    description: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.min_learned < 1:
+            raise ConfigError(f"model spec {self.name!r}: min_learned must be at least 1")
+        if self.max_clock_skew_s <= 0:
+            raise ConfigError(f"model spec {self.name!r}: max_clock_skew_s must be positive")
+        if self.task == "regression" and self.classes is not None:
+            raise ConfigError(f"model spec {self.name!r}: a regression has no classes")
+        if self.classes is not None and not all(
+            isinstance(c, bool | int | float) for c in self.classes
+        ):
+            raise ConfigError(
+                f"model spec {self.name!r}: classes must be booleans or numbers "
+                "(outcome labels and score predictions are JSON booleans or numbers)"
+            )
+        if self.classes is not None and len(set(self.classes)) < 2:
+            raise ConfigError(
+                f"model spec {self.name!r}: classes needs two or more distinct labels"
+            )
+        if not self.metrics:
+            raise ConfigError(f"model spec {self.name!r} needs at least one metric")
+        if not all(isinstance(m, str) and m for m in self.metrics):
+            raise ConfigError(f"model spec {self.name!r}: metrics are named by strings")
+
+    @property
+    def label_classes(self) -> tuple[Any, ...] | None:
+        """The classes an outcome's label must be one of; None for a regression."""
+        if self.task == "regression":
+            return None
+        return self.classes if self.classes is not None else (False, True)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 hex of the input events' names, schema versions and feature names
+        (`schema_fingerprint`): a scorer refuses a snapshot whose fingerprint differs."""
+        return schema_fingerprint(*(t.event for t in self.inputs))
+
+    def input_event(self, topic: str, prefix: str = "") -> type[Event]:
+        """The event class of input `topic` (its full name under `prefix`); KeyError if none."""
+        for t in self.inputs:
+            if t.full(prefix) == topic:
+                return t.event
+        raise KeyError(topic)

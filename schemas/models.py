@@ -1,0 +1,94 @@
+"""The built-in model contracts, the one table of models and their topics, and `load_contract`.
+
+The trainer's recipes for these (`lazarus.trainer.specs`) are built on these contracts;
+`lazarus up`, the consumer groups, the scorers and the quality monitor read this table.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from lazarus.schemas.contract import ModelContract
+from lazarus.schemas.errors import ConfigError
+from lazarus.schemas.outcomes import OutcomeKind
+from lazarus.schemas.topics import (
+    GENOMIC_SAMPLES,
+    HABITAT_OUTCOMES,
+    HABITAT_SCORES,
+    SENSOR_READINGS,
+    VIABILITY_OUTCOMES,
+    VIABILITY_SCORES,
+)
+
+HABITAT = ModelContract(
+    name="habitat",
+    inputs=(SENSOR_READINGS,),
+    outcomes=HABITAT_OUTCOMES,
+    outcome_kind=OutcomeKind.HABITAT_OCCUPANCY,
+    metrics=("Accuracy", "LogLoss"),
+    segment_fields=("site_id",),
+    scores=HABITAT_SCORES,
+    description="sensor readings -> habitat occupancy",
+)
+
+VIABILITY = ModelContract(
+    name="viability",
+    inputs=(GENOMIC_SAMPLES,),
+    outcomes=VIABILITY_OUTCOMES,
+    outcome_kind=OutcomeKind.VIABILITY,
+    metrics=("Accuracy", "LogLoss"),
+    segment_fields=("species",),
+    scores=VIABILITY_SCORES,
+    description="genomic samples -> viability",
+)
+
+BUILTIN: dict[str, ModelContract] = {c.name: c for c in (HABITAT, VIABILITY)}
+"""The built-in models by name: one trainer, scorers and a quality monitor each under `lazarus up`."""
+
+
+def load_contract(name: str) -> ModelContract:
+    """The contract of a built-in model by name, or of `module:factory`.
+
+    The factory takes no argument and returns a `ModelContract`, or anything holding one
+    as `.contract` (a trainer's `ModelSpec`). Raises `ConfigError` for an unknown name, a
+    factory that cannot be imported, is not callable, raises, or returns something else.
+
+    >>> load_contract("habitat").scores.name
+    'habitat.scores.v1'
+    """
+    if name in BUILTIN:
+        return BUILTIN[name]
+    made = load_factory(name, "ModelContract")
+    contract = getattr(made, "contract", made)
+    if not isinstance(contract, ModelContract):
+        raise ConfigError(
+            f"{name} returned {type(made).__name__}, not a ModelSpec or a ModelContract"
+        )
+    return contract
+
+
+def load_factory(name: str, what: str) -> object:
+    """What `module:factory()` returns; `ConfigError` if it cannot be called (`what` names
+    the result expected, for the message)."""
+    factory = load_attr(name, what)
+    try:
+        return factory()
+    except Exception as exc:
+        raise ConfigError(f"{name}() raised {type(exc).__name__}: {exc}") from exc
+
+
+def load_attr(name: str, what: str) -> Callable[[], object]:
+    """The callable `module:factory` names; `ConfigError` if there is none."""
+    if ":" not in name:
+        raise ConfigError(
+            f"unknown model {name!r}: built in are {', '.join(BUILTIN)}, or give module:factory"
+        )
+    module, attr = name.split(":", 1)
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load model spec {name!r}: {exc}") from exc
+    if not callable(factory):
+        raise ConfigError(f"{name} is not callable: give a function that returns a {what}")
+    return factory  # type: ignore[no-any-return]

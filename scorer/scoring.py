@@ -1,0 +1,134 @@
+"""Score one consumed batch: decode, featurize, predict, render, publish; the rest dead-lettered.
+
+Every input message of the batch gets exactly one output, its score or its dead letter, and
+each output reports to the ledger batch's `ack`, so the input's offset is stored only once all
+of them are acknowledged (`lazarus.kafka.consumer.GroupConsumer`).
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Message
+
+from lazarus.dead_letters.sink import DeadLetterSink
+from lazarus.inputchecks import checked_features
+from lazarus.kafka.decoding import decode_batch, rejection_of
+from lazarus.kafka.ledger import TP, PendingBatch
+from lazarus.kafka.outage import OutageLog
+from lazarus.kafka.producer import Publisher
+from lazarus.schemas.base import Event, Features
+from lazarus.schemas.topics import Topic
+from lazarus.scorer.predictors import Prediction, predict_checked
+from lazarus.scorer.serving import ServingModel
+
+
+class BatchScorer:
+    """`score(model, messages, open_batch)` per consumed batch; counts inputs by topic."""
+
+    def __init__(
+        self,
+        inputs: dict[str, Topic[Any]],
+        scores_topic: str,
+        publisher: Publisher,
+        dead_letters: DeadLetterSink,
+        observe_seconds: Callable[[float], None],
+    ) -> None:
+        """`inputs` maps full topic names to their topics; scores go to `scores_topic`;
+        `observe_seconds(s)` gets each batch's consume-to-score time, in seconds."""
+        self._inputs = inputs
+        self.scores_topic = scores_topic
+        self._publisher = publisher
+        self.dead_letters = dead_letters
+        self._observe = observe_seconds
+        self._outage = OutageLog()
+        self.in_by_topic: dict[str, int] = {}
+
+    def score(
+        self,
+        model: ServingModel,
+        messages: list[Message],
+        open_batch: Callable[[dict[TP, int], int], PendingBatch],
+    ) -> int:
+        """Score `messages` with `model`; returns how many scores were published.
+        `open_batch(offsets, expected)` opens the ledger batch the outputs acknowledge."""
+        started = time.perf_counter()
+        by_topic: dict[str, list[Message]] = {}
+        offsets: dict[tuple[str, int], int] = {}
+        for msg in messages:
+            err = msg.error()
+            if err is None:
+                topic = msg.topic() or ""
+                by_topic.setdefault(topic, []).append(msg)
+                offsets[(topic, msg.partition() or 0)] = (msg.offset() or 0) + 1
+            else:
+                self._outage((err,))
+        n = sum(len(batch) for batch in by_topic.values())
+        if not n:
+            return 0
+        for topic, msgs in by_topic.items():
+            self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + len(msgs)
+        batch = open_batch(offsets, n)
+        out: list[tuple[str, str | bytes | None, bytes]] = []
+        for topic, msgs in by_topic.items():
+            events, rejections = decode_batch(self._inputs[topic], msgs, stage="scorer")
+            for rejection in rejections:
+                self.dead_letters.send(rejection, on_delivery=batch.ack)
+            keep: list[tuple[Message, Event]] = []
+            feats: list[Features] = []
+            features_of = checked_features
+            for msg, event in events:
+                try:  # the trainer's check: finite numbers
+                    feats.append(features_of(event))
+                except Exception as exc:  # the shared feature code must not stop a worker
+                    self._dead_letter(msg, exc, batch.ack)
+                    continue
+                keep.append((msg, event))
+            predictions = self._predict(model, feats, keep, batch.ack)
+            scored_at = datetime.now(UTC).isoformat()
+            latency_ms = (time.perf_counter() - started) * 1000
+            render = model.renderer.render
+            topic_out = self.scores_topic
+            subject_of = operator.attrgetter(self._inputs[topic].key_field)
+            for (msg, event), pred in zip(keep, predictions, strict=True):
+                if pred is None:
+                    continue  # dead-lettered by _predict
+                subject = subject_of(event)
+                try:
+                    _, value = render(
+                        event.event_id, subject, pred[0], pred[1], scored_at, latency_ms
+                    )
+                except ValueError as exc:  # JSON cannot carry it: checked before, so defence
+                    self._dead_letter(msg, exc, batch.ack)
+                    continue
+                out.append((topic_out, subject, value))
+        self._publisher.publish_many(out, on_delivery=batch.ack)
+        self._observe(time.perf_counter() - started)
+        return len(out)
+
+    def _predict(
+        self,
+        model: ServingModel,
+        feats: list[Features],
+        keep: list[tuple[Message, Event]],
+        ack: Callable[[Any, Any], None],
+    ) -> list[Prediction | None]:
+        """The batch's checked predictions, whatever the path (folded or river); an input whose
+        prediction raises or is not finite is dead-lettered with the reason, and gets None."""
+        out: list[Prediction | None] = []
+        for result, (msg, _) in zip(predict_checked(model.predict, feats), keep, strict=True):
+            if isinstance(result, Exception):
+                self._dead_letter(msg, result, ack)
+                out.append(None)
+            else:
+                out.append(result)
+        return out
+
+    def _dead_letter(
+        self, msg: Message, exc: BaseException, ack: Callable[[Any, Any], None]
+    ) -> None:
+        self.dead_letters.send(rejection_of(msg, exc, stage="scorer"), on_delivery=ack)
