@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.ports import free_port
@@ -17,14 +18,14 @@ from lazarus.settings import Settings
 
 
 @contextmanager
-def embedded_broker(**overrides: object) -> Iterator[tuple[EmbeddedBroker, Settings]]:
+def embedded_broker(**overrides: Any) -> Iterator[tuple[EmbeddedBroker, Settings]]:
     broker = EmbeddedBroker(free_port())
     broker.start()
     try:
         yield (
             broker,
             Settings(embedded=False, kafka_bootstrap_servers=broker.bootstrap, **overrides),
-        )  # type: ignore[arg-type]
+        )
     finally:
         broker.stop()
 

@@ -24,6 +24,8 @@ from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, topic_name
 from lazarus.trainer.app import trainer_consumer_config
 from lazarus.trainer.decoding import Throttle
 from lazarus.trainer.feed import FeedPlan, Pump
+from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.specs import habitat
 from tests.integration.trainerkit import produce_sensors
 
 PARTITIONS = 4
@@ -71,8 +73,7 @@ def main() -> None:
             topics={readings: SENSOR_READINGS, outcomes: HABITAT_OUTCOMES},
             outcomes=outcomes,
             rank={readings: 0, outcomes: 1},
-            join_key="event_id",
-            segment_fields=("site_id",),
+            rows=RowMaker.for_spec(habitat()),
             role="bench",
         )
         total = 2 * args.events

@@ -46,7 +46,7 @@ def main() -> None:
     )
     decode = SENSOR_READINGS.decode_many
     base = rss_mb()
-    at_cap = None
+    at_cap: float | None = None
     batch: list[bytes] = []
     for i, (_, raw, _) in enumerate(itertools.islice(stream, args.features)):
         batch.append(raw)
@@ -57,6 +57,7 @@ def main() -> None:
             if at_cap is None and len(learner.state.join.entries) >= cap:
                 at_cap = rss_mb()
     join = learner.state.join
+    assert at_cap is not None, f"the buffer never reached its cap of {cap:,}"
     print(
         f"features fed {args.features:,}; cap {cap:,}; pending {len(join.entries):,}; "
         f"evicted {join.counters.evicted:,}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from datetime import UTC, datetime
+from functools import partial
 
 from confluent_kafka import Producer
 
@@ -82,7 +83,7 @@ def main() -> None:
         for r in range(args.rounds):
             secs, n = timed(lambda: raw(conf, "bench.raw", payloads))
             raw_rates.append(n / secs)
-            secs, n = timed(lambda r=r: simulated(conf, prefix, args.events, seed=r))
+            secs, n = timed(partial(simulated, conf, prefix, args.events, seed=r))
             sim_rates.append(n / secs)
             sim_readings.append(args.events / secs)
             print(

@@ -33,6 +33,7 @@ from lazarus.registry.signing import generate
 from lazarus.schemas.topics import HABITAT_SCORES, SENSOR_READINGS, topic_names
 from lazarus.settings import DEFAULT_REDIS_URL, Settings
 from tests.integration.cli import cli_env
+from tests.integration.kafkatools import value_of
 from tests.integration.scorerkit import ModelMaker
 from tests.integration.trainerkit import START
 
@@ -98,7 +99,7 @@ def first_score_of(c: Consumer, version: int, after: float, timeout: float = 10.
             if (
                 m.error() is None
                 and ts >= after
-                and json.loads(m.value())["model_version"] == version
+                and json.loads(value_of(m))["model_version"] == version
             ):
                 return ts
     return None
@@ -158,14 +159,14 @@ def latency(s: Settings, seconds: float, rate: float, log: Path) -> tuple[list[f
             feed.stop_event.set()
         for m in inputs.consume(2000, 0.01):
             if m.error() is None:
-                produced[json.loads(m.value())["event_id"]] = m.timestamp()[1]
+                produced[json.loads(value_of(m))["event_id"]] = m.timestamp()[1]
         for m in scores.consume(2000, 0.01):
             if m.error() is None:
-                scored.setdefault(json.loads(m.value())["input_event_id"], m.timestamp()[1])
+                scored.setdefault(json.loads(value_of(m))["input_event_id"], m.timestamp()[1])
     rss = _peak_rss_kb(proc.pid)
     proc.terminate()
     proc.wait(30)
-    lat = [scored[i] - t for i, t in produced.items() if i in scored]
+    lat: list[float] = [scored[i] - t for i, t in produced.items() if i in scored]
     if produced:
         first = min(produced.values())
         per_second: dict[int, list[float]] = {}

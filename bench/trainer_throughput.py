@@ -85,10 +85,10 @@ def in_memory(n: int) -> dict[str, float]:
         chunk = pairs[i : i + 1000]
         readings = SENSOR_READINGS.decode_many([r for _, r, _ in chunk])
         outcomes = HABITAT_OUTCOMES.decode_many([o for _, _, o in chunk if o is not None])
-        for e, o in zip(readings, outcomes, strict=True):
-            if isinstance(e, Exception) or isinstance(o, Exception):
+        for reading, outcome in zip(readings, outcomes, strict=True):
+            if isinstance(reading, Exception) or isinstance(outcome, Exception):
                 continue
-            learn(e.to_features(), o.label, model, metric)  # type: ignore[union-attr]
+            learn(reading.to_features(), outcome.label, model, metric)  # type: ignore[union-attr]
             learned += 1
     rates["json"] = learned / (time.perf_counter() - started)
     return rates
@@ -122,7 +122,7 @@ def cpu_report(used: list[CpuMark], learned: list[int], bare_rates: list[float])
     """Per learned event: CPU by process, and the cores a 0.7 ratio would need at that cost."""
 
     def per_event(part: str) -> float:
-        return (
+        return float(
             statistics.median(getattr(u, part) / n for u, n in zip(used, learned, strict=True))
             * 1e6
         )

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import click
 
-from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli
-from lazarus.heartbeat import running_heartbeat
-from lazarus.kafka.admin import wait_for_broker
-from lazarus.kafka.config import client_config
-from lazarus.quality.app import QualityApp
+from lazarus.quality.run import run
 from lazarus.schemas.models import load_contract
-from lazarus.stopsignal import StopRequested
 
 
 @click.command(
@@ -29,16 +24,7 @@ decoupling cost. Read it with `lazarus models show MODEL` or on the dashboard.
 )
 @click.argument("model")
 @pass_cli
-def quality(cli: CliContext, model: str) -> None:
+def quality(cli: CliContext, model: str) -> int:
     """Measure the quality of the predictions actually served, per model version."""
     settings = cli.settings
-    spec = load_contract(model)
-    wait_for_broker(client_config(settings, quiet=True), timeout=30)
-    client = redisconn.require(settings.redis_url_value)
-    stop = StopRequested.install()
-    app = QualityApp(settings, spec, client)
-    app.start()
-    with running_heartbeat(settings, app.role, app.stats, app.metrics):
-        while not stop.is_set():
-            app.step()
-    app.stop()
+    return run(settings, load_contract(model))

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import click
 
-from lazarus import processes, redisconn
 from lazarus.cli.context import CliContext, pass_cli
-from lazarus.heartbeat import running_heartbeat
-from lazarus.registry.signing import verifier_from
 from lazarus.schemas.models import load_contract
-from lazarus.scorer.app import BATCH, ScorerApp
-from lazarus.stopsignal import StopRequested
-
-log = logging.getLogger("lazarus.scorer")
-
-RESTART_DELAY_S = 2.0
+from lazarus.scorer.app import BATCH
+from lazarus.scorer.run import run, run_pool
 
 
 @click.command(
@@ -76,70 +62,13 @@ finishes the batch, flushes, commits and exits 0.
 @pass_cli
 def score(cli: CliContext, model: str, workers: int, batch: int, timeout: float) -> int:
     """Run scorer workers for MODEL: verified hot-swapped snapshots, scores with lineage."""
-    spec = load_contract(model)
+    contract = load_contract(model)
     if workers > 1:
-        return _pool(cli, model, workers, batch, timeout)
-    settings = cli.settings
-    verifier = verifier_from(settings)
-    stop = StopRequested.install()
-    app = ScorerApp(settings, spec, verifier, batch=batch)
-    app.start(timeout, stop.is_set)
-    with running_heartbeat(settings, app.role, app.stats, app.metrics):
-        if app.wait_for_model(stop.is_set):
-            app.subscribe()
-            while not stop.is_set():
-                app.step()
-        log.info("%s received: finishing", stop.signal_name or "stop")
-        code = app.stop()
-    cli.err.print(
-        f"{spec.name} scorer: scored {app.scored}, dead-lettered {app.dead_letters.count}, "
-        f"last model v{app.model.version if app.model else '-'}, group {app.group}",
-        highlight=False,
+        return run_pool(cli.settings, model, workers=workers, batch=batch, timeout=timeout)
+    return run(
+        cli.settings,
+        contract,
+        batch=batch,
+        timeout=timeout,
+        report=lambda line: cli.err.print(line, highlight=False),
     )
-    return code
-
-
-def _pool(cli: CliContext, model: str, workers: int, batch: int, timeout: float) -> int:
-    """N single-worker children; a child that dies is restarted; SIGTERM stops them all.
-    Redis is checked first, as each worker does: no Redis at start means exit 1, not N
-    children restarted forever."""
-    redisconn.require(
-        cli.settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
-    ).close()
-    stop = StopRequested.install()
-    argv = [
-        sys.executable,
-        "-P",
-        "-m",
-        "lazarus.scorer",
-        model,
-        "--batch",
-        str(batch),
-        "--timeout",
-        str(timeout),
-    ]
-    env = {**os.environ, **cli.settings.child_env()}
-    env.pop("LAZARUS_SIGNING_PRIVATE_KEY", None)  # scorers verify; they never sign
-    procs: list[subprocess.Popen[bytes]] = [
-        processes.spawn(argv, env=env, death_signal=signal.SIGTERM) for _ in range(workers)
-    ]
-    log.info("started %d %s workers: pids %s", workers, model, [p.pid for p in procs])
-    code = 0
-    while not stop.wait(0.5):
-        for i, proc in enumerate(procs):
-            rc = proc.poll()
-            if rc is None:
-                continue
-            log.error(
-                "worker pid %d exited with %d; restarting it in %.0fs (its partitions went to the others)",
-                proc.pid,
-                rc,
-                RESTART_DELAY_S,
-            )
-            time.sleep(RESTART_DELAY_S)
-            procs[i] = processes.spawn(argv, env=env, death_signal=signal.SIGTERM)
-    processes.stop_all(procs, timeout=15.0)
-    for proc in procs:
-        if proc.returncode not in (0, None):
-            code = 1
-    return code

@@ -57,16 +57,7 @@ class BatchScorer:
         """Score `messages` with `model`; returns how many scores were published.
         `open_batch(offsets, expected)` opens the ledger batch the outputs acknowledge."""
         started = time.perf_counter()
-        by_topic: dict[str, list[Message]] = {}
-        offsets: dict[tuple[str, int], int] = {}
-        for msg in messages:
-            err = msg.error()
-            if err is None:
-                topic = msg.topic() or ""
-                by_topic.setdefault(topic, []).append(msg)
-                offsets[(topic, msg.partition() or 0)] = (msg.offset() or 0) + 1
-            else:
-                self._outage((err,))
+        by_topic, offsets = self._by_topic(messages)
         n = sum(len(batch) for batch in by_topic.values())
         if not n:
             return 0
@@ -75,40 +66,67 @@ class BatchScorer:
         batch = open_batch(offsets, n)
         out: list[tuple[str, str | bytes | None, bytes]] = []
         for topic, msgs in by_topic.items():
-            events, rejections = decode_batch(self._inputs[topic], msgs, stage="scorer")
-            for rejection in rejections:
-                self.dead_letters.send(rejection, on_delivery=batch.ack)
-            keep: list[tuple[Message, Event]] = []
-            feats: list[Features] = []
-            features_of = checked_features
-            for msg, event in events:
-                try:  # the trainer's check: finite numbers
-                    feats.append(features_of(event))
-                except Exception as exc:  # the shared feature code must not stop a worker
-                    self._dead_letter(msg, exc, batch.ack)
-                    continue
-                keep.append((msg, event))
-            predictions = self._predict(model, feats, keep, batch.ack)
-            scored_at = datetime.now(UTC).isoformat()
-            latency_ms = (time.perf_counter() - started) * 1000
-            render = model.renderer.render
-            topic_out = self.scores_topic
-            subject_of = operator.attrgetter(self._inputs[topic].key_field)
-            for (msg, event), pred in zip(keep, predictions, strict=True):
-                if pred is None:
-                    continue  # dead-lettered by _predict
-                subject = subject_of(event)
-                try:
-                    _, value = render(
-                        event.event_id, subject, pred[0], pred[1], scored_at, latency_ms
-                    )
-                except ValueError as exc:  # JSON cannot carry it: checked before, so defence
-                    self._dead_letter(msg, exc, batch.ack)
-                    continue
-                out.append((topic_out, subject, value))
+            self._score_topic(model, topic, msgs, batch.ack, started, out)
         self._publisher.publish_many(out, on_delivery=batch.ack)
         self._observe(time.perf_counter() - started)
         return len(out)
+
+    def _by_topic(self, messages: list[Message]) -> tuple[dict[str, list[Message]], dict[TP, int]]:
+        """The batch's messages grouped by topic, and the next offset to read per partition;
+        a message that carries an error is logged as an outage and dropped."""
+        by_topic: dict[str, list[Message]] = {}
+        offsets: dict[TP, int] = {}
+        for msg in messages:
+            err = msg.error()
+            if err is None:
+                topic = msg.topic() or ""
+                by_topic.setdefault(topic, []).append(msg)
+                offsets[(topic, msg.partition() or 0)] = (msg.offset() or 0) + 1
+            else:
+                self._outage((err,))
+        return by_topic, offsets
+
+    def _score_topic(
+        self,
+        model: ServingModel,
+        topic: str,
+        msgs: list[Message],
+        ack: Callable[[Any, Any], None],
+        started: float,
+        out: list[tuple[str, str | bytes | None, bytes]],
+    ) -> None:
+        """Decode, featurize, predict and render one topic's messages, appending the
+        (topic, key, value) of each score to `out`; every failure is dead-lettered with `ack`.
+        `started` is the batch's `time.perf_counter()`, for the scores' latency_ms."""
+        events, rejections = decode_batch(self._inputs[topic], msgs, stage="scorer")
+        for rejection in rejections:
+            self.dead_letters.send(rejection, on_delivery=ack)
+        keep: list[tuple[Message, Event]] = []
+        feats: list[Features] = []
+        features_of = checked_features
+        for msg, event in events:
+            try:  # the trainer's check: finite numbers
+                feats.append(features_of(event))
+            except Exception as exc:  # the shared feature code must not stop a worker
+                self._dead_letter(msg, exc, ack)
+                continue
+            keep.append((msg, event))
+        predictions = self._predict(model, feats, keep, ack)
+        scored_at = datetime.now(UTC).isoformat()
+        latency_ms = (time.perf_counter() - started) * 1000
+        render = model.renderer.render
+        topic_out = self.scores_topic
+        subject_of = operator.attrgetter(self._inputs[topic].key_field)
+        for (msg, event), pred in zip(keep, predictions, strict=True):
+            if pred is None:
+                continue  # dead-lettered by _predict
+            subject = subject_of(event)
+            try:
+                _, value = render(event.event_id, subject, pred[0], pred[1], scored_at, latency_ms)
+            except ValueError as exc:  # JSON cannot carry it: checked before, so defence
+                self._dead_letter(msg, exc, ack)
+                continue
+            out.append((topic_out, subject, value))
 
     def _predict(
         self,

@@ -73,7 +73,7 @@ def trainer_consumer_config(settings: Settings, group: str) -> dict[str, Any]:
 
 
 class TrainerApp:
-    """`app.start()`, then `app.step()` until done, then `app.stop()`; `run()` does all three.
+    """`app.start()`, then `app.step()` until done, then `app.stop()`; `trainer.run.run()` does all three.
 
     Collaborators: `store` (snapshots), `publisher` (dead letters and prequential records;
     built from `settings` unless given) and `feed` (builds the feed of released items; by
@@ -117,22 +117,8 @@ class TrainerApp:
         self.dead_letters = DeadLetterSink(
             self._dlq_publisher, DEAD_LETTERS.full(prefix), "trainer"
         )
-        self.dispatch = Dispatcher(
-            spec,
-            self.learner,
-            self._inputs,
-            self.dead_letters,
-            self._dlq_publisher,
-            PREQUENTIAL.full(prefix),
-        )
-        self.checkpoint = TrainerCheckpoint(
-            self.learner,
-            self.snapshots,
-            cadence,
-            self.dispatch.reject_failures,
-            lambda offsets: commit_for_lag(self._consumer, offsets),
-            spec.name,
-        )
+        self.dispatch = self._dispatcher()
+        self.checkpoint = self._checkpoint()
         self.in_by_topic: dict[str, int] = {}
         self.role = f"trainer:{spec.name}"
         self.metrics = RoleMetrics(self.role)
@@ -141,6 +127,28 @@ class TrainerApp:
             "processing_seconds", "one consumed batch: validate, join, learn", LATENCY_BUCKETS
         ).labels(role=self.role)
         self.kafka_stats = KafkaStats(self.group)
+
+    def _dispatcher(self) -> Dispatcher:
+        """Released items to the learner; prequential records and dead letters out."""
+        return Dispatcher(
+            self.spec,
+            self.learner,
+            self._inputs,
+            self.dead_letters,
+            self._dlq_publisher,
+            PREQUENTIAL.full(self.settings.topic_prefix),
+        )
+
+    def _checkpoint(self) -> TrainerCheckpoint:
+        """Snapshots on `self.cadence`; each published one's offsets committed for lag."""
+        return TrainerCheckpoint(
+            self.learner,
+            self.snapshots,
+            self.cadence,
+            self.dispatch.reject_failures,
+            lambda offsets: commit_for_lag(self._consumer, offsets),
+            self.spec.name,
+        )
 
     @property
     def prequential_unrenderable(self) -> int:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
-from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli
-from lazarus.heartbeat import running_heartbeat
-from lazarus.registry.redis_store import RedisSnapshotStore
-from lazarus.registry.signing import signer_from
-from lazarus.stopsignal import StopRequested
-from lazarus.trainer.app import Cadence, TrainerApp
+from lazarus.trainer.checkpoint import Cadence
+from lazarus.trainer.run import run
 from lazarus.trainer.specs import ModelSpec, load_spec
-
-log = logging.getLogger("lazarus.trainer")
 
 
 @click.command(
@@ -80,29 +72,17 @@ def train(
     """Run the incremental trainer of MODEL: delayed-label join, test-then-train, signed snapshots."""
     settings = cli.settings
     spec = _with_min_learned(load_spec(model), min_learned)
-    signer = signer_from(settings)
-    stop = StopRequested.install()
-    client = redisconn.require(
-        settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
-    )
-    store = RedisSnapshotStore(client, settings.redis_key_prefix)
     cadence = Cadence(
         snapshot_every or spec.snapshot_every, snapshot_seconds or spec.snapshot_seconds
     )
-    app = TrainerApp(settings, spec, store, signer, cadence=cadence, from_beginning=from_beginning)
-    app.start(timeout, stop.is_set)
-    with running_heartbeat(settings, app.role, app.stats, app.metrics):
-        while not stop.is_set():
-            app.step()
-    log.info("%s received: publishing a final snapshot", stop.signal_name or "stop")
-    code = app.stop()
-    s = app.learner.state
-    cli.err.print(
-        f"{spec.name}: learned {s.n_learned}, published up to v{app.snapshots.current_version}, "
-        f"dead-lettered {app.dead_letters.count}",
-        highlight=False,
+    return run(
+        settings,
+        spec,
+        cadence=cadence,
+        from_beginning=from_beginning,
+        timeout=timeout,
+        report=lambda line: cli.err.print(line, highlight=False),
     )
-    return code
 
 
 def _with_min_learned(spec: ModelSpec, min_learned: int | None) -> ModelSpec:

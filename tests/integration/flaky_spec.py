@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from river import linear_model, preprocessing
@@ -12,7 +13,7 @@ from lazarus.trainer.specs import ModelSpec, habitat
 class RaisesOnEdna(linear_model.LogisticRegression):  # type: ignore[misc]
     """Refuses eDNA readings, as a broken custom model might."""
 
-    def learn_one(self, x: dict[str, float], y: Any, w: float = 1.0) -> None:
+    def learn_one(self, x: dict[Hashable, Any], y: Any, w: float = 1.0) -> None:
         if "edna_copies_per_l" in x:
             raise ValueError("cannot learn from eDNA")
         super().learn_one(x, y, w)

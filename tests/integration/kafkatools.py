@@ -50,3 +50,17 @@ def read_all(
         return out
     finally:
         consumer.close()
+
+
+def value_of(msg: Message) -> bytes:
+    """The payload of a message `read_all` returned (every one it returns has a value)."""
+    value = msg.value()
+    assert value is not None, f"a message without a value at offset {msg.offset()}"
+    return value
+
+
+def key_of(msg: Message) -> bytes:
+    """The key of a message `read_all` returned, for topics whose producers always key."""
+    key = msg.key()
+    assert key is not None, f"a message without a key at offset {msg.offset()}"
+    return key

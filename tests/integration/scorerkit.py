@@ -132,7 +132,7 @@ def send_sensors(
     stream = SensorNetwork(SimConfig(seed=seed, fault_rate=fault_rate, label_delay_s=0), start)
     topic = SENSOR_READINGS.full(settings.topic_prefix)
     ids = []
-    batch = []
+    batch: list[tuple[str, str | bytes | None, bytes]] = []
     for key, raw, _ in itertools.islice(stream, count):
         batch.append((topic, key, raw))
         with contextlib.suppress(ValueError):

@@ -40,8 +40,13 @@ def heartbeats(client: redis.Redis, prefix: str, role: str) -> list[dict[str, st
     out = []
     for key in client.scan_iter(match=keys.roles_pattern(prefix, role), count=1000):
         fields = client.hgetall(key)
-        out.append({k.decode(): v.decode() for k, v in fields.items()})
+        out.append({_text(k): _text(v) for k, v in fields.items()})
     return out
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (the client is typed to return either; without decode_responses it is bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def learning(client: redis.Redis, store: RedisSnapshotStore, prefix: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import json
 import math
 from datetime import timedelta
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, Message, Producer
 
 from lazarus.kafka.config import producer_config
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
@@ -20,7 +20,7 @@ from lazarus.settings import Settings
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.finite import first_nonfinite
 from lazarus.trainer.specs import habitat
-from tests.integration.kafkatools import read_all
+from tests.integration.kafkatools import read_all, value_of
 from tests.integration.scorerkit import running_scorer, wait_until
 from tests.integration.trainerkit import (
     START,
@@ -62,8 +62,12 @@ class Sender:
             json.dumps(doc).encode(),
             key.encode(),
             timestamp=at_ms,
-            on_delivery=lambda err, _: err is not None and self.failed.append(str(err)),
+            on_delivery=self._heard,
         )
+
+    def _heard(self, err: KafkaError | None, _: Message) -> None:
+        if err is not None:
+            self.failed.append(str(err))
 
     def close(self) -> None:
         assert self.producer.flush(30) == 0 and not self.failed, self.failed
@@ -92,7 +96,7 @@ def train_all(s: Settings) -> TrainerApp:
 
 def dead_letters(s: Settings, expect: int) -> list[DeadLetter]:
     found = read_all(s, DEAD_LETTERS.full(s.topic_prefix), expect=expect)
-    return [DeadLetter.model_validate_json(m.value()) for m in found]
+    return [DeadLetter.model_validate_json(value_of(m)) for m in found]
 
 
 def test_labels_early_outcomes_and_a_future_reading(settings: Settings, topics: list[str]) -> None:
@@ -165,7 +169,7 @@ def test_an_extreme_value_is_dead_lettered_and_nothing_serves_nan(
         assert scorer.events_in == 60 and scorer.dead_letters.count == 1
     scores = read_all(s, scores_topic, expect=59)
     for m in scores:
-        doc = json.loads(m.value(), parse_constant=_refuse)  # strict JSON: no NaN, no Infinity
+        doc = json.loads(value_of(m), parse_constant=_refuse)  # strict JSON: no NaN, no Infinity
         score = Score.model_validate(doc)
         assert score.probabilities is not None
         assert all(math.isfinite(p) for p in score.probabilities.values())

@@ -19,7 +19,7 @@ from lazarus.schemas import DeadLetter, Outcome, SensorReading
 from lazarus.schemas.topics import DEAD_LETTERS, GENOMIC_SAMPLES, HABITAT_OUTCOMES, SENSOR_READINGS
 from lazarus.settings import Settings
 from tests.integration.cli import cli_env, lazarus, lazarus_bg
-from tests.integration.kafkatools import read_all
+from tests.integration.kafkatools import key_of, read_all, value_of
 from tests.integration.tcpproxy import Proxy
 
 
@@ -46,15 +46,15 @@ def test_simulated_sensors_arrive_keyed_with_delayed_outcomes(
     assert len(readings) == 300 and len(outcomes) == 300
     sent_at = {}
     for msg in readings:
-        reading = SensorReading.model_validate_json(msg.value())
-        assert msg.key().decode() == reading.site_id
+        reading = SensorReading.model_validate_json(value_of(msg))
+        assert key_of(msg).decode() == reading.site_id
         # The Kafka timestamp (CreateTime) is the event time, which keeps step with the wall clock.
         assert msg.timestamp() == (TIMESTAMP_CREATE_TIME, epoch_ms(reading.event_time))
         assert msg.timestamp()[1] <= time.time() * 1000
         sent_at[reading.event_id] = msg.timestamp()[1]
     for msg in outcomes:
-        outcome = Outcome.model_validate_json(msg.value())
-        assert msg.key().decode() == outcome.subject
+        outcome = Outcome.model_validate_json(value_of(msg))
+        assert key_of(msg).decode() == outcome.subject
         assert outcome.event_ref is not None
         assert msg.timestamp()[1] == epoch_ms(outcome.event_time)
         assert msg.timestamp()[1] - sent_at[outcome.event_ref] == 1000  # ms; the 1 s label delay
@@ -119,17 +119,17 @@ def test_replay_dead_letters_exactly_the_bad_rows(
     assert result.returncode == 0, result.stderr
     assert "dead-lettered 10" in result.stderr
     dead = [
-        DeadLetter.model_validate_json(m.value())
+        DeadLetter.model_validate_json(value_of(m))
         for m in read_all(settings, DEAD_LETTERS.full(settings.topic_prefix), expect=10)
     ]
-    assert sorted(d.origin_line for d in dead) == bad_lines
+    assert sorted(d.origin_line or 0 for d in dead) == bad_lines
     assert all(
         d.stage == "producer" and "not a number" in d.reason and d.origin_file == str(path)
         for d in dead
     )
     readings = read_all(settings, SENSOR_READINGS.full(settings.topic_prefix), expect=90)
     assert len(readings) == 90
-    SensorReading.model_validate_json(readings[0].value())
+    SensorReading.model_validate_json(value_of(readings[0]))
 
 
 def test_replay_of_a_cp1252_file_dead_letters_undecodable_rows_unless_told_its_encoding(
@@ -140,17 +140,17 @@ def test_replay_of_a_cp1252_file_dead_letters_undecodable_rows_unless_told_its_e
     for i in range(2, 42):  # every fifth row names a café: 0xe9 in cp1252, invalid UTF-8
         rows.append(f"s{i},{'Café' if i % 5 == 0 else 'Ridge'} {i},{10 + i % 7},{i % 2}")
     path.write_bytes("\r\n".join(rows).encode("cp1252") + b"\r\n")
-    args = ("produce", "replay", str(path), "--key-column", "site", "--label-column", "occupied")
-    args += ("--exclude", "site_name", "--label-delay", "0")
+    args: tuple[str, ...] = ("produce", "replay", str(path), "--key-column", "site")
+    args += ("--label-column", "occupied", "--exclude", "site_name", "--label-delay", "0")
     first = lazarus(*args, env=cli_env(settings))
     assert first.returncode == 0, first.stderr
     assert "Traceback" not in first.stderr
     assert "sent 72 (events 32, outcomes 32)" in first.stderr and "dead-lettered 8" in first.stderr
     dead = [
-        DeadLetter.model_validate_json(m.value())
+        DeadLetter.model_validate_json(value_of(m))
         for m in read_all(settings, DEAD_LETTERS.full(settings.topic_prefix), expect=8)
     ]
-    assert sorted(d.origin_line for d in dead) == [i for i in range(2, 42) if i % 5 == 0]
+    assert sorted(d.origin_line or 0 for d in dead) == [i for i in range(2, 42) if i % 5 == 0]
     assert all("not valid utf-8" in d.reason and d.stage == "producer" for d in dead)
     assert {d.raw_payload() for d in dead} == {
         rows[i - 1].encode("cp1252") for i in range(2, 42) if i % 5 == 0
@@ -205,7 +205,7 @@ def test_broker_restart_mid_run_loses_no_acknowledged_event(settings: Settings) 
         worker.join(60)
         counts = publisher.close(60)
         assert counts.failed == 0 and counts.acked == total
-        values = [int(m.value()) for m in read_all(s, topic, expect=total, timeout=60)]
+        values = [int(value_of(m)) for m in read_all(s, topic, expect=total, timeout=60)]
         assert sorted(set(values)) == list(range(total)), "an acknowledged event is missing"
     finally:
         broker.stop()

@@ -37,7 +37,7 @@ def test_publish_sequence_retention_and_notification(settings: Settings) -> None
     assert (store.latest("habitat"), store.current("habitat")) == (6, 6)
     got = store.get("habitat", 6)
     assert got is not None and verify(got, signer.verifier).version == 6
-    notes = []
+    notes: list[dict[str, object]] = []
     deadline = time.monotonic() + 5
     while len(notes) < 6 and time.monotonic() < deadline:
         msg = pubsub.get_message(timeout=0.5)

@@ -21,7 +21,7 @@ from lazarus.settings import Settings
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.specs import habitat
 from tests.integration.cli import cli_env, lazarus
-from tests.integration.kafkatools import read_all
+from tests.integration.kafkatools import read_all, value_of
 from tests.integration.tcpproxy import Proxy
 from tests.integration.trainerkit import (
     latest_manifest,
@@ -63,7 +63,7 @@ def test_learns_every_labelled_event_and_dead_letters_bad_ones(
         range(1, store.latest("habitat") + 1)
     )
     dead = [
-        DeadLetter.model_validate_json(x.value())
+        DeadLetter.model_validate_json(value_of(x))
         for x in read_all(s, DEAD_LETTERS.full(s.topic_prefix), expect=invalid)
     ]
     assert len(dead) == invalid
@@ -105,18 +105,20 @@ def test_kill_9_at_any_moment_ends_with_the_same_model(
     rng = random.Random(1)
     kills = 0
     for _ in range(4):
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        victim = subprocess.Popen(
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         before = store.latest("habitat")
         deadline = time.monotonic() + 60
         while (
             store.latest("habitat") == before
-            and proc.poll() is None
+            and victim.poll() is None
             and time.monotonic() < deadline
         ):
             time.sleep(0.02)
         time.sleep(rng.uniform(0.0, 0.4))  # somewhere in the next stretch of work
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
         kills += 1
         m = latest_manifest(store)
         if m is not None and m.trained_through == ends:
@@ -280,7 +282,7 @@ def test_features_that_make_the_model_raise_are_dead_lettered(
     assert failures > 50  # one sensor in five is eDNA
     assert app.learner.state.n_learned + failures == 600
     dead = [
-        DeadLetter.model_validate_json(m.value())
+        DeadLetter.model_validate_json(value_of(m))
         for m in read_all(s, DEAD_LETTERS.full(s.topic_prefix), expect=failures)
     ]
     assert len(dead) == failures

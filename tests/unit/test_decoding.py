@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 
@@ -13,7 +14,7 @@ from lazarus.schemas.sensors import SensorReading
 from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, Topic
 from lazarus.trainer.decoding import FEATURES, INVALID, LABEL, PARTITION_EOF, Decoder, Throttle
 from lazarus.trainer.learner import Learner
-from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.rows import FeatureRow, RowMaker
 from lazarus.trainer.specs import habitat
 
 READ, OUT = "r", "o"
@@ -81,8 +82,9 @@ def sample(n: int) -> list[tuple[bytes, bytes]]:
     sim = SensorNetwork(
         SimConfig(seed=3, fault_rate=0.0, label_delay_s=0), datetime(2026, 1, 1, tzinfo=UTC)
     )
-    out = []
+    out: list[tuple[bytes, bytes]] = []
     for _, raw, outcome in sim:
+        assert outcome is not None  # label_fraction defaults to 1: every reading is labelled
         out.append((raw, outcome))
         if len(out) == n:
             return out
@@ -133,7 +135,7 @@ def test_rows_teach_the_learner_exactly_what_events_do() -> None:
     by_rows, by_events = Learner(habitat()), Learner(habitat())
     for item in d.ready():
         if item[0] == FEATURES:
-            by_rows.hold(*item[4:], item[3])
+            by_rows.hold(*cast(FeatureRow, item[4:]), item[3])
         else:
             by_rows.label(*item[4:])
     for i, (raw, out) in enumerate(pairs):

@@ -9,7 +9,7 @@ import itertools
 import json
 import pickle
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,7 +23,7 @@ from lazarus.trainer.finite import first_nonfinite
 from lazarus.trainer.join import Joined
 from lazarus.trainer.learner import Learner
 from lazarus.trainer.prequential import PrequentialRenderer
-from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.rows import FeatureRow, RowMaker
 from lazarus.trainer.specs import habitat
 from tests.unit.test_decoding import OUT, READ, Msg, eof
 
@@ -136,7 +136,7 @@ def test_the_trainer_core_dead_letters_or_learns_and_stays_finite(
     render = PrequentialRenderer(spec.name, spec.segment_fields).render
     for item in released:
         if item[0] == FEATURES:
-            learner.hold(*item[4:], item[3])
+            learner.hold(*cast(FeatureRow, item[4:]), item[3])
         elif item[0] == LABEL:
             result = learner.label(*item[4:])
             if isinstance(result, Joined):

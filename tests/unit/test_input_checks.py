@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import cast
 
 import pytest
 
@@ -20,7 +21,7 @@ from lazarus.schemas.sensors import SensorReading
 from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, Topic
 from lazarus.trainer.decoding import FEATURES, INVALID, LABEL, Decoder
 from lazarus.trainer.learner import Learner
-from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.rows import FeatureRow, RowMaker
 from lazarus.trainer.specs import habitat
 from tests.unit.test_decoding import OUT, READ, Msg, eof, sample
 
@@ -120,7 +121,7 @@ def test_one_future_reading_cannot_expire_everyone_elses_pending_joins() -> None
     invalid = []
     for item in d.ready():
         if item[0] == FEATURES:
-            learner.hold(*item[4:], item[3])
+            learner.hold(*cast(FeatureRow, item[4:]), item[3])
         elif item[0] == LABEL:
             learner.label(*item[4:])
         else:

@@ -15,7 +15,7 @@ RANK = {"f": 0, "o": 1}
 
 def streams(seed: int) -> dict[tuple[str, int], list[tuple[int, int]]]:
     r = random.Random(seed)
-    out = {}
+    out: dict[tuple[str, int], list[tuple[int, int]]] = {}
     for key in PARTS:
         ts = 0
         out[key] = []

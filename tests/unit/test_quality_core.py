@@ -3,6 +3,8 @@ comes first, counts duplicates once, and reports the decoupling cost per version
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from river import metrics
 
@@ -58,7 +60,7 @@ def test_rendered_prequential_records_are_valid_records() -> None:
 
     render = PrequentialRenderer("habitat", ("site_id",)).render
     at = "2026-05-01T12:00:00+00:00"
-    cases = [
+    cases: list[tuple[object, object, dict[Any, Any] | None]] = [
         (True, True, {False: 0.25, True: 0.75}),
         (False, np.bool_(True), {False: np.float64(0.4), True: np.float64(0.6)}),
         (2.5, 3.0, None),

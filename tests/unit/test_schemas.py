@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from lazarus.schemas import DeadLetter, GenomicSample, Outcome, Score, SensorReading
 from lazarus.schemas.fingerprint import schema_fingerprint
@@ -273,7 +273,7 @@ def test_topics_are_declared_once_with_the_naming_pattern() -> None:
     [SensorReading, GenomicSample, Outcome, Score, DeadLetter, PrequentialRecord],
     ids=lambda e: e.__name__,
 )
-def test_current_models_read_every_published_version(event: type) -> None:
+def test_current_models_read_every_published_version(event: type[BaseModel]) -> None:
     """Backward-transitive: frozen payloads of every published version still validate."""
     versions = sorted((FIXTURES / "schemas").glob(f"v*/{event.__name__}.json"))
     assert versions, f"no frozen fixtures for {event.__name__}"

@@ -1,0 +1,60 @@
+"""Run one trainer until SIGTERM or Ctrl-C: the services, heartbeat, metrics and step loop.
+
+`lazarus train` (`trainer.cli`) parses its options and calls `run()`; everything that builds
+and drives a `TrainerApp` lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from lazarus import redisconn
+from lazarus.heartbeat import running_heartbeat
+from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.signing import signer_from
+from lazarus.settings import Settings
+from lazarus.stopsignal import StopRequested
+from lazarus.trainer.app import Cadence, TrainerApp
+from lazarus.trainer.specs import ModelSpec
+
+log = logging.getLogger("lazarus.trainer")
+
+
+def run(
+    settings: Settings,
+    spec: ModelSpec,
+    *,
+    cadence: Cadence,
+    from_beginning: bool = False,
+    timeout: float = 120.0,
+    report: Callable[[str], None] | None = None,
+) -> int:
+    """Train `spec` until SIGINT or SIGTERM, then publish a final snapshot; returns the exit
+    code (0, or 1 when the final snapshot could not be published).
+
+    `cadence` says when to snapshot; `from_beginning` ignores snapshots and rereads from offset
+    0; `timeout` (seconds) bounds the wait for Redis (at most `redisconn.START_TIMEOUT_S`) and
+    Kafka. Heartbeats and the /metrics server run for the life of the loop. `report(line)` gets
+    one summary line at the end (logged when None). Raises ServiceUnavailable (no Redis, Kafka or topics),
+    TopicsRecreated, or the signing key's ConfigError, each a LazarusError.
+    """
+    signer = signer_from(settings)
+    stop = StopRequested.install()
+    client = redisconn.require(
+        settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
+    )
+    store = RedisSnapshotStore(client, settings.redis_key_prefix)
+    app = TrainerApp(settings, spec, store, signer, cadence=cadence, from_beginning=from_beginning)
+    app.start(timeout, stop.is_set)
+    with running_heartbeat(settings, app.role, app.stats, app.metrics):
+        while not stop.is_set():
+            app.step()
+    log.info("%s received: publishing a final snapshot", stop.signal_name or "stop")
+    code = app.stop()
+    (report or log.info)(
+        f"{spec.name}: learned {app.learner.state.n_learned}, "
+        f"published up to v{app.snapshots.current_version}, "
+        f"dead-lettered {app.dead_letters.count}"
+    )
+    return code
