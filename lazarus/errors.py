@@ -11,7 +11,7 @@ LazarusError                  root; the CLI turns it into one line and exit 1
 │   Change a setting, argument, spec or file, then run again:
 ├── ConfigError               a setting, argument or model spec is wrong
 │   ├── UnknownGroup          no consumer group by that name [cli.lag_cmd]
-│   └── UnreadableHeader      a CSV header the encoding cannot decode: pass --encoding [producers.replay]
+│   └── UnreadableHeader      a CSV header the encoding cannot decode: pass --encoding [producers.recording]
 ├── MissingExtra              an optional install is missing: `pip install ...`
 │
 │   Start or fix a service, then run again (or wait: workers retry):

@@ -21,10 +21,18 @@ from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, DeliveryCounts, Publisher
 from lazarus.metrics import RoleMetrics, Sample, counted
 from lazarus.producers.feed import FeedLimits, FeedStats, Held, drain, release_due, run_feed
 from lazarus.producers.ids import Emitted, Stamped, epoch_ms
-from lazarus.producers.replay import DEFAULT_ENCODING, Record, Replayer, count_rows, read_rows
+from lazarus.producers.recording import (
+    DEFAULT_ENCODING,
+    Record,
+    check_header,
+    count_rows,
+    file_digest,
+    read_rows,
+)
+from lazarus.producers.replay import ReplayConfig, Replayer
 from lazarus.schemas import Outcome, SensorReading
 from lazarus.schemas.deadletter import dead_letter_id
-from lazarus.schemas.topics import DEAD_LETTERS, Topic
+from lazarus.schemas.topics import DEAD_LETTERS, HABITAT_OUTCOMES, SENSOR_READINGS, Topic
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
 
@@ -137,17 +145,18 @@ class StrictAbort(LazarusError):
 
 
 def run_replay(
-    settings: Settings,
-    path: Path,
-    replayer: Replayer,
-    opts: ReplayOptions,
-    topic: Topic[Any],
-    outcome_topic: Topic[Any],
-    timeout: float,
+    settings: Settings, path: Path, cfg: ReplayConfig, opts: ReplayOptions, timeout: float
 ) -> Report:
-    """Send every row of `path`: readings, outcomes after the label delay, and a dead letter
-    for each row that cannot be used (StrictAbort instead, with --strict). Events in the Report
-    plus its dead letters are the rows read."""
+    """Send every row of `path`: a SensorReading to the sensor-readings topic, its Outcome to
+    the habitat-outcomes topic after the label delay, and a dead letter for each row that
+    cannot be used. Events in the Report plus its dead letters are the rows read.
+
+    Raises UnreadableHeader before anything is sent (a CSV header `opts.encoding` cannot
+    decode), StrictAbort at the first bad row with `opts.strict`, and what `Publisher.start`
+    raises when the broker has not answered within `timeout` seconds.
+    """
+    check_header(path, opts.encoding)
+    replayer = Replayer(cfg, file_digest(path))
     stop = StopRequested.install()
     started = time.monotonic()
     publisher = Publisher(producer_config(settings)).start(timeout, stop.is_set)
@@ -156,11 +165,23 @@ def run_replay(
         publisher,
         path,
         opts,
-        topic.full(prefix),
-        outcome_topic.full(prefix),
+        SENSOR_READINGS.full(prefix),
+        HABITAT_OUTCOMES.full(prefix),
         DEAD_LETTERS.full(prefix),
     )
-    stats = sender.stats
+    try:
+        _send_rows(sender, replayer, started, stop)
+    finally:
+        counts = publisher.close(SHUTDOWN_FLUSH_S)
+    return Report.of(sender.stats, counts, started)
+
+
+def _send_rows(
+    sender: ReplaySender, replayer: Replayer, started: float, stop: StopRequested
+) -> None:
+    """Every row once (or over and over until stopped, with `--loop`), paced by the rate,
+    under a progress bar; then the held-back outcomes."""
+    opts, path, stats = sender.opts, sender.path, sender.stats
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -169,31 +190,27 @@ def run_replay(
         disable=not opts.progress,
         transient=False,
     )
-    try:
-        with progress:
-            loop = 0
-            while not stop.is_set():
-                task = progress.add_task(
-                    f"replay {path.name}" + (f" (loop {loop + 1})" if opts.loop else ""),
-                    total=count_rows(path),
-                )
-                for n, record in enumerate(read_rows(path, opts.encoding)):
-                    if stop.is_set():
-                        break
-                    if opts.rate:
-                        done = stats.events + stats.dead_lettered
-                        ahead = started + done / opts.rate - time.monotonic()
-                        if ahead > 0:
-                            time.sleep(ahead)
-                    sender.row(replayer, record, loop)
-                    progress.update(task, completed=n + 1)
-                loop += 1
-                if not opts.loop:
+    with progress:
+        loop = 0
+        while not stop.is_set():
+            task = progress.add_task(
+                f"replay {path.name}" + (f" (loop {loop + 1})" if opts.loop else ""),
+                total=count_rows(path),
+            )
+            for n, record in enumerate(read_rows(path, opts.encoding)):
+                if stop.is_set():
                     break
-            drain(sender.held, publisher, sender.outcome_topic, stats, stop.is_set)
-    finally:
-        counts = publisher.close(SHUTDOWN_FLUSH_S)
-    return Report.of(stats, counts, started)
+                if opts.rate:
+                    done = stats.events + stats.dead_lettered
+                    ahead = started + done / opts.rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
+                sender.row(replayer, record, loop)
+                progress.update(task, completed=n + 1)
+            loop += 1
+            if not opts.loop:
+                break
+        drain(sender.held, sender.publisher, sender.outcome_topic, stats, stop.is_set)
 
 
 class ReplaySender:

@@ -160,67 +160,106 @@ class SensorNetwork:
         wetness: np.ndarray,
         effect: np.ndarray,
     ) -> tuple[list[str], list[str | None]]:
-        """Each reading's measurements as JSON members, and its label ('true'/'false'/None), for a block."""
+        """Each reading's measurements as JSON members, and its label ('true'/'false'/None), for a block.
+
+        The draws from `g` come in a fixed order (noise, precipitation, presence, faults,
+        labelling, labels): the same seed gives the same bytes.
+        """
         cfg = self.cfg
         size = len(warmth)
-        day = np.repeat([at.timetuple().tm_yday / 365.25 for at in times], per_tick)
-        hour = np.repeat([(at.hour + at.minute / 60.0) / 24.0 for at in times], per_tick)
-        season = np.sin(2 * np.pi * (day - 0.3))
-        diurnal = np.sin(2 * np.pi * (hour - 0.35))
-        noise = g.standard_normal((4, size))
-        temp = warmth + 9.0 * season + 4.0 * diurnal + 1.2 * noise[0]
-        columns: dict[str, np.ndarray] = {
-            "temperature_c": temp,
-            "relative_humidity": np.clip(70 - 1.2 * (temp - 12) + 5 * noise[1], 5.0, 100.0),
-            "precipitation_mm": np.maximum(0.0, g.exponential(1 / 1.5, size) - 0.3),
-            "wind_speed_m_s": np.abs(3.0 + 2.0 * noise[2]),
-            "soil_moisture": np.clip(wetness + 0.1 * season + 0.03 * noise[1], 0.02, 0.95),
-            "soil_temperature_c": temp * 0.8 + 0.8 * noise[2],
-            "soil_ph": np.clip(6.5 + 0.6 * noise[3], 3.5, 9.5),
-            "ndvi": np.clip(0.45 + 0.25 * season + 0.05 * noise[1], -0.1, 0.95),
-            "canopy_cover": np.clip(0.55 + 0.15 * season + 0.05 * noise[2], 0.0, 1.0),
-            "acoustic_index": np.clip(0.5 + 0.2 * diurnal + 0.08 * noise[1], 0.0, 1.0),
-            "sound_level_db": np.maximum(10.0, 38 + 8 * diurnal + 4 * noise[2]),
-            "edna_copies_per_l": 10 ** np.clip(3.0 + 0.8 * season + 0.4 * noise[1], 0.0, 9.0),
-        }
+        season, diurnal = _cycles(times, per_tick)
+        columns = _columns(g, season, diurnal, warmth, wetness)
         present = g.random((4, size)) >= cfg.missing_rate
         faulty = g.random(size) < cfg.fault_rate
         drifted = (np.arange(n0, n0 + size) >= cfg.drift_at) & (cfg.drift_at >= 0)
         logit = effect.copy()
         rendered: list[str] = [""] * size
         for kind, idx in rows_of.items():
-            if not len(idx):
-                continue
-            names = MEASURES_BY_KIND[kind]
-            present[0, idx] |= ~present[: len(names), idx].any(axis=0)  # never an empty reading
-            fault_due = faulty[idx]
-            parts = []
-            for j, name in enumerate(names):
-                column = np.round(columns[name][idx], 4)
-                mask = present[j, idx]
-                logit[idx] += np.where(mask, habitat_logit(name, column, drifted[idx]), 0.0)
-                # A stuck ADC: the first value of a faulty reading is out of every range.
-                first = mask & fault_due
-                column[first] = 9999.0
-                fault_due = fault_due & ~first
-                key = f'"{name}":'
-                parts.append(
-                    [
-                        key + repr(v) if keep else ""
-                        for v, keep in zip(column.tolist(), mask.tolist(), strict=True)
-                    ]
-                )
-            if len(parts) == 1:
-                for row, text in zip(idx.tolist(), parts[0], strict=True):
-                    rendered[row] = text
-            else:
-                for row, texts in zip(idx.tolist(), zip(*parts, strict=True), strict=True):
-                    rendered[row] = ",".join([t for t in texts if t])
-        p = 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
-        labelled = (g.random(size) < cfg.label_fraction).tolist()
-        positive = (g.random(size) < p).tolist()
-        labels = [
-            ("true" if pos else "false") if lab else None
-            for lab, pos in zip(labelled, positive, strict=True)
-        ]
-        return rendered, labels
+            if len(idx):
+                _render_kind(kind, idx, columns, present, faulty, drifted, logit, rendered)
+        return rendered, _labels(g, logit, cfg.label_fraction)
+
+
+def _cycles(times: list[datetime], per_tick: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seasonal and daily cycles (each in [-1, 1]) of every reading in a block."""
+    day = np.repeat([at.timetuple().tm_yday / 365.25 for at in times], per_tick)
+    hour = np.repeat([(at.hour + at.minute / 60.0) / 24.0 for at in times], per_tick)
+    return np.sin(2 * np.pi * (day - 0.3)), np.sin(2 * np.pi * (hour - 0.35))
+
+
+def _columns(
+    g: np.random.Generator,
+    season: np.ndarray,
+    diurnal: np.ndarray,
+    warmth: np.ndarray,
+    wetness: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Every measurement's value for every reading of a block, by measurement name."""
+    size = len(warmth)
+    noise = g.standard_normal((4, size))
+    temp = warmth + 9.0 * season + 4.0 * diurnal + 1.2 * noise[0]
+    return {
+        "temperature_c": temp,
+        "relative_humidity": np.clip(70 - 1.2 * (temp - 12) + 5 * noise[1], 5.0, 100.0),
+        "precipitation_mm": np.maximum(0.0, g.exponential(1 / 1.5, size) - 0.3),
+        "wind_speed_m_s": np.abs(3.0 + 2.0 * noise[2]),
+        "soil_moisture": np.clip(wetness + 0.1 * season + 0.03 * noise[1], 0.02, 0.95),
+        "soil_temperature_c": temp * 0.8 + 0.8 * noise[2],
+        "soil_ph": np.clip(6.5 + 0.6 * noise[3], 3.5, 9.5),
+        "ndvi": np.clip(0.45 + 0.25 * season + 0.05 * noise[1], -0.1, 0.95),
+        "canopy_cover": np.clip(0.55 + 0.15 * season + 0.05 * noise[2], 0.0, 1.0),
+        "acoustic_index": np.clip(0.5 + 0.2 * diurnal + 0.08 * noise[1], 0.0, 1.0),
+        "sound_level_db": np.maximum(10.0, 38 + 8 * diurnal + 4 * noise[2]),
+        "edna_copies_per_l": 10 ** np.clip(3.0 + 0.8 * season + 0.4 * noise[1], 0.0, 9.0),
+    }
+
+
+def _render_kind(
+    kind: SensorKind,
+    idx: np.ndarray,
+    columns: dict[str, np.ndarray],
+    present: np.ndarray,
+    faulty: np.ndarray,
+    drifted: np.ndarray,
+    logit: np.ndarray,
+    rendered: list[str],
+) -> None:
+    """Render the readings at rows `idx` (all of one kind) into `rendered`, and add their
+    measurements' habitat effect to `logit`. Updates `present`, `logit` and `rendered`."""
+    names = MEASURES_BY_KIND[kind]
+    present[0, idx] |= ~present[: len(names), idx].any(axis=0)  # never an empty reading
+    fault_due = faulty[idx]
+    parts = []
+    for j, name in enumerate(names):
+        column = np.round(columns[name][idx], 4)
+        mask = present[j, idx]
+        logit[idx] += np.where(mask, habitat_logit(name, column, drifted[idx]), 0.0)
+        # A stuck ADC: the first value of a faulty reading is out of every range.
+        first = mask & fault_due
+        column[first] = 9999.0
+        fault_due = fault_due & ~first
+        key = f'"{name}":'
+        parts.append(
+            [
+                key + repr(v) if keep else ""
+                for v, keep in zip(column.tolist(), mask.tolist(), strict=True)
+            ]
+        )
+    if len(parts) == 1:
+        for row, text in zip(idx.tolist(), parts[0], strict=True):
+            rendered[row] = text
+    else:
+        for row, texts in zip(idx.tolist(), zip(*parts, strict=True), strict=True):
+            rendered[row] = ",".join([t for t in texts if t])
+
+
+def _labels(g: np.random.Generator, logit: np.ndarray, label_fraction: float) -> list[str | None]:
+    """Each reading's hidden label as JSON ('true'/'false'), or None for one left unlabelled."""
+    size = len(logit)
+    p = 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
+    labelled = (g.random(size) < label_fraction).tolist()
+    positive = (g.random(size) < p).tolist()
+    return [
+        ("true" if pos else "false") if lab else None
+        for lab, pos in zip(labelled, positive, strict=True)
+    ]

@@ -10,6 +10,7 @@ from lazarus.trainer.join import unjoined
 
 if TYPE_CHECKING:
     from lazarus.trainer.app import TrainerApp
+    from lazarus.trainer.join import PendingJoin
 
 
 def samples(app: TrainerApp) -> list[Sample]:
@@ -40,11 +41,42 @@ def samples(app: TrainerApp) -> list[Sample]:
 
 
 def _learning(app: TrainerApp) -> list[Sample]:
+    """Learning, the label join, model health, snapshot publishing and label latency, in the
+    order the exposition lists them."""
     s = app.learner.state
-    join = s.join
     ids = {"role": app.role, "model": app.spec.name}
-    out = [
+    return [
         Sample("learned", "counter", "labelled events learned from", ids, s.n_learned),
+        *_join_samples(s.join, ids),
+        Sample(
+            "model_repairs",
+            "counter",
+            "times the model was found non-finite and rebuilt from its last checkpoint",
+            ids,
+            app.learner.repairs,
+        ),
+        Sample(
+            "outcomes_joined_early",
+            "counter",
+            "outcomes that came before their features and were joined when they came",
+            ids,
+            s.join.counters.early_joined,
+        ),
+        Sample(
+            "model_failures",
+            "counter",
+            "events left out: the model raised on them or they made it non-finite",
+            ids,
+            s.model_failures,
+        ),
+        *_publishing_samples(app, ids),
+        *_latency_samples(s.join, ids),
+    ]
+
+
+def _join_samples(join: PendingJoin, ids: dict[str, str]) -> list[Sample]:
+    """What the label join holds now and what never joined (by why)."""
+    return [
         Sample(
             "pending_joins",
             "gauge",
@@ -71,64 +103,38 @@ def _learning(app: TrainerApp) -> list[Sample]:
             ids,
             join.counters.features_gone,
         ),
-        Sample(
-            "model_repairs",
-            "counter",
-            "times the model was found non-finite and rebuilt from its last checkpoint",
-            ids,
-            app.learner.repairs,
-        ),
-        Sample(
-            "outcomes_joined_early",
-            "counter",
-            "outcomes that came before their features and were joined when they came",
-            ids,
-            join.counters.early_joined,
-        ),
-        Sample(
-            "model_failures",
-            "counter",
-            "events left out: the model raised on them or they made it non-finite",
-            ids,
-            s.model_failures,
-        ),
-        Sample(
-            "snapshots_published",
-            "counter",
-            "snapshots stored",
-            ids,
-            app.snapshots.stats.published,
-        ),
+    ]
+
+
+def _publishing_samples(app: TrainerApp, ids: dict[str, str]) -> list[Sample]:
+    """Snapshots stored and publishes that failed, since start."""
+    stats = app.snapshots.stats
+    return [
+        Sample("snapshots_published", "counter", "snapshots stored", ids, stats.published),
         Sample(
             "snapshot_failures",
             "counter",
             "snapshot publishes that failed (retried)",
             ids,
-            app.snapshots.stats.failures,
+            stats.failures,
         ),
     ]
-    mean = join.label_latency_mean_s
-    if mean is not None:
-        out.append(
-            Sample(
-                "label_latency_seconds",
-                "gauge",
-                "outcome time minus feature time",
-                {**ids, "stat": "mean"},
-                mean,
-            )
+
+
+def _latency_samples(join: PendingJoin, ids: dict[str, str]) -> list[Sample]:
+    """Label latency (outcome time minus feature time, seconds): mean and max, once known."""
+    stats = (("mean", join.label_latency_mean_s), ("max", join.counters.latency_max_s))
+    return [
+        Sample(
+            "label_latency_seconds",
+            "gauge",
+            "outcome time minus feature time",
+            {**ids, "stat": stat},
+            value,
         )
-    if join.counters.latency_max_s is not None:
-        out.append(
-            Sample(
-                "label_latency_seconds",
-                "gauge",
-                "outcome time minus feature time",
-                {**ids, "stat": "max"},
-                join.counters.latency_max_s,
-            )
-        )
-    return out
+        for stat, value in stats
+        if value is not None
+    ]
 
 
 def _snapshots(app: TrainerApp) -> list[Sample]:

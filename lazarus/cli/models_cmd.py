@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.cli.models_render import history_table, models_table, print_manifest
 from lazarus.errors import ConfigError, SnapshotRejected
 from lazarus.quality_store import read_quality
 from lazarus.registry.redis_store import RedisSnapshotStore
@@ -50,17 +50,7 @@ def list_(cli: CliContext, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("model", "current", "latest", "kept", "learned", "created")
-    for r in rows:
-        table.add_row(
-            r["model"],
-            "none yet" if r["current"] is None else str(r["current"]),
-            str(r["latest"]),
-            str(len(r["versions"])),
-            str(r["n_learned"]),
-            str(r["created_at"]),
-        )
-    cli.console.print(table)
+    cli.console.print(models_table(rows))
 
 
 @models.command("show", epilog="\b\nExample:\n  lazarus models show habitat --version 3 --json")
@@ -94,61 +84,7 @@ def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> Non
     if as_json:
         print_json({**m.model_dump(mode="json"), "served_quality": served})
         return
-    c = cli.console
-    c.print(
-        f"[bold]{m.model} v{m.version}[/bold]  created {m.created_at.isoformat()}  "
-        f"learned {m.n_learned:,}  pipeline {m.pipeline}",
-        highlight=False,
-    )
-    if current is None:
-        c.print(
-            f"not served: no version of {model} is current yet (none has learned the model's "
-            "min_learned events); scorers wait",
-            highlight=False,
-        )
-    elif m.version != current:
-        c.print(f"not served: scorers serve v{current}", highlight=False)
-    c.print(f"trained through: {m.trained_through}", highlight=False)
-    c.print(f"join: {m.join.model_dump()}", highlight=False)
-    c.print(
-        f"schema {m.schema_fingerprint[:16]}…  environment {m.environment}  signer {m.signer}",
-        highlight=False,
-    )
-    table = Table("metric", "prequential", "rolling")
-    for name, value in m.metrics.items():
-        table.add_row(name, _fmt(value), _fmt(m.rolling_metrics.get(name)))
-    c.print(table)
-    if served is None:
-        c.print(
-            f"served quality: no scores of v{m.version} have been judged yet "
-            "(needs scorers, labels, and `lazarus quality` running)",
-            highlight=False,
-        )
-    else:
-        q = Table(
-            "metric",
-            f"served by v{m.version}",
-            "prequential, same events",
-            "decoupling cost",
-            title=f"served quality over {served['n']:,} labelled scores",
-        )
-        for name, value in served["served"].items():
-            q.add_row(
-                name,
-                _fmt(value),
-                _fmt(served["prequential"].get(name)),
-                _fmt(served["cost"].get(name)),
-            )
-        c.print(q)
-    for field, groups in m.segment_metrics.items():
-        seg = Table(field, *next(iter(groups.values()), {}).keys())
-        for segment, metrics_ in sorted(groups.items()):
-            seg.add_row(segment, *(_fmt(v) for v in metrics_.values()))
-        c.print(seg)
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
+    print_manifest(cli.console, m, model, current, served)
 
 
 @models.command("verify")
@@ -287,8 +223,6 @@ def rollback(cli: CliContext, model: str, version: int, reason: str) -> None:
 @pass_cli
 def history(cli: CliContext, model: str, limit: int, as_json: bool) -> None:
     """Every move of MODEL's current version, newest first: publishes, promotes, rollbacks."""
-    from datetime import UTC, datetime
-
     rows = _store(cli).history(model, limit)
     if as_json:
         print_json(rows)
@@ -296,18 +230,7 @@ def history(cli: CliContext, model: str, limit: int, as_json: bool) -> None:
     if not rows:
         cli.console.print(f"no history for {model!r}", highlight=False)
         return
-    table = Table("at", "action", "version", "previous", "reason", "by")
-    for r in rows:
-        at = datetime.fromtimestamp(float(r.get("at") or 0), UTC).isoformat(timespec="seconds")
-        table.add_row(
-            at,
-            r.get("action", ""),
-            r.get("version", ""),
-            r.get("previous", ""),
-            r.get("reason", ""),
-            r.get("actor", ""),
-        )
-    cli.console.print(table)
+    cli.console.print(history_table(rows))
 
 
 @click.group()

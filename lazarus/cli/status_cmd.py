@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import click
 import redis
 from confluent_kafka import TopicPartition
-from rich.table import Table
 
 from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.cli.status_render import _joins as _joins  # re-exported for tests
+from lazarus.cli.status_render import print_status
 from lazarus.errors import ServiceUnavailable
 from lazarus.groups import known_groups
 from lazarus.heartbeat import read_heartbeats
@@ -144,23 +144,6 @@ ROLE_FIELDS = (
 )
 
 
-def _joins(role: dict[str, Any]) -> str:
-    """A trainer's unjoined counts, e.g. `expired 3 · unmatched 1 · waiting 5`; `-` for others."""
-    parts = [
-        f"{label} {role[key]}"
-        for key, label in (
-            ("unjoined_expired", "expired"),
-            ("unjoined_evicted", "evicted"),
-            ("unjoined_unmatched", "unmatched"),
-            ("waiting_outcomes", "waiting"),
-        )
-        if role.get(key) not in (None, "", "0", 0)
-    ]
-    if parts:
-        return " · ".join(parts)
-    return "all joined" if role.get("unjoined_expired") is not None else "-"
-
-
 def _roles(client: redis.Redis, s: Settings) -> list[dict[str, Any]]:
     return [
         {k: beat.get(k) for k in ROLE_FIELDS}
@@ -193,14 +176,6 @@ def _dead_letter_count(conf: dict[str, Any], topic: str) -> int | None:
             consumer.close()
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    return f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h"
-
-
 @click.command(
     epilog="""\b
 Examples:
@@ -220,95 +195,5 @@ def status(cli: CliContext, as_json: bool) -> int:
     if as_json:
         print_json(data)
         return 0 if data["ok"] else 1
-    c = cli.console
-    for name in ("broker", "redis"):
-        svc = data[name]
-        where = svc.get("bootstrap") or svc.get("url")
-        c.print(
-            f"{name}: "
-            + (
-                f"[green]ok[/green] {where}"
-                if svc["ok"]
-                else f"[red]down[/red] {where}: {svc['fix']}"
-            ),
-            highlight=False,
-        )
-    if data["groups"]:
-        t = Table("group", "lag", "lag (s)", title="consumer groups")
-        for g in data["groups"]:
-            t.add_row(
-                g["group"],
-                str(g["lag"]) if g["committed"] else "- (never committed)",
-                _age(g["lag_seconds"]),
-            )
-        c.print(t)
-    if data["models"]:
-        t = Table(
-            "model",
-            "current",
-            "latest",
-            "pinned",
-            "learned",
-            "staleness",
-            "prequential",
-            "served (cost)",
-            title="models",
-        )
-        for m in data["models"]:
-            preq = ", ".join(f"{k} {v:.3f}" for k, v in m["metrics"].items() if v is not None)
-            q = m["served_quality"]
-            served = (
-                ", ".join(
-                    f"{k} {v:.3f} ({q['cost'][k]:+.3f})"
-                    for k, v in q["served"].items()
-                    if v is not None and q["cost"].get(k) is not None
-                )
-                if q
-                else "-"
-            )
-            t.add_row(
-                m["model"],
-                f"v{m['current']}",
-                f"v{m['latest']}",
-                f"v{m['pinned']}" if m["pinned"] else "-",
-                str(m["n_learned"]),
-                _age(m["staleness_s"]),
-                preq,
-                served,
-            )
-        c.print(t)
-    else:
-        c.print("models: none published yet", highlight=False)
-    if data["roles"]:
-        t = Table(
-            "role",
-            "instance",
-            "state",
-            "version",
-            "events",
-            "dead letters",
-            "unjoined",
-            "metrics",
-            title="roles",
-        )
-        for r in data["roles"]:
-            t.add_row(
-                r["role"] or "",
-                r["instance"] or "",
-                r["state"] or "",
-                r["model_version"] or "-",
-                r["events_in"] or r["scored"] or "-",
-                r["dead_lettered"] or "0",
-                _joins(r),
-                r["metrics_url"] or "-",
-            )
-        c.print(t)
-    else:
-        c.print("roles: none alive", highlight=False)
-    dl = data["dead_letters"]
-    c.print(f"dead letters: {'-' if dl is None else dl} (`lazarus dlq inspect`)", highlight=False)
-    c.print(
-        f"at {datetime.fromtimestamp(data['at'], UTC).isoformat(timespec='seconds')}",
-        highlight=False,
-    )
+    print_status(cli.console, data)
     return 0 if data["ok"] else 1

@@ -1,13 +1,13 @@
 """What the dashboard shows, and the threads that sample it.
 
-The pure part (no I/O, unit-tested): events/s from successive heartbeats (`RateTracker`),
-a bounded history of consumer lag (`LagHistory`), and the shaping of heartbeats, manifests,
-the audit stream and served-quality rows into the rows the page draws (`role_rows`,
-`throughput`, `dead_letters`, `model_view`).
+The pure parts (no I/O, unit-tested) live beside this module, each named after what it shapes:
+`roles_view` (heartbeats -> role rows, events/s per role, dead letters), `lag_view` (a bounded
+history of consumer lag) and `models_view` (manifests, the audit stream and served-quality rows
+-> one view per model). They are re-exported here.
 
 The I/O part: `Sampler` reads Redis (heartbeats, snapshots, quality) and Kafka (lag) in two
 background threads every `interval` seconds, so a request never waits on a broker round trip:
-`Sampler.state()` only assembles what the threads last saw.
+`Sampler.state()` only assembles what the threads last saw into the `/api/state` JSON.
 """
 
 from __future__ import annotations
@@ -16,280 +16,56 @@ import logging
 import math
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import redis
 
-    from lazarus.schemas.manifest import SnapshotManifest
     from lazarus.settings import Settings
 
-from lazarus.rates import Key, RateTracker, events_of, key_of, number
+from lazarus.dashboard.lag_view import HISTORY_SAMPLES, GroupLag, LagHistory
+from lazarus.dashboard.models_view import (
+    NO_QUALITY,
+    TIMELINE_EVENTS,
+    VersionInfo,
+    model_view,
+    timeline_entry,
+    version_info,
+)
+from lazarus.dashboard.roles_view import (
+    ROLE_DETAILS,
+    dead_letters,
+    display_state,
+    integer,
+    role_rows,
+    throughput,
+)
+from lazarus.rates import RateTracker
+
+__all__ = [
+    "HISTORY_SAMPLES",
+    "NO_QUALITY",
+    "ROLE_DETAILS",
+    "TIMELINE_EVENTS",
+    "GroupLag",
+    "LagHistory",
+    "Sampler",
+    "VersionInfo",
+    "dead_letters",
+    "describe",
+    "display_state",
+    "integer",
+    "jsonable",
+    "model_view",
+    "role_rows",
+    "throughput",
+    "timeline_entry",
+    "version_info",
+]
 
 log = logging.getLogger(__name__)
-
-HISTORY_SAMPLES = 300
-"""Lag samples kept for the chart (10 minutes at the default 2 s interval)."""
-TIMELINE_EVENTS = 20
-"""Moves of `current` shown per model."""
-NO_QUALITY = "no served outcomes yet"
-
-
-ROLE_DETAILS = (
-    "group",
-    "partitions",
-    "scored",
-    "swaps",
-    "refused",
-    "redis_up",
-    "unacknowledged",
-    "n_learned",
-    "pending",
-    "acked",
-    "failed",
-    "judged",
-    "waiting_scores",
-    "waiting_labels",
-    "metrics_url",
-)
-"""Heartbeat fields shown beside a role when present (each role reports its own)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure: heartbeats -> rates and rows
-
-
-def integer(value: Any) -> int | None:
-    f = number(value)
-    return None if f is None else int(f)
-
-
-def display_state(beat: Mapping[str, str]) -> str:
-    """The state to show: a running scorer is "serving" once it has a model, else waiting."""
-    state = beat.get("state") or "unknown"
-    if state == "running" and beat.get("role", "").startswith("scorer:"):
-        return "serving" if beat.get("model_version") else "waiting for a snapshot"
-    return state
-
-
-def role_rows(
-    beats: Iterable[Mapping[str, str]], rates: Mapping[Key, float | None], now: float
-) -> list[dict[str, Any]]:
-    """One row per live role instance, sorted by role and instance."""
-    rows = []
-    for beat in beats:
-        role, instance = key_of(beat)
-        kind, _, target = role.partition(":")
-        updated, started = number(beat.get("updated_at")), number(beat.get("started_at"))
-        events = events_of(beat)
-        rows.append(
-            {
-                "role": role,
-                "kind": kind,
-                "target": target,
-                "instance": instance,
-                "host": beat.get("host", ""),
-                "pid": integer(beat.get("pid")),
-                "state": display_state(beat),
-                "events": None if events is None else int(events),
-                "events_per_s": rates.get((role, instance)),
-                "model_version": integer(beat.get("model_version")),
-                "dead_lettered": integer(beat.get("dead_lettered")) or 0,
-                "beat_age_s": None if updated is None else max(0.0, now - updated),
-                "uptime_s": None if started is None else max(0.0, now - started),
-                "details": {k: beat[k] for k in ROLE_DETAILS if beat.get(k) not in (None, "")},
-            }
-        )
-    return sorted(rows, key=lambda r: (r["role"], r["instance"]))
-
-
-def throughput(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Events/s per role, summed over its instances (None until one has two heartbeats)."""
-    by_role: dict[str, list[float | None]] = {}
-    for row in rows:
-        by_role.setdefault(row["role"], []).append(row["events_per_s"])
-    out = []
-    for role in sorted(by_role):
-        known = [r for r in by_role[role] if r is not None]
-        out.append(
-            {
-                "role": role,
-                "instances": len(by_role[role]),
-                "events_per_s": sum(known) if known else None,
-            }
-        )
-    return out
-
-
-def dead_letters(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Dead-lettered events per role, summed over its live instances."""
-    counts: Counter[str] = Counter()
-    for row in rows:
-        counts[row["role"]] += int(row["dead_lettered"] or 0)
-    return [{"role": role, "dead_lettered": counts[role]} for role in sorted(counts)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure: consumer lag history
-
-
-@dataclass(frozen=True)
-class GroupLag:
-    """One consumer group's lag at one sample."""
-
-    group: str
-    lag: int | None
-    """Messages not yet committed, over every partition (None: could not be read)."""
-    max_age_s: float | None = None
-    """Age of the oldest unconsumed message (0 when caught up)."""
-    committed: bool = False
-    """The group has committed offsets (False: it never ran, or never committed yet)."""
-    partitions: int = 0
-    error: str | None = None
-
-
-class LagHistory:
-    """The last `size` lag samples, oldest first: a ring buffer, safe to read while written."""
-
-    def __init__(self, size: int = HISTORY_SAMPLES) -> None:
-        if size < 1:
-            raise ValueError("a lag history keeps at least one sample")
-        self._samples: deque[tuple[float, tuple[GroupLag, ...]]] = deque(maxlen=size)
-        self._lock = threading.Lock()
-
-    def add(self, at: float, groups: Iterable[GroupLag]) -> None:
-        sample = (at, tuple(groups))
-        with self._lock:
-            self._samples.append(sample)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._samples)
-
-    def latest(self) -> tuple[float, tuple[GroupLag, ...]] | None:
-        with self._lock:
-            return self._samples[-1] if self._samples else None
-
-    def series(self) -> dict[str, Any]:
-        """`{"at": [epoch s, ...], "groups": {group: [lag or None, ...]}}`, one value per sample
-        for every group (None where a sample lacks it), groups in the order first seen."""
-        with self._lock:
-            samples = list(self._samples)
-        names: dict[str, None] = {}
-        for _, groups in samples:
-            for g in groups:
-                names.setdefault(g.group, None)
-        values: dict[str, list[int | None]] = {name: [] for name in names}
-        for _, groups in samples:
-            here = {g.group: g.lag for g in groups}
-            for name in names:
-                values[name].append(here.get(name))
-        return {"at": [at for at, _ in samples], "groups": values}
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure: models
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """What the dashboard needs from a version's manifest."""
-
-    version: int
-    created_at: float
-    n_learned: int
-    metrics: dict[str, float | None]
-    rolling_metrics: dict[str, float | None]
-
-
-def version_info(manifest: SnapshotManifest) -> VersionInfo:
-    return VersionInfo(
-        manifest.version,
-        manifest.created_at.timestamp(),
-        manifest.n_learned,
-        dict(manifest.metrics),
-        dict(manifest.rolling_metrics),
-    )
-
-
-def timeline_entry(entry: Mapping[str, str]) -> dict[str, Any]:
-    """An audit-stream entry (publish, promote, rollback) as the page shows it."""
-    return {
-        "at": number(entry.get("at")),
-        "action": entry.get("action", "?"),
-        "version": integer(entry.get("version")),
-        "previous": integer(entry.get("previous")) or None,
-        "reason": entry.get("reason", ""),
-        "actor": entry.get("actor", ""),
-    }
-
-
-def model_view(
-    model: str,
-    *,
-    current: int | None,
-    latest: int,
-    pinned: int | None,
-    versions: Sequence[int],
-    infos: Mapping[int, VersionInfo | None],
-    history: Sequence[Mapping[str, str]],
-    quality: Sequence[Mapping[str, Any]],
-    roles: Sequence[Mapping[str, Any]],
-    now: float,
-) -> dict[str, Any]:
-    """One model: its pointers, staleness, who serves what, the timeline of moves of `current`
-    (newest first), and per version (newest first) the trainer's prequential metrics beside the
-    served metrics and their cost, when the quality monitor has measured them."""
-    scorers = [r for r in roles if r["role"] == f"scorer:{model}"]
-    serving = Counter(r["model_version"] for r in scorers if r["model_version"] is not None)
-    by_version = {int(q["version"]): q for q in quality}
-    shown = set(versions) | set(by_version) | ({current} if current else set())
-    rows = []
-    names: dict[str, None] = {}
-    for v in sorted(shown, reverse=True):
-        info, q = infos.get(v), by_version.get(v)
-        prequential = dict(info.metrics) if info else {}
-        served = dict((q or {}).get("served") or {})
-        names.update(dict.fromkeys(prequential))
-        names.update(dict.fromkeys(served))
-        rows.append(
-            {
-                "version": v,
-                "stored": v in versions,
-                "current": v == current,
-                "latest": v == latest,
-                "pinned": v == pinned,
-                "created_at": info.created_at if info else None,
-                "n_learned": info.n_learned if info else None,
-                "prequential": prequential,
-                "rolling": dict(info.rolling_metrics) if info else {},
-                "served_n": int((q or {}).get("n") or 0),
-                "served": served,
-                "served_prequential": dict((q or {}).get("prequential") or {}),
-                "cost": dict((q or {}).get("cost") or {}),
-                "scorers": serving.get(v, 0),
-            }
-        )
-    info = infos.get(current) if current else None
-    return {
-        "model": model,
-        "current": current,
-        "latest": latest,
-        "pinned": pinned,
-        "created_at": info.created_at if info else None,
-        "staleness_s": max(0.0, now - info.created_at) if info else None,
-        "served_by": [
-            {"instance": r["instance"], "version": r["model_version"], "state": r["state"]}
-            for r in scorers
-        ],
-        "timeline": [timeline_entry(h) for h in history[:TIMELINE_EVENTS]],
-        "metrics": sorted(names),
-        "versions": rows,
-        "quality_note": None if by_version else NO_QUALITY,
-    }
 
 
 def jsonable(value: Any) -> Any:
@@ -344,34 +120,36 @@ class Sampler:
 
     def sample_redis(self) -> None:
         from lazarus.heartbeat import read_heartbeats
-        from lazarus.quality_store import read_quality
 
         now = time.time()
         beats = read_heartbeats(self._redis, self._prefix)
         roles = role_rows(beats, self._rates.update(beats), now)
-        models = []
-        for model in self._store.models():
-            current = self._store.current(model)
-            versions = self._store.versions(model)
-            wanted = set(versions) | ({current} if current else set())
-            models.append(
-                model_view(
-                    model,
-                    current=current,
-                    latest=self._store.latest(model),
-                    pinned=self._store.pinned(model),
-                    versions=versions,
-                    infos={v: self._info(model, v) for v in wanted},
-                    history=self._store.history(model, TIMELINE_EVENTS),
-                    quality=read_quality(self._redis, self._prefix, model),
-                    roles=roles,
-                    now=now,
-                )
-            )
-            self._forget(model, wanted)
+        models = [self._model(model, roles, now) for model in self._store.models()]
         with self._lock:
             self._seen = {"roles": roles, "models": models}
             self._at["redis"] = now
+
+    def _model(self, model: str, roles: list[dict[str, Any]], now: float) -> dict[str, Any]:
+        """One model's view from the registry and the quality store; forgets dropped versions."""
+        from lazarus.quality_store import read_quality
+
+        current = self._store.current(model)
+        versions = self._store.versions(model)
+        wanted = set(versions) | ({current} if current else set())
+        view = model_view(
+            model,
+            current=current,
+            latest=self._store.latest(model),
+            pinned=self._store.pinned(model),
+            versions=versions,
+            infos={v: self._info(model, v) for v in wanted},
+            history=self._store.history(model, TIMELINE_EVENTS),
+            quality=read_quality(self._redis, self._prefix, model),
+            roles=roles,
+            now=now,
+        )
+        self._forget(model, wanted)
+        return view
 
     def _info(self, model: str, version: int) -> VersionInfo | None:
         """A version's manifest summary, read once: stored versions never change."""
@@ -500,5 +278,6 @@ class Sampler:
 
 
 def describe(exc: BaseException) -> str:
+    """An exception as one line for the page: its message (or type), at most 300 characters."""
     text = str(exc).strip() or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."

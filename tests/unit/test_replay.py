@@ -16,20 +16,22 @@ import pytest
 
 from lazarus.producers.app import ReplayOptions, ReplaySender, StrictAbort
 from lazarus.producers.feed import drain
-from lazarus.producers.replay import (
+from lazarus.producers.recording import (
     Record,
-    ReplayConfig,
-    Replayer,
-    ReplayRow,
     UnreadableHeader,
     check_encoding,
     check_header,
     count_rows,
     file_digest,
+    read_rows,
+)
+from lazarus.producers.replay import (
+    ReplayConfig,
+    Replayer,
+    ReplayRow,
     measurement_name,
     parse_label,
     parse_time,
-    read_rows,
 )
 from lazarus.schemas import DeadLetter, Outcome, SensorReading
 

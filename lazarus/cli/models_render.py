@@ -1,0 +1,117 @@
+"""How `lazarus models list|show|history` draw for people (rich tables); `--json` skips this."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lazarus.schemas.manifest import SnapshotManifest
+
+
+def fmt(value: float | None) -> str:
+    """A metric value to four decimals, `-` when unknown."""
+    return "-" if value is None else f"{value:.4f}"
+
+
+def models_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """`models list` rows (`model`, `current`, `latest`, `versions`, `n_learned`, `created_at`)."""
+    table = Table("model", "current", "latest", "kept", "learned", "created")
+    for r in rows:
+        table.add_row(
+            r["model"],
+            "none yet" if r["current"] is None else str(r["current"]),
+            str(r["latest"]),
+            str(len(r["versions"])),
+            str(r["n_learned"]),
+            str(r["created_at"]),
+        )
+    return table
+
+
+def print_manifest(
+    c: Console,
+    m: SnapshotManifest,
+    model: str,
+    current: int | None,
+    served: Mapping[str, Any] | None,
+) -> None:
+    """`models show`: the manifest `m`, whether scorers serve it (`current` is the served
+    version, None before any), its metrics, the served quality row (None: not judged yet) and
+    the per-segment metrics."""
+    c.print(
+        f"[bold]{m.model} v{m.version}[/bold]  created {m.created_at.isoformat()}  "
+        f"learned {m.n_learned:,}  pipeline {m.pipeline}",
+        highlight=False,
+    )
+    if current is None:
+        c.print(
+            f"not served: no version of {model} is current yet (none has learned the model's "
+            "min_learned events); scorers wait",
+            highlight=False,
+        )
+    elif m.version != current:
+        c.print(f"not served: scorers serve v{current}", highlight=False)
+    c.print(f"trained through: {m.trained_through}", highlight=False)
+    c.print(f"join: {m.join.model_dump()}", highlight=False)
+    c.print(
+        f"schema {m.schema_fingerprint[:16]}…  environment {m.environment}  signer {m.signer}",
+        highlight=False,
+    )
+    table = Table("metric", "prequential", "rolling")
+    for name, value in m.metrics.items():
+        table.add_row(name, fmt(value), fmt(m.rolling_metrics.get(name)))
+    c.print(table)
+    _print_served(c, m.version, served)
+    for field, groups in m.segment_metrics.items():
+        seg = Table(field, *next(iter(groups.values()), {}).keys())
+        for segment, metrics_ in sorted(groups.items()):
+            seg.add_row(segment, *(fmt(v) for v in metrics_.values()))
+        c.print(seg)
+
+
+def _print_served(c: Console, version: int, served: Mapping[str, Any] | None) -> None:
+    """The quality monitor's row for `version` (`n`, `served`, `prequential`, `cost`)."""
+    if served is None:
+        c.print(
+            f"served quality: no scores of v{version} have been judged yet "
+            "(needs scorers, labels, and `lazarus quality` running)",
+            highlight=False,
+        )
+        return
+    q = Table(
+        "metric",
+        f"served by v{version}",
+        "prequential, same events",
+        "decoupling cost",
+        title=f"served quality over {served['n']:,} labelled scores",
+    )
+    for name, value in served["served"].items():
+        q.add_row(
+            name,
+            fmt(value),
+            fmt(served["prequential"].get(name)),
+            fmt(served["cost"].get(name)),
+        )
+    c.print(q)
+
+
+def history_table(rows: Sequence[Mapping[str, str]]) -> Table:
+    """Audit-stream entries (`at` epoch s, `action`, `version`, `previous`, `reason`, `actor`)."""
+    table = Table("at", "action", "version", "previous", "reason", "by")
+    for r in rows:
+        at = datetime.fromtimestamp(float(r.get("at") or 0), UTC).isoformat(timespec="seconds")
+        table.add_row(
+            at,
+            r.get("action", ""),
+            r.get("version", ""),
+            r.get("previous", ""),
+            r.get("reason", ""),
+            r.get("actor", ""),
+        )
+    return table

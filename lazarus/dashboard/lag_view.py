@@ -1,0 +1,69 @@
+"""Consumer lag as the dashboard charts it: one `GroupLag` per group per sample, and a bounded
+`LagHistory` of samples. Pure: the sampler in `state` reads the broker and adds the samples."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+HISTORY_SAMPLES = 300
+"""Lag samples kept for the chart (10 minutes at the default 2 s interval)."""
+
+
+@dataclass(frozen=True)
+class GroupLag:
+    """One consumer group's lag at one sample."""
+
+    group: str
+    lag: int | None
+    """Messages not yet committed, over every partition (None: could not be read)."""
+    max_age_s: float | None = None
+    """Age of the oldest unconsumed message (0 when caught up)."""
+    committed: bool = False
+    """The group has committed offsets (False: it never ran, or never committed yet)."""
+    partitions: int = 0
+    error: str | None = None
+
+
+class LagHistory:
+    """The last `size` lag samples, oldest first: a ring buffer, safe to read while written."""
+
+    def __init__(self, size: int = HISTORY_SAMPLES) -> None:
+        if size < 1:
+            raise ValueError("a lag history keeps at least one sample")
+        self._samples: deque[tuple[float, tuple[GroupLag, ...]]] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def add(self, at: float, groups: Iterable[GroupLag]) -> None:
+        """Append one sample taken at `at` (epoch s); the oldest falls off when full."""
+        sample = (at, tuple(groups))
+        with self._lock:
+            self._samples.append(sample)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._samples)
+
+    def latest(self) -> tuple[float, tuple[GroupLag, ...]] | None:
+        """The newest sample as `(epoch s, groups)`, None before the first."""
+        with self._lock:
+            return self._samples[-1] if self._samples else None
+
+    def series(self) -> dict[str, Any]:
+        """`{"at": [epoch s, ...], "groups": {group: [lag or None, ...]}}`, one value per sample
+        for every group (None where a sample lacks it), groups in the order first seen."""
+        with self._lock:
+            samples = list(self._samples)
+        names: dict[str, None] = {}
+        for _, groups in samples:
+            for g in groups:
+                names.setdefault(g.group, None)
+        values: dict[str, list[int | None]] = {name: [] for name in names}
+        for _, groups in samples:
+            here = {g.group: g.lag for g in groups}
+            for name in names:
+                values[name].append(here.get(name))
+        return {"at": [at for at, _ in samples], "groups": values}

@@ -1,0 +1,137 @@
+"""Models as the dashboard shows them: pointers, staleness, who serves which version, the
+timeline of moves of `current`, and per version the trainer's prequential metrics beside the
+served ones. Pure: the sampler in `state` reads the registry and the quality store."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lazarus.dashboard.roles_view import integer
+from lazarus.rates import number
+
+if TYPE_CHECKING:
+    from lazarus.schemas.manifest import SnapshotManifest
+
+TIMELINE_EVENTS = 20
+"""Moves of `current` shown per model."""
+NO_QUALITY = "no served outcomes yet"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What the dashboard needs from a version's manifest."""
+
+    version: int
+    created_at: float
+    n_learned: int
+    metrics: dict[str, float | None]
+    rolling_metrics: dict[str, float | None]
+
+
+def version_info(manifest: SnapshotManifest) -> VersionInfo:
+    """The summary of one manifest (`created_at` as epoch s)."""
+    return VersionInfo(
+        manifest.version,
+        manifest.created_at.timestamp(),
+        manifest.n_learned,
+        dict(manifest.metrics),
+        dict(manifest.rolling_metrics),
+    )
+
+
+def timeline_entry(entry: Mapping[str, str]) -> dict[str, Any]:
+    """An audit-stream entry (publish, promote, rollback) as the page shows it."""
+    return {
+        "at": number(entry.get("at")),
+        "action": entry.get("action", "?"),
+        "version": integer(entry.get("version")),
+        "previous": integer(entry.get("previous")) or None,
+        "reason": entry.get("reason", ""),
+        "actor": entry.get("actor", ""),
+    }
+
+
+@dataclass(frozen=True)
+class Pointers:
+    """A model's registry pointers: `current` served, `latest` published, `pinned` by an operator."""
+
+    current: int | None
+    latest: int
+    pinned: int | None
+
+
+def version_row(
+    v: int,
+    pointers: Pointers,
+    stored: bool,
+    info: VersionInfo | None,
+    quality: Mapping[str, Any] | None,
+    scorers: int,
+) -> dict[str, Any]:
+    """One version's row: its manifest summary, the quality monitor's row (`n`, `served`,
+    `prequential`, `cost`; None when not measured) and how many scorers serve it."""
+    q = quality or {}
+    return {
+        "version": v,
+        "stored": stored,
+        "current": v == pointers.current,
+        "latest": v == pointers.latest,
+        "pinned": v == pointers.pinned,
+        "created_at": info.created_at if info else None,
+        "n_learned": info.n_learned if info else None,
+        "prequential": dict(info.metrics) if info else {},
+        "rolling": dict(info.rolling_metrics) if info else {},
+        "served_n": int(q.get("n") or 0),
+        "served": dict(q.get("served") or {}),
+        "served_prequential": dict(q.get("prequential") or {}),
+        "cost": dict(q.get("cost") or {}),
+        "scorers": scorers,
+    }
+
+
+def model_view(
+    model: str,
+    *,
+    current: int | None,
+    latest: int,
+    pinned: int | None,
+    versions: Sequence[int],
+    infos: Mapping[int, VersionInfo | None],
+    history: Sequence[Mapping[str, str]],
+    quality: Sequence[Mapping[str, Any]],
+    roles: Sequence[Mapping[str, Any]],
+    now: float,
+) -> dict[str, Any]:
+    """One model: its pointers, staleness, who serves what, the timeline of moves of `current`
+    (newest first), and per version (newest first) the trainer's prequential metrics beside the
+    served metrics and their cost, when the quality monitor has measured them."""
+    pointers = Pointers(current, latest, pinned)
+    scorers = [r for r in roles if r["role"] == f"scorer:{model}"]
+    serving = Counter(r["model_version"] for r in scorers if r["model_version"] is not None)
+    by_version = {int(q["version"]): q for q in quality}
+    shown = set(versions) | set(by_version) | ({current} if current else set())
+    rows = [
+        version_row(v, pointers, v in versions, infos.get(v), by_version.get(v), serving.get(v, 0))
+        for v in sorted(shown, reverse=True)
+    ]
+    names = {name for row in rows for name in (*row["prequential"], *row["served"])}
+    info = infos.get(current) if current else None
+    return {
+        "model": model,
+        "current": current,
+        "latest": latest,
+        "pinned": pinned,
+        "created_at": info.created_at if info else None,
+        "staleness_s": max(0.0, now - info.created_at) if info else None,
+        "served_by": [
+            {"instance": r["instance"], "version": r["model_version"], "state": r["state"]}
+            for r in scorers
+        ],
+        "timeline": [timeline_entry(h) for h in history[:TIMELINE_EVENTS]],
+        "metrics": sorted(names),
+        "versions": rows,
+        "quality_note": None if by_version else NO_QUALITY,
+    }
