@@ -186,7 +186,9 @@ class ScorerApp:
         )
 
     def subscribe(self) -> None:
-        """Join the group (this connects the consumer)."""
+        """Join the group (this connects the consumer). The configuration is read now, so a
+        `group` set after construction (a benchmark's fresh group per round) is the one joined."""
+        self.consumer.conf = self._consumer_config()
         self.consumer.subscribe(list(self._inputs))
         tune_for_streaming()
         log.info(
