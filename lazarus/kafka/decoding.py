@@ -55,11 +55,12 @@ def decode_batch(
     """`(events, rejections)`: each valid message paired with its event, in order, and a
     `Rejection` for each message whose value fails the topic's schema. Never raises for a bad
     value."""
+    decoded = topic.decode_many([m.value() or b"" for m in messages])
     events: list[tuple[M, E]] = []
     rejections: list[Rejection] = []
-    for msg, event in zip(messages, decode_each(topic, messages, stage=stage), strict=True):
-        if isinstance(event, Rejection):
-            rejections.append(event)
+    for msg, event in zip(messages, decoded, strict=True):  # one pass: it is on the hot path
+        if isinstance(event, ValidationError):
+            rejections.append(rejection_of(msg, event, stage=stage))
         else:
             events.append((msg, event))
     return events, rejections
