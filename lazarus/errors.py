@@ -11,7 +11,9 @@ LazarusError                  root; the CLI turns it into one line and exit 1
 │   Change a setting, argument, spec or file, then run again:
 ├── ConfigError               a setting, argument or model spec is wrong
 │   ├── UnknownGroup          no consumer group by that name [cli.lag_cmd]
-│   └── UnreadableHeader      a CSV header the encoding cannot decode: pass --encoding [producers.recording]
+│   ├── UnservableModel       scorers would refuse the model: LAZARUS_SNAPSHOT_MODULES [trainer.servable]
+│   ├── SpecFileError         a model spec file is wrong: names the file, line and key [schemas.spec_tables]
+│   └── UnreadableHeader      a CSV header the encoding cannot decode: pass --encoding [lazarus.recording]
 ├── MissingExtra              an optional install is missing: `pip install ...`
 │
 │   Start or fix a service, then run again (or wait: workers retry):
@@ -28,7 +30,8 @@ LazarusError                  root; the CLI turns it into one line and exit 1
 │
 │   Never loaded or sent; the worker goes on with what it has:
 ├── SnapshotRejected          a model snapshot failed verification: never loaded
-│   └── NotLearnedEnough      verified, but learned fewer events than the model's minimum [registry.opening]
+│   ├── NotLearnedEnough      verified, but learned fewer events than the model's minimum [registry.opening]
+│   └── ModuleNotLoadable     names a module LAZARUS_SNAPSHOT_MODULES does not allow here [registry.safe_pickle]
 ├── TruncatedPayload          a dead letter holds only the start of its input: not replayable [schemas.deadletter]
 │
 │   One input cannot be used: it is dead-lettered (a `Rejection`), the worker goes on:

@@ -8,8 +8,8 @@ reasons. What they check:
   skew after the message's Kafka timestamp, so one sensor with a fast clock
   cannot move the trainer's join clock (and expire everyone's pending joins);
   a scorer is stateless, and scores such a reading;
-- the features: a flat dict of finite floats (`to_features()` is user code in
-  custom specs, and a NaN or infinity would poison a model);
+- the features: a flat dict of finite numbers, or strings for categorical features
+  (`to_features()` is user code in custom specs, and a NaN or infinity would poison a model);
 - an outcome's label: of the model's task, and one of its classes.
 """
 
@@ -61,9 +61,10 @@ def check_clock(event_ms: int, kafka_timestamp: tuple[int, int], max_skew_ms: in
 
 
 def check_features(x: Mapping[str, Any]) -> None:
-    """Every value a finite float (ints and bools are numbers too); raises NonFiniteFeatures.
+    """Every value a finite number (ints and bools are numbers too) or a category (a string:
+    river's OneHotEncoder makes it a feature of its own); raises NonFiniteFeatures.
 
-    >>> check_features({"a": 1.0, "b": 2})
+    >>> check_features({"a": 1.0, "b": 2, "habitat": "wetland"})
     >>> check_features({"a": float("nan")})
     Traceback (most recent call last):
     lazarus.inputchecks.NonFiniteFeatures: feature 'a' is nan: features must be finite numbers
@@ -74,6 +75,8 @@ def check_features(x: Mapping[str, Any]) -> None:
     except (TypeError, OverflowError):
         pass
     for name, value in x.items():
+        if isinstance(value, str):
+            continue  # a category
         try:
             if math.isfinite(value):
                 continue
@@ -81,16 +84,17 @@ def check_features(x: Mapping[str, Any]) -> None:
             raise NonFiniteFeatures(f"feature {name!r} is too large for a float") from None
         except TypeError:
             raise NonFiniteFeatures(
-                f"feature {name!r} is {type(value).__name__} {value!r:.80}: features must be numbers"
+                f"feature {name!r} is {type(value).__name__} {value!r:.80}: features must be numbers "
+                "or strings"
             ) from None
         raise NonFiniteFeatures(f"feature {name!r} is {value}: features must be finite numbers")
 
 
-def checked_features(event: Any) -> dict[str, float]:
+def checked_features(event: Any) -> dict[str, Any]:
     """`event.to_features()`, checked finite as the trainer checks them: what a scorer
     scores. No clock check (a scorer keeps no clock, so a skewed reading does no harm).
     Raises `NonFiniteFeatures`, or whatever the event's `to_features()` raises."""
-    x: dict[str, float] = event.to_features()
+    x: dict[str, Any] = event.to_features()
     check_features(x)
     return x
 

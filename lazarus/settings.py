@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from lazarus.errors import ConfigError
+from lazarus.registry.safe_pickle import module_prefix_problem, parse_modules
 
 ENV_PREFIX = "LAZARUS_"
 DEFAULT_BROKER_PORT = 9092
@@ -96,6 +97,14 @@ class Settings(BaseSettings):
         None, description="Ed25519 public key (PEM or base64) snapshots are verified with."
     )
     snapshot_keep: int = Field(10, ge=1, le=10_000, description="Snapshot versions kept per model.")
+    # NoDecode: comma-separated text, not JSON (`_modules_from_text`).
+    snapshot_modules: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Your own module prefixes (comma-separated, e.g. mypkg.models) whose classes "
+        "and functions snapshots may reference, beyond river's and Lazarus's. The trainer "
+        "records them in each snapshot; scorers and `models verify` load one only if they "
+        "list its modules too.",
+    )
 
     # Operations
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -170,6 +179,22 @@ class Settings(BaseSettings):
                 raise ValueError(f"option {key!r}: {problem}")
         return value
 
+    @field_validator("snapshot_modules", mode="before")
+    @classmethod
+    def _modules_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str | list | tuple):
+            value = parse_modules(value)
+        return value
+
+    @field_validator("snapshot_modules")
+    @classmethod
+    def _modules_may_be_loaded(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for prefix in value:
+            problem = module_prefix_problem(prefix)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url_parses(cls, value: SecretStr) -> SecretStr:
@@ -200,6 +225,8 @@ class Settings(BaseSettings):
                 value = "**********"
             elif name == "kafka_options":
                 value = {k: ("**********" if _looks_secret(k) else v) for k, v in value.items()}
+            elif name == "snapshot_modules":
+                value = ",".join(value)  # as it is set
             shown[name] = value
         return shown
 
@@ -214,6 +241,8 @@ class Settings(BaseSettings):
                 value = value.get_secret_value()
             elif isinstance(value, dict):
                 value = json.dumps(value)
+            elif isinstance(value, tuple):
+                value = ",".join(value)
             elif isinstance(value, bool):
                 value = "true" if value else "false"
             env[ENV_PREFIX + name.upper()] = str(value)

@@ -1,6 +1,8 @@
-"""Replay of real recordings as sensor readings, with outcomes from a label column.
+"""Replay of real recordings as sensor readings of the habitat model, with outcomes from a
+label column. (A recording of any other data goes to its own model as records:
+`producers.record_replay`.)
 
-Pure: rows in (from `producers.recording`), validated payloads or errors out.
+Pure: rows in (from `lazarus.recording`), validated payloads or errors out.
 Works on any numeric table: every column that is not the key, label or time
 becomes a measurement (renamed to snake_case, or by `rename`), and a row whose
 values fail the schema is an error with its line number, never a crash.
@@ -16,7 +18,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from lazarus.schemas import Outcome, SensorReading
+from lazarus.schemas.base import Event
 
+DEFAULT_SITE = "replay"
+"""A reading's site when the recording has no key column: one site, not one per row (a site is
+a subject and a segment: one per row made a thousand segments of a thousand-row file)."""
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "present", "occupied", "alive"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", "absent", "unoccupied", "dead"}
 
@@ -43,7 +49,8 @@ class ReplayRow:
 
     line: int
     raw: bytes
-    reading: SensorReading | None = None
+    reading: Event | None = None
+    """The row's input event: a sensor reading, or a record of a records model."""
     outcome: Outcome | None = None
     error: str | None = None
     error_class: str | None = None
@@ -103,7 +110,7 @@ class Replayer:
                 raise KeyError(f"column {missing[0]!r} is not in this row")
             measurements = self._measurements(row)
             at = parse_time(row[cfg.time_column]) if cfg.time_column else now
-            key = str(row[cfg.key_column]).strip() if cfg.key_column else f"row-{line}"
+            key = str(row[cfg.key_column]).strip() if cfg.key_column else DEFAULT_SITE
             event_id = f"replay-{self.digest}-{loop}-{line}"
             reading = SensorReading.model_validate(
                 {
@@ -129,7 +136,7 @@ class Replayer:
                     }
                 )
         except Exception as exc:  # one row's data must never stop a replay: it is dead-lettered
-            return ReplayRow(line, raw, error=_reason(exc), error_class=type(exc).__name__)
+            return ReplayRow(line, raw, error=reason_of(exc), error_class=type(exc).__name__)
         return ReplayRow(line, raw, reading=reading, outcome=outcome)
 
     def _measurements(self, row: dict[str, Any]) -> dict[str, float]:
@@ -153,7 +160,8 @@ class Replayer:
         return out
 
 
-def _reason(exc: Exception) -> str:
+def reason_of(exc: Exception) -> str:
+    """A row's error as a dead letter's reason: a validation error's first three problems."""
     if isinstance(exc, ValidationError):
         parts = []
         for err in exc.errors()[:3]:

@@ -1,4 +1,4 @@
-"""`lazarus produce replay FILE`: parses the options and calls `producers.app.run_replay`."""
+"""`lazarus produce replay FILE`: parses the options and calls `producers.replay_run.run_replay`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from lazarus.cli.context import CliContext, pass_cli
-from lazarus.producers.app import ReplayOptions, StrictAbort, run_replay
 from lazarus.producers.options import finish, pacing
-from lazarus.producers.recording import DEFAULT_ENCODING, check_encoding
 from lazarus.producers.replay import ReplayConfig
+from lazarus.producers.replay_run import ReplayOptions, StrictAbort, run_replay
+from lazarus.producers.replay_target import SENSOR_OPTIONS, TargetOptions, replay_target
+from lazarus.recording import DEFAULT_ENCODING, check_encoding
 from lazarus.schemas.sensors import SensorKind
 
 
@@ -33,26 +34,51 @@ def _mapping(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 
 @click.command(
     epilog="""\b
-Every column that is not --key-column, --label-column, --time-column or
---exclude becomes a measurement (snake_cased; --map renames, e.g.
---map "Air Temp=temperature_c" to get units and range checks). Empty cells
-are missing readings. A row that cannot be used (bytes not valid in --encoding,
-a line that is not JSON, a CSV row with the wrong number of fields, a value that
-fails validation) is reported with its line number and sent to the dead-letter
-topic with its bytes; --strict stops at it instead (exit 1). Readings carry the
-time they are sent as their Kafka timestamp.
+Your own data goes to your own model: write its spec with `lazarus spec init`,
+then replay with --model SPEC.toml. Each row becomes one record on the model's
+input topic carrying exactly the row's cells (numbers, categories; NA markers
+are missing values; nothing is added), and its label an outcome on the model's
+outcome topic, typed as the spec declares its classes. The spec's [data] table
+names the label, key and time columns; the options here override it.
+
+\b
+Without --model, rows are sensor readings of the built-in habitat model: every
+column that is not --key-column, --label-column, --time-column or --exclude
+becomes a measurement (snake_cased; --map renames, e.g. --map "Air
+Temp=temperature_c" to get units and range checks), and the habitat model's
+features (time of day and season, location, sensor kind) apply.
+
+\b
+Without --key-column, every row has one constant subject (site "replay", or
+subject "all" for records): one partition, in file order, one segment.
+Without --time-column, a row's event time is when it is sent. A row that
+cannot be used (bytes not valid in --encoding, a line that is not JSON, a CSV
+row with the wrong number of fields, a value that fails validation) is reported
+with its line number and sent to the dead-letter topic with its bytes;
+--strict stops at it instead (exit 1). Events carry the time they are sent as
+their Kafka timestamp.
 
 \b
 Examples:
+  lazarus spec init surveys.csv --label-column occupied --out surveys.toml
+  lazarus produce replay surveys.csv --model surveys.toml --label-delay 1
   lazarus produce replay station.csv --time-column timestamp --key-column site
-  lazarus produce replay surveys.jsonl --label-column occupied --label-delay 2 --rate 100
   lazarus produce replay export.csv --encoding cp1252    a file from a Windows spreadsheet
 """
 )
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--model",
+    default="habitat",
+    show_default=True,
+    help="The model whose topics the rows go to: a model spec file (SPEC.toml), a built-in "
+    "name, or module:factory.",
+)
 @pacing
 @click.option(
-    "--key-column", default=None, help="Column holding the subject (site); default: the row number."
+    "--key-column",
+    default=None,
+    help="Column holding the subject (site); default: one constant subject for every row.",
 )
 @click.option("--label-column", default=None, help="Column turned into outcome events.")
 @click.option(
@@ -96,6 +122,7 @@ Examples:
 def replay(
     cli: CliContext,
     file: Path,
+    model: str,
     rate: float | None,
     label_delay: float,
     timeout: float,
@@ -114,7 +141,13 @@ def replay(
     strict: bool,
     no_progress: bool,
 ) -> None:
-    """Replay a real recording (CSV or JSONL) as sensor readings, with delayed outcomes."""
+    """Replay a real recording (CSV or JSONL) to a model's topics, with delayed outcomes."""
+    ctx = click.get_current_context()
+    given = [
+        name
+        for name in SENSOR_OPTIONS
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    ]
     cfg = ReplayConfig(
         key_column=key_column,
         label_column=label_column,
@@ -136,8 +169,10 @@ def replay(
         progress=not no_progress and cli.err.is_terminal,
         encoding=encoding,
     )
+    options = TargetOptions(model, cfg, tuple(given), file, encoding)
+    target = replay_target(options)
     try:  # an unreadable header raises UnreadableHeader: one line, exit 2, nothing sent
-        report = run_replay(cli.settings, file, cfg, opts, timeout)
+        report = run_replay(cli.settings, file, target, opts, timeout)
     except StrictAbort as exc:
         raise click.ClickException(str(exc)) from None
     finish(cli, report)

@@ -1,5 +1,6 @@
 """The quality monitor's shell: read a model's served scores and the trainer's prequential
-records, join them (`core`), and keep the per-version report in Redis (`quality_store`).
+records, join them (`core`), and keep the per-version and overall report in Redis
+(`quality_store`).
 
 It reads both topics from the beginning on every start (no group commits): the report is
 recomputed from what the topics retain, so a restart never leaves a partial report behind.
@@ -21,15 +22,22 @@ from lazarus.kafka.config import consumer_config
 from lazarus.kafka.consumer import assigned_consumer
 from lazarus.metric_factories import metric_factory
 from lazarus.metrics import RoleMetrics, Sample
-from lazarus.quality.core import Judged, QualityJoin, Served, classes
-from lazarus.quality_store import write_quality
+from lazarus.quality.core import Judged, QualityJoin, Served
+from lazarus.quality_store import Report, write_quality
 from lazarus.schemas.contract import ModelContract
+from lazarus.schemas.prequential import InputPosition
 from lazarus.schemas.topics import PREQUENTIAL
 from lazarus.settings import Settings
 
 log = logging.getLogger(__name__)
 
 WRITE_EVERY_S = 2.0
+_SERVED_DOC = "served metric on the scores version N served before learning their event"
+_PREQ_DOC = "the trainer's prequential metric on exactly those events"
+_JUDGED_DOC = (
+    "scores of version N paired with a label, by verdict: honest (judged), "
+    "learned_before_served or position_unknown (not judged)"
+)
 
 
 class QualityApp:
@@ -50,6 +58,8 @@ class QualityApp:
         self.metrics.collect_with(self._samples)
         self._consumer: Consumer | None = None
         self._written = 0.0
+        self._through: dict[int, dict[str, int]] = {}
+        """Each version's trained offsets, shared by all of its waiting scores."""
         self.events_in = 0
         self.unreadable = 0
 
@@ -83,6 +93,7 @@ class QualityApp:
     def step(self) -> int:
         assert self._consumer is not None
         messages = self._consumer.consume(1000, 0.2)
+        labels = self.spec.labels  # as declared in JSON -> targets, as metrics judge them
         for msg in messages:
             if msg.error() is not None:
                 continue
@@ -90,22 +101,25 @@ class QualityApp:
             try:
                 data: dict[str, Any] = json.loads(msg.value() or b"")
                 if msg.topic() == self._scores:
+                    version = int(data["model_version"])
                     self.join.add_served(
                         data["input_event_id"],
                         Served(
-                            int(data["model_version"]),
-                            data["prediction"],
-                            classes(data["probabilities"]),
+                            version,
+                            labels.target_of_label(data["prediction"]),
+                            labels.probabilities_in(data["probabilities"]),
+                            self._through.setdefault(version, dict(data["trained_through"])),
                         ),
                     )
                 elif data.get("model") == self.spec.name:
                     self.join.add_judged(
                         data["input_event_id"],
                         Judged(
-                            data["label"],
-                            data["prediction"],
-                            classes(data["probabilities"]),
+                            labels.target_of_label(data["label"]),
+                            labels.target_of_label(data["prediction"]),
+                            labels.probabilities_in(data["probabilities"]),
                             data.get("segment") or {},
+                            _position(data),
                         ),
                     )
             except (ValueError, KeyError, TypeError):
@@ -117,9 +131,12 @@ class QualityApp:
 
     def flush(self) -> None:
         self._written = time.monotonic()
-        rows = [{**r, "updated_at": time.time()} for r in self.join.rows()]
+        now = time.time()
+        rows, overall = self.join.rows(now), self.join.summary(now)
         try:
-            write_quality(self._redis, self.settings.redis_key_prefix, self.spec.name, rows)
+            write_quality(
+                self._redis, self.settings.redis_key_prefix, self.spec.name, rows, overall
+            )
         except (redis.RedisError, OSError) as exc:
             log.warning("cannot write the quality report to Redis (%s); retrying", exc)
 
@@ -129,33 +146,46 @@ class QualityApp:
             self._consumer.close()
 
     def _samples(self) -> list[Sample]:
+        """Per version (and `version="all"` over every version): the served and prequential
+        metrics on the honest scores, and the judged scores by verdict."""
+        rows: list[tuple[str, Report]] = [(str(r["version"]), r) for r in self.join.rows()]
+        rows.append(("all", self.join.summary()))
         out = []
-        for row in self.join.rows():
-            for kind in ("served", "prequential"):
-                for metric, value in row[kind].items():
-                    if value is not None:
-                        out.append(
-                            Sample(
-                                f"{kind}_on_served_metric"
-                                if kind == "prequential"
-                                else "served_metric",
-                                "gauge",
-                                f"{kind} metric on the events version N served and that have a label",
-                                {
-                                    "model": self.spec.name,
-                                    "version": str(row["version"]),
-                                    "metric": metric,
-                                },
-                                value,
-                            )
-                        )
+        for version, row in rows:
+            labels = {"model": self.spec.name, "version": version}
+            for name, doc, values in (
+                ("served_metric", _SERVED_DOC, row["served"]),
+                ("prequential_on_served_metric", _PREQ_DOC, row["prequential"]),
+            ):
+                out += [
+                    Sample(name, "gauge", doc, {**labels, "metric": metric}, value)
+                    for metric, value in values.items()
+                    if value is not None
+                ]
+            for verdict, n in (
+                ("honest", row["n"]),
+                ("learned_before_served", row["learned_before_served"]),
+                ("position_unknown", row["position_unknown"]),
+            ):
+                out.append(
+                    Sample("served_judged", "gauge", _JUDGED_DOC, {**labels, "verdict": verdict}, n)
+                )
         return out
 
     def stats(self) -> dict[str, object]:
         return {
             "events_in": self.events_in,
-            "judged": sum(p.n for p in self.join.by_version.values()),
+            "judged": self.join.overall.judged,
+            "honest": self.join.overall.pair.n,
             "waiting_scores": len(self.join.served),
             "waiting_labels": len(self.join.judged),
             "duplicates": self.join.duplicates,
         }
+
+
+def _position(record: dict[str, Any]) -> InputPosition | None:
+    """A prequential record's input position; None from a trainer that did not record it."""
+    topic, offset = record.get("input_topic"), record.get("input_offset")
+    if topic is None or offset is None:
+        return None
+    return str(topic), int(record["input_partition"]), int(offset)

@@ -5,21 +5,30 @@ from __future__ import annotations
 import click
 
 from lazarus.cli.context import CliContext, pass_cli
-from lazarus.quality.run import run
+from lazarus.model_topics import ensure_model_topics
+from lazarus.quality.run import BROKER_TIMEOUT_S, run
 from lazarus.schemas.models import load_contract
+from lazarus.schemas.specfile import is_spec_file
 
 
 @click.command(
     epilog="""\b
-Example:
+Examples:
   lazarus quality habitat
+  lazarus quality survey.toml           a model spec file (`lazarus spec init`)
 
 Joins each score a scorer published with the trainer's own test-then-train
 prediction for the same event (which carries the label, once the outcome has
-arrived), and keeps, per model version, the served metric against the
-prequential metric on exactly those events. Their difference is the
-decoupling cost. Read it with `lazarus models show MODEL` or on the dashboard.
-`lazarus up` runs one per model.
+arrived), and keeps, per model version and over all versions, the served
+metric against the prequential metric on exactly those events, and how much
+worse serving is (the decoupling cost; positive when serving loses). Only
+honest scores count: those of events their version had not learned yet; the
+others are counted apart. Read it with `lazarus models show MODEL` or on the
+dashboard. `lazarus up` runs one per model.
+
+MODEL is a built-in model's name, a model spec file (a path ending in .toml)
+or an import path (module:factory), as for `lazarus train`. A spec file's
+model creates its topics if they are missing.
 """
 )
 @click.argument("model")
@@ -27,4 +36,7 @@ decoupling cost. Read it with `lazarus models show MODEL` or on the dashboard.
 def quality(cli: CliContext, model: str) -> int:
     """Measure the quality of the predictions actually served, per model version."""
     settings = cli.settings
-    return run(settings, load_contract(model))
+    contract = load_contract(model)
+    if is_spec_file(model):
+        ensure_model_topics(settings, contract, BROKER_TIMEOUT_S)
+    return run(settings, contract)

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Features = dict[str, float]
-"""The flat numeric dict a river model sees."""
+"""The flat dict a river model sees: numbers (a record's categorical features are strings)."""
 
 
 # Checked in pydantic-core (Rust), not by a Python callback: validation is on every hot path.
@@ -15,6 +15,8 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 """A float that is neither NaN nor infinite."""
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+ClassName = Annotated[str, Field(min_length=1, max_length=200)]
+"""A class label written as text ("oak", "present"): any non-empty string up to 200 characters."""
 
 
 class Contract(BaseModel):

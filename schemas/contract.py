@@ -19,6 +19,7 @@ from typing import Any, Literal
 from lazarus.schemas.base import Event
 from lazarus.schemas.errors import ConfigError
 from lazarus.schemas.fingerprint import schema_fingerprint
+from lazarus.schemas.labels import LabelCodec, same
 from lazarus.schemas.outcomes import OutcomeKind
 from lazarus.schemas.topics import Topic
 
@@ -46,8 +47,12 @@ class ModelContract:
     scores: Topic[Any] | None = None
     """Where scorers publish this model's scores (`lazarus score` needs it)."""
     classes: tuple[Any, ...] | None = None
-    """Classification: the labels an outcome may carry, compared by type and value (others are
-    dead-lettered); None means the binary (False, True). A regression takes finite floats."""
+    """Classification: the labels an outcome may carry, as declared (booleans, integers or
+    strings), compared by type and value (others are dead-lettered); None means the binary
+    (False, True). Two classes make a binary model, more a multiclass one. A regression takes
+    finite numbers."""
+    positive: Any = None
+    """A binary model's positive class (what river learns as True); None: the last class."""
     max_clock_skew_s: float = 3600.0
     """An event stamped more than this far after its Kafka timestamp is dead-lettered: one bad
     clock must not move the join's clock (as Kafka's `log.message.timestamp.after.max.ms`)."""
@@ -63,21 +68,46 @@ class ModelContract:
             raise ConfigError(f"model spec {self.name!r}: max_clock_skew_s must be positive")
         if self.task == "regression" and self.classes is not None:
             raise ConfigError(f"model spec {self.name!r}: a regression has no classes")
-        if self.classes is not None and not all(
-            isinstance(c, bool | int | float) for c in self.classes
+        if self.classes is not None:
+            self._check_classes(self.classes)
+        if self.positive is not None and not (
+            self.classes is not None
+            and len(self.classes) == 2
+            and any(same(self.positive, c) for c in self.classes)
         ):
             raise ConfigError(
-                f"model spec {self.name!r}: classes must be booleans or numbers "
-                "(outcome labels and score predictions are JSON booleans or numbers)"
-            )
-        if self.classes is not None and len(set(self.classes)) < 2:
-            raise ConfigError(
-                f"model spec {self.name!r}: classes needs two or more distinct labels"
+                f"model spec {self.name!r}: positive {self.positive!r} is not one of the two "
+                "classes of a binary model"
             )
         if not self.metrics:
             raise ConfigError(f"model spec {self.name!r} needs at least one metric")
         if not all(isinstance(m, str) and m for m in self.metrics):
             raise ConfigError(f"model spec {self.name!r}: metrics are named by strings")
+
+    def _check_classes(self, classes: tuple[Any, ...]) -> None:
+        if not all(isinstance(c, bool | int | float | str) for c in classes):
+            raise ConfigError(
+                f"model spec {self.name!r}: classes must be booleans, numbers or strings "
+                "(outcome labels and score predictions are JSON values)"
+            )
+        if len(classes) < 2:
+            raise ConfigError(f"model spec {self.name!r}: classes needs two or more labels")
+        if len({str(c) for c in classes}) < len(classes):
+            raise ConfigError(
+                f"model spec {self.name!r}: classes must differ as text (JSON keys a score's "
+                f"probabilities by each class's text): {', '.join(map(repr, classes))}"
+            )
+        if any(isinstance(c, str) and not c for c in classes):
+            raise ConfigError(f"model spec {self.name!r}: a class cannot be the empty string")
+
+    @property
+    def labels(self) -> LabelCodec:
+        """Labels as declared <-> targets as river learns them (`lazarus.schemas.labels`)."""
+        classes = self.label_classes
+        positive = self.positive
+        if classes is not None and len(classes) == 2 and positive is None:
+            positive = classes[-1]
+        return _codec(classes, positive)
 
     @property
     def label_classes(self) -> tuple[Any, ...] | None:
@@ -98,3 +128,16 @@ class ModelContract:
             if t.full(prefix) == topic:
                 return t.event
         raise KeyError(topic)
+
+
+_CODECS: dict[tuple[Any, ...], LabelCodec] = {}
+"""Codecs by their classes and positive class, typed (the class 1 is not the class True)."""
+
+
+def _codec(classes: tuple[Any, ...] | None, positive: Any) -> LabelCodec:
+    typed = None if classes is None else tuple((type(c), c) for c in classes)
+    key = (typed, type(positive), positive)
+    codec = _CODECS.get(key)
+    if codec is None:
+        codec = _CODECS[key] = LabelCodec(classes, positive)
+    return codec

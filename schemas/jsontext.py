@@ -32,8 +32,13 @@ def json_number(v: Any) -> str:
 
 
 def json_value(v: Any) -> str:
-    """A prediction or label: null, true/false, a finite float (numpy scalars included), else
-    JSON. ValueError for a non-finite number or a value JSON cannot carry."""
+    """A prediction or label: null, true/false, an integer (a class), a finite float (numpy
+    scalars included), else JSON (a string class). ValueError for a non-finite number or a
+    value JSON cannot carry.
+
+    >>> json_value(2), json_value(2.0), json_value("oak"), json_value(True)
+    ('2', '2.0', '"oak"', 'true')
+    """
     if v is None:
         return "null"
     if v is True:
@@ -42,6 +47,8 @@ def json_value(v: Any) -> str:
         return "false"
     if hasattr(v, "item"):  # numpy scalars from some river models
         return json_value(v.item())
+    if type(v) is int:
+        return str(v)
     if isinstance(v, int | float):
         return json_number(v)
     try:

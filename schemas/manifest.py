@@ -2,14 +2,28 @@
 
 The manifest is signed (Ed25519, over its JSON bytes) and names the sha256 of
 the pickled trainer state and of the pickled model alone (what scorers load),
-so both are checked before a single byte is unpickled.
+so both are checked before a single byte is unpickled. It also names the module
+prefixes, beyond river's and Lazarus's, whose classes and functions the model may
+reference (`snapshot_modules`, the trainer's `LAZARUS_SNAPSHOT_MODULES`).
 """
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, Field
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, Field, SerializerFunctionWrapHandler, model_serializer
 
 from lazarus.schemas.base import Contract, Identifier
+
+ModulePrefix = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+        description="a dotted module name: itself and the modules under it",
+    ),
+]
 
 
 class JoinReport(Contract):
@@ -72,3 +86,18 @@ class SnapshotManifest(Contract):
     )
     model_bytes: int | None = Field(None, ge=0)
     signer: str = Field(description="first 16 hex digits of the public key that signs it")
+    snapshot_modules: tuple[ModulePrefix, ...] = Field(
+        (),
+        description="module prefixes whose own classes and functions the model may reference, "
+        "beyond river's and Lazarus's (the trainer's LAZARUS_SNAPSHOT_MODULES); scorers load "
+        "it only if their own setting allows every one",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_modules(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Absent when empty: a manifest without modules reads as it did (older scorers, whose
+        # manifest forbids unknown fields, still open one that needs none).
+        data: dict[str, Any] = handler(self)
+        if not self.snapshot_modules:
+            data.pop("snapshot_modules", None)
+        return data

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.errors import ConfigError
 from lazarus.schemas.outcomes import OutcomeKind
+from lazarus.schemas.specfile import is_spec_file, read_spec_file
 from lazarus.schemas.topics import (
     GENOMIC_SAMPLES,
     HABITAT_OUTCOMES,
@@ -48,17 +49,21 @@ BUILTIN: dict[str, ModelContract] = {c.name: c for c in (HABITAT, VIABILITY)}
 
 
 def load_contract(name: str) -> ModelContract:
-    """The contract of a built-in model by name, or of `module:factory`.
+    """The contract of a built-in model by name, of a model spec file (a path ending in
+    .toml, `lazarus.schemas.specfile`), or of `module:factory`.
 
     The factory takes no argument and returns a `ModelContract`, or anything holding one
     as `.contract` (a trainer's `ModelSpec`). Raises `ConfigError` for an unknown name, a
-    factory that cannot be imported, is not callable, raises, or returns something else.
+    factory that cannot be imported, is not callable, raises, or returns something else,
+    and `SpecFileError` (a ConfigError) for a spec file that cannot be read or is wrong.
 
     >>> load_contract("habitat").scores.name
     'habitat.scores.v1'
     """
     if name in BUILTIN:
         return BUILTIN[name]
+    if is_spec_file(name):
+        return read_spec_file(name).contract
     made = load_factory(name, "ModelContract")
     contract = getattr(made, "contract", made)
     if not isinstance(contract, ModelContract):
@@ -82,7 +87,8 @@ def load_attr(name: str, what: str) -> Callable[[], object]:
     """The callable `module:factory` names; `ConfigError` if there is none."""
     if ":" not in name:
         raise ConfigError(
-            f"unknown model {name!r}: built in are {', '.join(BUILTIN)}, or give module:factory"
+            f"unknown model {name!r}: built in are {', '.join(BUILTIN)}, or give a spec file "
+            "(.toml) or module:factory"
         )
     module, attr = name.split(":", 1)
     try:

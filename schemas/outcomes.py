@@ -5,9 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, StrictInt
 
-from lazarus.schemas.base import Event, FiniteFloat, Identifier
+from lazarus.schemas.base import ClassName, Event, FiniteFloat, Identifier
 
 
 class OutcomeKind(StrEnum):
@@ -15,6 +15,8 @@ class OutcomeKind(StrEnum):
     """Was the released cohort present at the site (bool)?"""
     VIABILITY = "viability"
     """Did the individual survive (bool), or a viability score (float)?"""
+    LABEL = "label"
+    """The label of a record (a model spec file's model): a class as declared, or a number."""
 
 
 class Outcome(Event):
@@ -30,6 +32,7 @@ class Outcome(Event):
     event_ref: Identifier | None = Field(
         None, description="event_id of the exact features it labels; absent: the subject's latest"
     )
-    label: StrictBool | FiniteFloat = Field(
-        description="bool for classification, float for regression"
+    label: StrictBool | StrictInt | FiniteFloat | ClassName = Field(
+        description="a class as the model declares it (true/false, an integer or a string), "
+        "or a number for a regression"
     )

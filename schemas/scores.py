@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, Field, StrictBool
+from pydantic import AwareDatetime, Field, StrictBool, StrictInt
 
-from lazarus.schemas.base import Event, FiniteFloat, Identifier
+from lazarus.schemas.base import ClassName, Event, FiniteFloat, Identifier
 
 
 def score_id(input_event_id: str, model: str) -> str:
@@ -43,7 +43,12 @@ class Score(Event):
         description="the model version's trained offsets: 'topic:partition' -> the next offset "
         "to read (Kafka's committed-offset convention): everything before it is in the model"
     )
-    prediction: StrictBool | FiniteFloat | None = Field(description="class or value predicted")
-    probabilities: dict[str, FiniteFloat] | None = Field(None, description="class -> probability")
+    prediction: StrictBool | StrictInt | FiniteFloat | ClassName | None = Field(
+        description="the class predicted, as the model declares its classes, or the value"
+    )
+    probabilities: dict[str, FiniteFloat] | None = Field(
+        None,
+        description='each class\'s text (JSON keys are strings: "True", "2", "oak") -> probability',
+    )
     scored_at: AwareDatetime
     latency_ms: FiniteFloat = Field(ge=0.0, description="from consume to score, milliseconds")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -12,6 +12,7 @@ from lazarus.schemas.deadletter import DeadLetter
 from lazarus.schemas.genomics import GenomicSample
 from lazarus.schemas.outcomes import Outcome
 from lazarus.schemas.prequential import PrequentialRecord
+from lazarus.schemas.records import Column, Record, record_type
 from lazarus.schemas.scores import Score
 from lazarus.schemas.sensors import SensorReading
 
@@ -56,6 +57,23 @@ class Topic(Generic[E]):
     @staticmethod
     def encode(event: Event) -> bytes:
         return event.model_dump_json().encode()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A records topic is pickled by its columns (its record class is made at run time,
+        `record_type`, so it cannot be pickled by reference); any other by its fields."""
+        event: Any = self.event
+        if issubclass(event, Record) and event is not Record:
+            return (
+                _records_topic,
+                (self.name, event.MODEL, event.COLUMNS, event.WITH_TIME, self.about),
+            )
+        return (Topic, (self.name, self.event, self.about))
+
+
+def _records_topic(
+    name: str, model: str, columns: tuple[Column, ...], time_features: bool, about: str
+) -> Topic[Record]:
+    return Topic(name, record_type(model, columns, time_features), about)
 
 
 def _without_frames(exc: ValidationError) -> ValidationError:

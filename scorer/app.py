@@ -84,6 +84,7 @@ class ScorerApp:
             verifier,
             settings.scorer_poll_seconds,
             notifications=settings.scorer_notifications if notifications is None else notifications,
+            modules=settings.snapshot_modules,
         )
         # Every acknowledgement is needed: offsets are stored only after their output is acked.
         self._publisher = publisher or Publisher(producer_config(settings), on_delivery=_ignore)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from lazarus.cli.context import CliContext, pass_cli
+from lazarus.model_topics import ensure_model_topics
 from lazarus.schemas.models import load_contract
+from lazarus.schemas.specfile import is_spec_file
 from lazarus.scorer.app import BATCH
 from lazarus.scorer.run import run, run_pool
 
@@ -16,6 +20,11 @@ Examples:
   lazarus score habitat                 one worker scoring sensor readings
   lazarus score habitat --workers 4     four worker processes in one consumer group
   lazarus score viability --batch 200
+  lazarus score survey.toml             a model spec file (`lazarus spec init`)
+
+MODEL is a built-in model's name, a model spec file (a path ending in .toml)
+or an import path (module:factory), as for `lazarus train`. A spec file's
+model creates its topics if they are missing.
 
 Workers form the consumer group lazarus.scorer.MODEL (after any topic prefix): start more on other
 hosts with the same settings and Kafka spreads the partitions over all of them.
@@ -63,6 +72,11 @@ finishes the batch, flushes, commits and exits 0.
 def score(cli: CliContext, model: str, workers: int, batch: int, timeout: float) -> int:
     """Run scorer workers for MODEL: verified hot-swapped snapshots, scores with lineage."""
     contract = load_contract(model)
+    if is_spec_file(model):
+        created = ensure_model_topics(cli.settings, contract, timeout)
+        for topic in (t for t, made in created.items() if made):
+            cli.err.print(f"created topic {topic}", highlight=False)
+        model = str(Path(model).resolve())  # the workers' path, wherever they start
     if workers > 1:
         return run_pool(cli.settings, model, workers=workers, batch=batch, timeout=timeout)
     return run(

@@ -37,8 +37,9 @@ class ModelOutputError(InputRejected):
 
 
 def checked(predictions: list[Prediction]) -> list[Prediction]:
-    """`predictions`, unchanged, if a score can carry each (a prediction that is null, a bool or
-    a finite number; finite probabilities); else ModelOutputError with the reason.
+    """`predictions`, unchanged, if a score can carry each (a prediction that is null, a bool,
+    a string class or a finite number; finite probabilities); else ModelOutputError with the
+    reason.
 
     >>> checked([(True, {False: 0.25, True: 0.75}), (2.5, None), (None, None)])[1]
     (2.5, None)
@@ -59,12 +60,12 @@ def checked(predictions: list[Prediction]) -> list[Prediction]:
 
 def _check_number(pred: Any) -> None:
     value = pred.item() if hasattr(pred, "item") else pred  # numpy scalars from some models
-    if type(value) is bool:
-        return
+    if type(value) is bool or type(value) is str:
+        return  # a class
     if not isinstance(value, int | float):
         raise ModelOutputError(
             f"the model predicted {type(pred).__name__} {pred!r:.80}: a score carries true, "
-            "false, a number or null"
+            "false, a number, a string class or null"
         )
     if not math.isfinite(value):
         raise ModelOutputError(f"the model predicted {pred}")

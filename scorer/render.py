@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from lazarus.schemas.jsontext import ProbabilitiesText, json_value
+from lazarus.schemas.labels import LabelCodec
 from lazarus.schemas.scores import score_id
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.:\-]+").fullmatch
@@ -33,11 +34,19 @@ class ScoreRenderer:
     digits and `_.:-`), so it needs no escaping; subjects are checked.
     """
 
-    def __init__(self, model: str, version: int, trained_offsets: dict[str, int]) -> None:
+    def __init__(
+        self,
+        model: str,
+        version: int,
+        trained_offsets: dict[str, int],
+        labels: LabelCodec | None = None,
+    ) -> None:
         """`trained_offsets`: 'topic:partition' -> the next offset to read (Kafka's
         committed-offset convention), as the version's manifest records it; every score
-        carries it in its `trained_through` field."""
+        carries it in its `trained_through` field. `labels` turns the model's targets into the
+        labels as declared (a binary model's True into "present"); None: they are the same."""
         self.model = model
+        self._labels = None if labels is None or labels.identity else labels
         self.version = version
         offsets = json.dumps(trained_offsets, separators=(",", ":"), sort_keys=True)
         self._lineage = (
@@ -57,6 +66,9 @@ class ScoreRenderer:
         latency_ms: float,
     ) -> tuple[str, bytes]:
         sid = score_id(input_id, self.model)
+        if self._labels is not None:
+            prediction = self._labels.label(prediction)
+            probabilities = self._labels.probabilities_out(probabilities)
         quoted = self._subjects.get(subject)
         if quoted is None:
             if len(self._subjects) > 100_000:

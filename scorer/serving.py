@@ -10,6 +10,7 @@ schema fingerprint, river version) is the registry's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from lazarus.registry.opening import open_model
 from lazarus.registry.sealing import SealedSnapshot
 from lazarus.registry.signing import Verifier
 from lazarus.schemas.contract import ModelContract
+from lazarus.schemas.labels import LabelCodec
 from lazarus.schemas.manifest import SnapshotManifest
 from lazarus.scorer.predictors import Predictor, predictor_for
 from lazarus.scorer.render import ScoreRenderer
@@ -44,8 +46,12 @@ def open_snapshot(
     fingerprint: str,
     task: str,
     min_learned: int = 1,
+    labels: LabelCodec | None = None,
+    modules: Iterable[str] = (),
 ) -> ServingModel:
-    """Verify, check compatibility, unpickle (`open_model`), prepare the predictor for `task`.
+    """Verify, check compatibility, unpickle (`open_model`, with this scorer's
+    LAZARUS_SNAPSHOT_MODULES as `modules`), prepare the predictor for `task`.
+    `labels` turns the model's targets into the labels scores show (`ModelContract.labels`).
     Raises SnapshotRejected with the reason."""
     manifest, loaded = open_model(
         sealed,
@@ -54,18 +60,20 @@ def open_snapshot(
         version=version,
         fingerprint=fingerprint,
         min_learned=min_learned,
+        modules=modules,
     )
     return ServingModel(
         manifest,
         loaded,
         predictor_for(loaded, task),
-        ScoreRenderer(model, version, manifest.trained_through),
+        ScoreRenderer(model, version, manifest.trained_through, labels),
     )
 
 
 class SnapshotWatcher(CurrentFollower[ServingModel]):
     """Follows `spec`'s `current` and opens each new version for the scoring loop, which takes it
-    between batches (`take()`), so a swap never splits a batch."""
+    between batches (`take()`), so a swap never splits a batch. `modules`: this scorer's
+    LAZARUS_SNAPSHOT_MODULES."""
 
     def __init__(
         self,
@@ -76,7 +84,10 @@ class SnapshotWatcher(CurrentFollower[ServingModel]):
         poll_s: float,
         *,
         notifications: bool = True,
+        modules: Iterable[str] = (),
     ) -> None:
+        modules = tuple(modules)
+
         def open_for_serving(sealed: SealedSnapshot, version: int) -> ServingModel:
             return open_snapshot(
                 sealed,
@@ -86,6 +97,8 @@ class SnapshotWatcher(CurrentFollower[ServingModel]):
                 fingerprint=spec.fingerprint,
                 task=spec.task,
                 min_learned=spec.min_learned,
+                labels=spec.labels,
+                modules=modules,
             )
 
         super().__init__(

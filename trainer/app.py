@@ -102,9 +102,12 @@ class TrainerApp:
         self.group = group_name(prefix, "trainer", spec.name)
         self._topics: dict[str, Topic[Any]] = {t.full(prefix): t for t in spec.inputs}
         self._topics[self._outcomes] = spec.outcomes
-        self.learner, next_version = restore(store, spec, signer, from_beginning=from_beginning)
+        modules = settings.snapshot_modules
+        self.learner, next_version = restore(
+            store, spec, signer, from_beginning=from_beginning, modules=modules
+        )
         self.snapshots = SnapshotPublisher(
-            store, spec, signer, next_version, settings.snapshot_keep
+            store, spec, signer, next_version, settings.snapshot_keep, modules=modules
         )
         self._consumer: Consumer | None = None
         """Metadata and group commits only: the feed does the consuming."""

@@ -122,7 +122,7 @@ def check_learn_one_does_not_mutate_x(spec: ModelSpec, stream: Stream) -> None:
         if spec.task == "classification":
             model.predict_proba_one(x)
         model.predict_one(x)
-        model.learn_one(x, outcome.label)
+        model.learn_one(x, spec.contract.labels.target(outcome.label))  # as the learner does
         assert x == before, f"learning from {event.event_id} changed its features"
 
 

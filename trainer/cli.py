@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from lazarus.cli.context import CliContext, pass_cli
+from lazarus.model_topics import ensure_model_topics
+from lazarus.schemas.specfile import is_spec_file
 from lazarus.trainer.checkpoint import Cadence
 from lazarus.trainer.run import run
 from lazarus.trainer.specs import ModelSpec, load_spec
@@ -17,7 +19,12 @@ Examples:
   lazarus train viability --snapshot-every 500
   lazarus train habitat --from-beginning       rebuild from offset 0 (versions continue)
   lazarus train habitat --min-learned 500      serve no version that learned fewer than 500
+  lazarus train survey.toml                    a model spec file (`lazarus spec init`)
   lazarus train mypkg.models:my_spec           a custom ModelSpec by import path
+
+MODEL is a built-in model's name, a model spec file (a path ending in .toml)
+or an import path (module:factory); every command that takes a model takes
+the same three. A spec file's model creates its topics if they are missing.
 
 On start the trainer resumes from its latest snapshot and re-reads everything
 from the next offsets to read that snapshot records, so a crash (even kill -9)
@@ -72,6 +79,10 @@ def train(
     """Run the incremental trainer of MODEL: delayed-label join, test-then-train, signed snapshots."""
     settings = cli.settings
     spec = _with_min_learned(load_spec(model), min_learned)
+    if is_spec_file(model):
+        created = ensure_model_topics(settings, spec.contract, timeout)
+        for topic in (t for t, made in created.items() if made):
+            cli.err.print(f"created topic {topic}", highlight=False)
     cadence = Cadence(
         snapshot_every or spec.snapshot_every, snapshot_seconds or spec.snapshot_seconds
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from lazarus.dead_letters.sink import DeadLetterSink, Rejection
 from lazarus.kafka.producer import Publisher
+from lazarus.schemas.prequential import InputPosition
 from lazarus.trainer.decoding import FEATURES, LABEL, Released
 from lazarus.trainer.join import Joined, pack_origin, unpack_origin
 from lazarus.trainer.learner import Learner, ModelFailure
@@ -43,6 +44,8 @@ class Dispatcher:
         self._publisher = publisher
         self._prequential_topic = prequential_topic
         self._prequential_render = PrequentialRenderer(spec.name, spec.segment_fields).render
+        self._labels = spec.contract.labels
+        """Targets (what river learned and predicted) back to labels as declared."""
         self._batch_time = ""
         self.prequential_unrenderable = 0
 
@@ -88,6 +91,13 @@ class Dispatcher:
     def _prequential(self, joined: Joined, label: Any) -> None:
         """Publish the prediction test-then-train just made, for served-quality monitoring."""
         pred, proba = self.learner.last_prediction
+        labels = self._labels
+        if not labels.identity:
+            label, pred, proba = (
+                labels.label(label),
+                labels.label(pred),
+                labels.probabilities_out(proba),
+            )
         try:
             value = self._prequential_render(
                 joined.event_id,
@@ -97,12 +107,18 @@ class Dispatcher:
                 pred,
                 proba,
                 joined.segment,
+                self._position(joined.origin),
             )
         except ValueError as exc:  # JSON cannot carry it (the learner checks, so never yet)
             self.prequential_unrenderable += 1
             log.error("no prequential record for %s: %s", joined.event_id, exc)
             return
         self._publisher.publish(self._prequential_topic, joined.event_id, value)
+
+    def _position(self, origin: int) -> InputPosition:
+        """A packed origin as the input event's (full topic name, partition, offset)."""
+        source, partition, offset = unpack_origin(origin)
+        return self._inputs[source], partition, offset
 
     def _reject_features(self, failure: ModelFailure) -> None:
         source, partition, offset = unpack_origin(failure.joined.origin)

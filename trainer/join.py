@@ -29,11 +29,38 @@ from lazarus.schemas.base import Features
 _HEADER = struct.Struct("<qqI")
 """Every packed entry starts with the feature time (ms), the origin and its layout id."""
 _SEP = "\x1f"
+_TEXT = "\x1e"
+"""Marks a categorical feature (a string value) among a layout's names. Its values follow the
+numbers, each as a 4-byte length and its UTF-8 bytes."""
+_LENGTH = struct.Struct("<I")
 
 
 @functools.cache
 def _packing(n_features: int) -> struct.Struct:
     return struct.Struct(f"<qqI{n_features}d")
+
+
+def _unpack(packed: bytes, names: tuple[str, ...]) -> tuple[int, int, dict[str, Any], int]:
+    """(time ms, origin, features, where the subject starts) of a packed entry of a layout
+    with `names`."""
+    texts = sum(1 for n in names if n[:1] == _TEXT)
+    numbers = _packing(len(names) - texts)
+    time_ms, origin, _, *values = numbers.unpack_from(packed)
+    if not texts:
+        return time_ms, origin, dict(zip(names, values, strict=True)), numbers.size
+    at = numbers.size
+    strings = []
+    for _ in range(texts):
+        (n,) = _LENGTH.unpack_from(packed, at)
+        at += _LENGTH.size
+        strings.append(packed[at : at + n].decode())
+        at += n
+    nums, strs = iter(values), iter(strings)
+    x = {
+        (n[1:] if n[:1] == _TEXT else n): (next(strs) if n[:1] == _TEXT else next(nums))
+        for n in names
+    }
+    return time_ms, origin, x, at
 
 
 class RecentIds:
@@ -199,11 +226,17 @@ class PendingJoin:
                 ), waiting.label
         key = (tuple(x), segment)
         layout = self._layout_ids.get(key)
-        if layout is None:
-            layout = self._layout_ids[key] = len(self.layouts)
-            self.layouts.append(key)
-        packed = _packing(len(x)).pack(time_ms, origin, layout, *x.values()) + subject.encode()
-        self.entries[event_id] = packed
+        try:
+            packed = _packing(len(x)).pack(
+                time_ms, origin, len(self.layouts) if layout is None else layout, *x.values()
+            )
+        except struct.error:  # a categorical feature: a string among the numbers
+            packed = self._pack_mixed(x, segment, time_ms, origin)
+        else:
+            if layout is None:
+                self._layout_ids[key] = len(self.layouts)
+                self.layouts.append(key)
+        self.entries[event_id] = packed + subject.encode()
         self.latest_by_subject[subject] = event_id
         self._advance(time_ms)
         while len(self.entries) > self.max_pending:
@@ -223,8 +256,7 @@ class PendingJoin:
             return None
         names, segment = self.layouts[_HEADER.unpack_from(packed)[2]]
         self._drop(event_id)
-        time_ms, origin, _, *values = _packing(len(names)).unpack_from(packed)
-        x = dict(zip(names, values, strict=True))
+        time_ms, origin, x, _ = _unpack(packed, names)
         return self._joined(event_id, x, segment, origin, time_ms, outcome_ms)
 
     def forget(self, event_id: str) -> None:
@@ -302,9 +334,25 @@ class PendingJoin:
         if gone:
             self.gone.add(event_id)
         names = self.layouts[_HEADER.unpack_from(packed)[2]][0]
-        subject = packed[_packing(len(names)).size :].decode()
+        subject = packed[_unpack(packed, names)[3] :].decode()
         if self.latest_by_subject.get(subject) == event_id:
             del self.latest_by_subject[subject]
+
+    def _pack_mixed(
+        self, x: dict[str, Any], segment: tuple[str, ...], time_ms: int, origin: int
+    ) -> bytes:
+        """Features with categorical (string) values: the numbers packed as doubles, then each
+        string; the layout's names mark the strings' places."""
+        names = tuple(_TEXT + n if isinstance(v, str) else n for n, v in x.items())
+        key = (names, segment)
+        layout = self._layout_ids.get(key)
+        if layout is None:
+            layout = self._layout_ids[key] = len(self.layouts)
+            self.layouts.append(key)
+        numbers = [v for v in x.values() if not isinstance(v, str)]
+        texts = [v.encode() for v in x.values() if isinstance(v, str)]
+        head = _packing(len(numbers)).pack(time_ms, origin, layout, *numbers)
+        return head + b"".join(_LENGTH.pack(len(t)) + t for t in texts)
 
     def __getstate__(self) -> dict[str, object]:
         """The buffer as three flat blobs: pickling 25k small objects one by one is the slow part

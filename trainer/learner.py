@@ -236,7 +236,9 @@ class Learner:
             why = NonFiniteModel(f"the model predicted {y_pred!r} ({proba!r:.200})")
             return self._fail(joined, why, y=y)
         try:
-            if proba or not self._classify:
+            # a model with no opinion yet (an empty tree; a regressor that answers None) is not
+            # scored: a metric would count None as a prediction
+            if proba or (not self._classify and y_pred is not None):
                 self.state.evaluation.update(y, proba, y_pred, joined.segment)
                 self.last_prediction = (y_pred, proba)
             else:

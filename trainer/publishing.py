@@ -7,13 +7,16 @@ The version sequence never skips or repeats: a failed publish is retried with
 the same version number (and fresher state); only a stored version advances it.
 Every version is stored, so a restart resumes from the newest one (its join
 buffer included); only a version that has learned at least `min_learned`
-events becomes `current`, the one scorers serve.
+events becomes `current`, the one scorers serve. Before a version is stored its model
+is test-loaded as scorers load it (`lazarus.trainer.servable`): one they would refuse is
+never published.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,6 +28,7 @@ from lazarus.registry.signing import Signer
 from lazarus.registry.store import SnapshotStore
 from lazarus.schemas.manifest import JoinReport, SnapshotManifest
 from lazarus.trainer.learner import Learner, LearnerState
+from lazarus.trainer.servable import check_model_bytes
 from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -38,11 +42,16 @@ class TrainerConflict(LazarusError):
 
 
 def restore(
-    store: SnapshotStore, spec: ModelSpec, signer: Signer, *, from_beginning: bool
+    store: SnapshotStore,
+    spec: ModelSpec,
+    signer: Signer,
+    *,
+    from_beginning: bool,
+    modules: Iterable[str] = (),
 ) -> tuple[Learner, int]:
     """The learner to continue from and the next version number: the newest stored snapshot,
     current or not (one that learned too little to be served still holds the join buffer),
-    or a fresh learner."""
+    or a fresh learner. Its state loads with `modules` (LAZARUS_SNAPSHOT_MODULES)."""
     latest = store.latest(spec.name)
     if from_beginning or latest == 0:
         if latest:
@@ -56,7 +65,9 @@ def restore(
     if sealed is None:
         raise SnapshotRejected(f"{spec.name} v{latest} is recorded as latest but is not stored")
     try:
-        manifest, state = unseal(sealed, signer.verifier, model=spec.name, version=latest)
+        manifest, state = unseal(
+            sealed, signer.verifier, model=spec.name, version=latest, modules=modules
+        )
     except SnapshotRejected as exc:
         raise SnapshotRejected(
             f"{spec.name} v{latest} cannot be resumed: {exc}. Rebuild with --from-beginning"
@@ -89,7 +100,8 @@ class PublishStats:
 class SnapshotPublisher:
     """Publishes a model's versions `next_version`, `next_version` + 1, ... to `store`, signed with
     `signer`, keeping `keep`; versions that learned fewer than `min_learned` (default: the spec's)
-    events are stored but not servable."""
+    events are stored but not servable. `modules` (LAZARUS_SNAPSHOT_MODULES) go into every
+    manifest, and every model is test-loaded with them before it is stored."""
 
     def __init__(
         self,
@@ -100,8 +112,10 @@ class SnapshotPublisher:
         keep: int,
         *,
         min_learned: int | None = None,
+        modules: Iterable[str] = (),
     ) -> None:
         self._store = store
+        self._modules = tuple(modules)
         self._spec = spec
         self.min_learned = spec.min_learned if min_learned is None else min_learned
         """A version that learned fewer events is stored but never made current."""
@@ -130,13 +144,17 @@ class SnapshotPublisher:
         The returned manifest's `trained_through` holds the stored state's next offsets to read.
         Raises TrainerConflict when the store holds this version with other bytes, or its
         latest is not the one before (another trainer publishes this model): fatal, as two
-        writers of one model's sequence cannot both be right.
+        writers of one model's sequence cannot both be right. Raises UnservableModel (nothing
+        stored) when scorers would refuse the model: fatal too, until the setting changes.
         """
         started = time.perf_counter()
         if self._unconfirmed is None:
-            self._unconfirmed = seal(
+            sealed, manifest = seal(
                 learner.state, self._fields(learner), self._signer, serving=learner.state.model
             )
+            what = f"cannot publish {self._spec.name} v{self.next_version}"
+            check_model_bytes(sealed.model, self._modules, what=what)
+            self._unconfirmed = sealed, manifest
         sealed, manifest = self._unconfirmed
         try:
             result = self._store.publish(
@@ -235,6 +253,7 @@ class SnapshotPublisher:
             "schema_fingerprint": self._spec.fingerprint,
             "environment": environment(),
             "pipeline": _describe(state.model),
+            "snapshot_modules": self._modules,
         }
 
 

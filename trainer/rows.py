@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from lazarus.inputchecks import check_clock, check_features, check_label, checked_features
 from lazarus.schemas.base import Event, Features
+from lazarus.schemas.contract import ModelContract
+from lazarus.schemas.labels import LabelCodec
 from lazarus.schemas.outcomes import Outcome
 
 FeatureRow = tuple[str, str, int, Features, tuple[str, ...]]
@@ -28,7 +30,6 @@ def time_ms(event: Event) -> int:
 
 
 if TYPE_CHECKING:
-    from lazarus.schemas.contract import ModelContract
     from lazarus.trainer.specs import ModelSpec
 
 NOT_CHECKED = (0, 0)
@@ -46,6 +47,8 @@ class RowRules:
     """The classes a label must be one of; None for a regression (finite floats)."""
     max_skew_ms: int
     """How far after its Kafka timestamp an event may be stamped."""
+    labels: LabelCodec | None = None
+    """Labels as declared -> targets as river learns them (None: the label is the target)."""
 
 
 class RowMaker:
@@ -74,6 +77,7 @@ class RowMaker:
             outcome_kind=spec.outcome_kind.value,
             classes=spec.label_classes,
             max_skew_ms=int(spec.max_clock_skew_s * 1000),
+            labels=_codec(spec),
         )
         return cls(spec.join_key, spec.segment_fields, rules)
 
@@ -101,11 +105,22 @@ class RowMaker:
         at = time_ms(outcome)
         kind = outcome.kind.value
         rules = self._rules
+        y = outcome.label
         if rules is not None:
             check_clock(at, kafka_timestamp, rules.max_skew_ms)
             if kind == rules.outcome_kind:
-                check_label(outcome.label, rules.classes, rules.model)
-        return (kind, outcome.event_ref, outcome.subject, at, outcome.label)
+                check_label(y, rules.classes, rules.model)
+                if rules.labels is not None:
+                    y = rules.labels.target(y)
+        return (kind, outcome.event_ref, outcome.subject, at, y)
+
+
+def _codec(spec: ModelContract | ModelSpec) -> LabelCodec | None:
+    """The spec's label codec where labels and targets differ (a binary model whose classes
+    are not False/True, or a regression given integers); else None, the fast path."""
+    contract = spec if isinstance(spec, ModelContract) else spec.contract
+    codec = contract.labels
+    return None if codec.identity and codec.classes is not None else codec
 
 
 def _segment_getter(fields: tuple[str, ...]) -> Callable[[Event], tuple[str, ...]]:

@@ -16,6 +16,7 @@ from lazarus.registry.signing import signer_from
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
 from lazarus.trainer.app import Cadence, TrainerApp
+from lazarus.trainer.servable import check_fresh
 from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger("lazarus.trainer")
@@ -37,8 +38,11 @@ def run(
     0; `timeout` (seconds) bounds the wait for Redis (at most `redisconn.START_TIMEOUT_S`) and
     Kafka. Heartbeats and the /metrics server run for the life of the loop. `report(line)` gets
     one summary line at the end (logged when None). Raises ServiceUnavailable (no Redis, Kafka or topics),
-    TopicsRecreated, or the signing key's ConfigError, each a LazarusError.
+    TopicsRecreated, the signing key's ConfigError, or UnservableModel (a ConfigError: scorers
+    would refuse the model, checked first with a fresh one and then at every publish), each a
+    LazarusError.
     """
+    check_fresh(spec, settings.snapshot_modules)  # before any service: in the first second
     signer = signer_from(settings)
     stop = StopRequested.install()
     client = redisconn.require(

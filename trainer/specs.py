@@ -6,8 +6,9 @@ pipeline, the metric factories, the snapshot cadence and the join limits. The
 contract's fields read through (`spec.name` is `spec.contract.name`).
 
 Built in: `habitat` and `viability` (their contracts are in `lazarus.schemas.models`).
-A custom spec loads by import path (`lazarus train mypkg.models:make_spec`), the
-factory returning a ModelSpec. `lazarus.trainer.checks.check_spec` checks one.
+A model spec file loads by its path (`lazarus train survey.toml`, see docs/model-specs.md),
+a custom spec by import path (`lazarus train mypkg.models:make_spec`), the factory returning
+a ModelSpec. `lazarus.trainer.checks.check_spec` checks one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lazarus.schemas.contract import ModelContract, Task
 from lazarus.schemas.models import BUILTIN as CONTRACTS
 from lazarus.schemas.models import HABITAT, VIABILITY, load_factory
 from lazarus.schemas.outcomes import OutcomeKind
+from lazarus.schemas.specfile import is_spec_file
 from lazarus.schemas.topics import Topic
 
 __all__ = ["BUILTIN", "MetricFactory", "ModelSpec", "Task", "habitat", "load_spec", "viability"]
@@ -163,10 +165,15 @@ assert BUILTIN.keys() == CONTRACTS.keys(), "every built-in contract has its reci
 
 
 def load_spec(name: str) -> ModelSpec:
-    """A built-in spec by name, or what `module:factory()` returns (a `ModelSpec`).
-    Raises `ConfigError` when neither gives one."""
+    """A built-in spec by name, a model spec file's (a path ending in .toml,
+    `lazarus.trainer.specfile`), or what `module:factory()` returns (a `ModelSpec`).
+    Raises `ConfigError` when none gives one (`SpecFileError` for a bad spec file)."""
     if name in BUILTIN:
         return BUILTIN[name]()
+    if is_spec_file(name):
+        from lazarus.trainer.specfile import spec_from_file  # it builds on ModelSpec
+
+        return spec_from_file(name)
     spec = load_factory(name, "ModelSpec")
     if not isinstance(spec, ModelSpec):
         raise ConfigError(f"{name} returned {type(spec).__name__}, not a ModelSpec")

@@ -9,9 +9,11 @@ import click
 
 from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.cli.model_arg import given_contract, resolve_model
 from lazarus.cli.models_render import history_table, models_table, print_manifest
 from lazarus.errors import ConfigError, SnapshotRejected
-from lazarus.quality_store import read_quality
+from lazarus.quality_store import read_overall, read_quality
+from lazarus.registry.opening import load_model
 from lazarus.registry.redis_store import RedisSnapshotStore
 from lazarus.registry.sealing import verify
 from lazarus.registry.signing import DEV_KEY_DIR, generate, verifier_from
@@ -54,17 +56,23 @@ def list_(cli: CliContext, as_json: bool) -> None:
 
 
 @models.command("show", epilog="\b\nExample:\n  lazarus models show habitat --version 3 --json")
-@click.argument("model")
+@click.argument("model", callback=resolve_model)
 @click.option(
     "--version",
     type=click.IntRange(min=1),
     default=None,
     help="Default: the current version (the latest while none is current).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: the manifest, with `served_quality` (this version's) and "
+    "`served_quality_all_versions` (the model's), each null until judged.",
+)
 @pass_cli
 def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> None:
-    """The manifest of a snapshot: lineage, offsets, metrics, join health."""
+    """The manifest of a snapshot: lineage, offsets, metrics, join health, served quality."""
     store = _store(cli)
     current = store.current(model)
     version = version or current or store.latest(model) or None
@@ -73,35 +81,35 @@ def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> Non
         raise click.ClickException(
             f"no snapshot of {model!r}" + (f" at version {version}" if version else "")
         )
-    served = next(
-        (
-            r
-            for r in read_quality(store.client, cli.settings.redis_key_prefix, model)
-            if r["version"] == m.version
-        ),
-        None,
-    )
+    prefix = cli.settings.redis_key_prefix
+    rows = read_quality(store.client, prefix, model)
+    served = next((r for r in rows if r["version"] == m.version), None)
+    overall = read_overall(store.client, prefix, model)
     if as_json:
-        print_json({**m.model_dump(mode="json"), "served_quality": served})
+        manifest = m.model_dump(mode="json")
+        print_json({**manifest, "served_quality": served, "served_quality_all_versions": overall})
         return
-    print_manifest(cli.console, m, model, current, served)
+    print_manifest(cli.console, m, model, current, served, overall)
 
 
 @models.command("verify")
-@click.argument("model")
+@click.argument("model", callback=resolve_model)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
 def verify_cmd(cli: CliContext, model: str, as_json: bool) -> int:
-    """Check the signature and digest of every stored version (nothing is unpickled). Exit 1 on any failure."""
+    """Check every stored version: signature, digests, then load its model as scorers do (the
+    restricted unpickler with LAZARUS_SNAPSHOT_MODULES). Exit 1 on any failure."""
     store = _store(cli)
     verifier = verifier_from(cli.settings)
+    modules = cli.settings.snapshot_modules
     results: list[dict[str, Any]] = []
     for version in store.versions(model):
         sealed = store.get(model, version)
         try:
             if sealed is None:
                 raise SnapshotRejected("listed but not stored")
-            verify(sealed, verifier, model=model, version=version, part="both")
+            manifest = verify(sealed, verifier, model=model, version=version, part="both")
+            load_model(sealed, manifest, modules)  # what scorers unpickle, as they do
             results.append({"version": version, "ok": True, "reason": None})
         except SnapshotRejected as exc:
             results.append({"version": version, "ok": False, "reason": str(exc)})
@@ -162,10 +170,14 @@ def _move(cli: CliContext, model: str, version: int, action: str, reason: str) -
 
 def _min_learned(model: str) -> int:
     """The minimum a served version of `model` must have learned, as its scorers check it:
-    the built-in contract's, else the ModelContract default (a custom spec is not known by name)."""
+    the contract of the spec file or import path the command was given, else the built-in
+    contract's, else the ModelContract default (a custom spec is not known by name)."""
     from lazarus.schemas.contract import ModelContract
     from lazarus.schemas.models import load_contract
 
+    given = given_contract()
+    if given is not None:
+        return given.min_learned
     try:
         return load_contract(model).min_learned
     except ConfigError:
@@ -188,7 +200,7 @@ clears a rollback's pin, so later trainer publishes advance it again. A version
 that learned fewer events than the model's min_learned is refused: scorers
 would refuse to serve it.""",
 )
-@click.argument("model")
+@click.argument("model", callback=resolve_model)
 @click.argument("version", type=click.IntRange(min=1))
 @_REASON
 @pass_cli
@@ -207,7 +219,7 @@ VERSION must be older than the current one. `current` then stays pinned there
 (the trainer keeps learning and publishing, but scorers keep serving VERSION)
 until `lazarus models promote`.""",
 )
-@click.argument("model")
+@click.argument("model", callback=resolve_model)
 @click.argument("version", type=click.IntRange(min=1))
 @_REASON
 @pass_cli
@@ -217,7 +229,7 @@ def rollback(cli: CliContext, model: str, version: int, reason: str) -> None:
 
 
 @models.command("history", epilog="\b\nExample:\n  lazarus models history habitat --limit 20")
-@click.argument("model")
+@click.argument("model", callback=resolve_model)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli

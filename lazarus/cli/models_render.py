@@ -11,6 +11,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lazarus.quality_store import ModelQuality, Report, VersionQuality
     from lazarus.schemas.manifest import SnapshotManifest
 
 
@@ -39,11 +40,12 @@ def print_manifest(
     m: SnapshotManifest,
     model: str,
     current: int | None,
-    served: Mapping[str, Any] | None,
+    served: VersionQuality | None,
+    overall: ModelQuality | None = None,
 ) -> None:
     """`models show`: the manifest `m`, whether scorers serve it (`current` is the served
-    version, None before any), its metrics, the served quality row (None: not judged yet) and
-    the per-segment metrics."""
+    version, None before any), its metrics, the served quality of this version and of the
+    model over all versions (None: not judged yet), and the per-segment metrics."""
     c.print(
         f"[bold]{m.model} v{m.version}[/bold]  created {m.created_at.isoformat()}  "
         f"learned {m.n_learned:,}  pipeline {m.pipeline}",
@@ -67,7 +69,7 @@ def print_manifest(
     for name, value in m.metrics.items():
         table.add_row(name, fmt(value), fmt(m.rolling_metrics.get(name)))
     c.print(table)
-    _print_served(c, m.version, served)
+    _print_served(c, m.version, served, overall)
     for field, groups in m.segment_metrics.items():
         seg = Table(field, *next(iter(groups.values()), {}).keys())
         for segment, metrics_ in sorted(groups.items()):
@@ -75,30 +77,70 @@ def print_manifest(
         c.print(seg)
 
 
-def _print_served(c: Console, version: int, served: Mapping[str, Any] | None) -> None:
-    """The quality monitor's row for `version` (`n`, `served`, `prequential`, `cost`)."""
+HONEST = (
+    "honest: scored before its version had learned the event, the only scores judged; "
+    "unknown position: the trainer's record (from an older trainer) does not say where the event was"
+)
+WORSE_BY = (
+    "served worse by: how much worse the served scores are than the trainer's own predictions "
+    "on the same events; positive when serving a snapshot loses (prequential - served where "
+    "bigger is better, served - prequential where smaller is)"
+)
+
+
+def judged_line(scope: str, r: Report) -> str:
+    """How many scores `r` judged (honest) and how many it could not, after `scope`."""
+    return (
+        f"{scope}: {r['n']:,} honest scores; not judged: {r['learned_before_served']:,} "
+        f"learned before served, {r['position_unknown']:,} of unknown position"
+    )
+
+
+def _print_served(
+    c: Console, version: int, served: VersionQuality | None, overall: ModelQuality | None
+) -> None:
+    """This version's served quality (`n`, `served`, `prequential`, `served_worse_by`), beside
+    the model's over all versions."""
     if served is None:
         c.print(
             f"served quality: no scores of v{version} have been judged yet "
             "(needs scorers, labels, and `lazarus quality` running)",
             highlight=False,
         )
+    else:
+        c.print(judged_line(f"served quality of v{version}", served), highlight=False)
+    if overall is not None:
+        versions = ", ".join(f"v{v}" for v in overall["versions"])
+        c.print(judged_line(f"over all versions ({versions})", overall), highlight=False)
+    shown = served if served is not None else overall
+    if shown is None:
         return
-    q = Table(
-        "metric",
-        f"served by v{version}",
-        "prequential, same events",
-        "decoupling cost",
-        title=f"served quality over {served['n']:,} labelled scores",
-    )
-    for name, value in served["served"].items():
-        q.add_row(
-            name,
-            fmt(value),
-            fmt(served["prequential"].get(name)),
-            fmt(served["cost"].get(name)),
-        )
+    columns = ["metric"]
+    if served is not None:
+        columns += [f"served by v{version}", "prequential, same events", "served worse by"]
+    if overall is not None:
+        columns += ["served, all versions", "worse by, all versions"]
+    q = Table(*columns, caption=f"{HONEST}.\n{WORSE_BY}.")
+    for name in shown["served"]:
+        cells = [name]
+        if served is not None:
+            cells += [
+                fmt(served["served"].get(name)),
+                fmt(served["prequential"].get(name)),
+                signed(served["served_worse_by"].get(name)),
+            ]
+        if overall is not None:
+            cells += [
+                fmt(overall["served"].get(name)),
+                signed(overall["served_worse_by"].get(name)),
+            ]
+        q.add_row(*cells)
     c.print(q)
+
+
+def signed(value: float | None) -> str:
+    """A difference to four decimals with its sign, `-` when unknown."""
+    return "-" if value is None else f"{value:+.4f}"
 
 
 def history_table(rows: Sequence[Mapping[str, str]]) -> Table:

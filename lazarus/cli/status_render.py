@@ -83,13 +83,14 @@ def groups_table(groups: Sequence[Mapping[str, Any]]) -> Table:
 
 
 def _served(q: Mapping[str, Any] | None) -> str:
-    """Served metrics with their decoupling cost, e.g. `accuracy 0.912 (-0.004)`."""
+    """Served metrics on honest scores with how much worse than prequential they are (the
+    decoupling cost, positive when serving loses), e.g. `Accuracy 0.912 (+0.004)`."""
     if not q:
         return "-"
     return ", ".join(
-        f"{k} {v:.3f} ({q['cost'][k]:+.3f})"
+        f"{k} {v:.3f} ({q['served_worse_by'][k]:+.3f})"
         for k, v in q["served"].items()
-        if v is not None and q["cost"].get(k) is not None
+        if v is not None and q["served_worse_by"].get(k) is not None
     )
 
 
@@ -103,7 +104,7 @@ def models_table(models: Sequence[Mapping[str, Any]]) -> Table:
         "learned",
         "staleness",
         "prequential",
-        "served (cost)",
+        "served (worse by)",
         title="models",
     )
     for m in models:

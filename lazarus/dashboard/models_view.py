@@ -1,6 +1,7 @@
 """Models as the dashboard shows them: pointers, staleness, who serves which version, the
 timeline of moves of `current`, and per version the trainer's prequential metrics beside the
-served ones. Pure: the sampler in `state` reads the registry and the quality store."""
+served ones (on honest scores only: `lazarus.quality_store`), with the model's served quality
+over all versions. Pure: the sampler in `state` reads the registry and the quality store."""
 
 from __future__ import annotations
 
@@ -71,8 +72,9 @@ def version_row(
     quality: Mapping[str, Any] | None,
     scorers: int,
 ) -> dict[str, Any]:
-    """One version's row: its manifest summary, the quality monitor's row (`n`, `served`,
-    `prequential`, `cost`; None when not measured) and how many scorers serve it."""
+    """One version's row: its manifest summary, the quality monitor's row (`n` honest scores,
+    `served`, `prequential`, `served_worse_by`, and the scores not judged; None when not
+    measured) and how many scorers serve it."""
     q = quality or {}
     return {
         "version": v,
@@ -87,7 +89,9 @@ def version_row(
         "served_n": int(q.get("n") or 0),
         "served": dict(q.get("served") or {}),
         "served_prequential": dict(q.get("prequential") or {}),
-        "cost": dict(q.get("cost") or {}),
+        "served_worse_by": dict(q.get("served_worse_by") or {}),
+        "learned_before_served": int(q.get("learned_before_served") or 0),
+        "position_unknown": int(q.get("position_unknown") or 0),
         "scorers": scorers,
     }
 
@@ -104,10 +108,12 @@ def model_view(
     quality: Sequence[Mapping[str, Any]],
     roles: Sequence[Mapping[str, Any]],
     now: float,
+    overall: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One model: its pointers, staleness, who serves what, the timeline of moves of `current`
-    (newest first), and per version (newest first) the trainer's prequential metrics beside the
-    served metrics and their cost, when the quality monitor has measured them."""
+    (newest first), per version (newest first) the trainer's prequential metrics beside the
+    served metrics and how much worse they are, and `overall`, the quality monitor's figure over
+    all versions (`lazarus.quality_store.ModelQuality`), when it has measured them."""
     pointers = Pointers(current, latest, pinned)
     scorers = [r for r in roles if r["role"] == f"scorer:{model}"]
     serving = Counter(r["model_version"] for r in scorers if r["model_version"] is not None)
@@ -133,5 +139,6 @@ def model_view(
         "timeline": [timeline_entry(h) for h in history[:TIMELINE_EVENTS]],
         "metrics": sorted(names),
         "versions": rows,
+        "served_overall": dict(overall) if overall else None,
         "quality_note": None if by_version else NO_QUALITY,
     }

@@ -131,7 +131,7 @@ class Sampler:
 
     def _model(self, model: str, roles: list[dict[str, Any]], now: float) -> dict[str, Any]:
         """One model's view from the registry and the quality store; forgets dropped versions."""
-        from lazarus.quality_store import read_quality
+        from lazarus.quality_store import read_overall, read_quality
 
         current = self._store.current(model)
         versions = self._store.versions(model)
@@ -145,6 +145,7 @@ class Sampler:
             infos={v: self._info(model, v) for v in wanted},
             history=self._store.history(model, TIMELINE_EVENTS),
             quality=read_quality(self._redis, self._prefix, model),
+            overall=read_overall(self._redis, self._prefix, model),
             roles=roles,
             now=now,
         )

@@ -14,7 +14,9 @@ the OS, different in every process.
 `canonical_dumps` removes both:
 
 1. an object whose `seed` is None pickles its `_rng` as `random.Random(0)` would
-   (an unseeded generator's state is noise; river draws from it only to sample);
+   (an unseeded generator's state is noise; river draws from it only to sample), and a set
+   an object's attribute holds pickles with its items sorted (a set's order depends on how it
+   grew and, for strings, on the hash seed: a tree classifier's set of string classes);
 2. the pickle is rewritten so that every string is written once, at its first
    occurrence, and referred to after (memo by value, not identity), memo references
    renumbered to match. Frames (a read-ahead hint, optional) are left out, since
@@ -68,25 +70,52 @@ def canonical_dumps(obj: Any, protocol: int = PROTOCOL) -> bytes:
 
 
 class _SeedlessRngPickler(pickle.Pickler):
-    """Pickles an unseeded generator (`obj.seed is None`, `obj._rng`) in a fixed state."""
+    """Pickles an unseeded generator (`obj.seed is None`, `obj._rng`) in a fixed state, and a
+    set held by an object's attribute with its items sorted."""
 
     def __init__(self, file: io.BytesIO, protocol: int) -> None:
         super().__init__(file, protocol)
         self._protocol = protocol
+        self._sorted: dict[int, tuple[_SortedSet, Any]] = {}
+        """id(set) -> its stand-in (and the set, kept alive so its id is not reused)."""
 
     def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is _SortedSet:
+            return obj.reduced
         state = getattr(obj, "__dict__", None)
-        if (
-            not state
-            or state.get("seed", 0) is not None
-            or not isinstance(state.get("_rng"), random.Random)
-            or isinstance(obj, type)
-        ):
+        if not state or isinstance(obj, type):
+            return NotImplemented
+        changes: dict[str, Any] = {}
+        if state.get("seed", 0) is None and isinstance(state.get("_rng"), random.Random):
+            changes["_rng"] = random.Random(0)
+        for name, value in state.items():
+            if type(value) in (set, frozenset) and len(value) > 1:
+                changes[name] = self._stand_in(value)
+        if not changes:
             return NotImplemented
         reduced = obj.__reduce_ex__(self._protocol)
         if not (isinstance(reduced, tuple) and len(reduced) >= 3 and reduced[2] is state):
             return NotImplemented
-        return (*reduced[:2], {**state, "_rng": random.Random(0)}, *reduced[3:])
+        return (*reduced[:2], {**state, **changes}, *reduced[3:])
+
+    def _stand_in(self, items: set[Any] | frozenset[Any]) -> _SortedSet:
+        """One stand-in per set, so a set shared by two objects stays one set."""
+        known = self._sorted.get(id(items))
+        if known is None:
+            known = self._sorted[id(items)] = (_SortedSet(items), items)
+        return known[0]
+
+
+class _SortedSet:
+    """Pickles as its set with the items sorted: a set's iteration order depends on its
+    history and, for strings, on the process's hash seed (a tree's set of string classes)."""
+
+    def __init__(self, items: set[Any] | frozenset[Any]) -> None:
+        try:
+            ordered = sorted(items)
+        except TypeError:  # items of types that do not compare
+            ordered = sorted(items, key=lambda item: (type(item).__name__, repr(item)))
+        self.reduced = (type(items), (ordered,))
 
 
 def canonical(data: bytes) -> bytes:

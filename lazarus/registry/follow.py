@@ -26,6 +26,7 @@ import redis
 from lazarus.errors import SnapshotRejected
 from lazarus.registry.opening import NotLearnedEnough
 from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.safe_pickle import ModuleNotLoadable
 from lazarus.registry.sealing import SealedSnapshot
 from lazarus.settings import redact_url
 
@@ -172,7 +173,7 @@ class CurrentFollower(threading.Thread, Generic[T]):
                 exc,
                 f"v{self._offered}" if self._offered else "nothing",
                 exc.hint
-                if isinstance(exc, NotLearnedEnough)
+                if isinstance(exc, NotLearnedEnough | ModuleNotLoadable)
                 else "Check the trainer's signing key (LAZARUS_SIGNING_PUBLIC_KEY here) and "
                 f"`lazarus models verify {name}`",
             )

@@ -14,7 +14,7 @@ own a prefix. The layouts:
     {prefix}:model:{name}:audit           stream  every move of `current`
     {prefix}:model:{name}:events          pub/sub JSON {"model", "version", "action"}
     {prefix}:roles:{role}:{instance}      hash    a role's heartbeat (short TTL)
-    {prefix}:quality:{name}               hash    served quality per version, field v{N}
+    {prefix}:quality:{name}               hash    served quality: field v{N} per version, `all`
     {prefix}:embedded                     prefix  what `lazarus up` uses for an embedded run
 
 The snapshot layout is also spelled out in the Lua scripts of `redis_store`

@@ -6,17 +6,19 @@ model and version it is stored as, that it learned at least `min_learned`
 events (a model that learned nothing answers 0.5 to everything), that it was
 trained on the features this code computes (schema fingerprint), and that
 river's version matches. Only then is the model unpickled, with the allowlist
-(`safe_pickle`). The scorer wraps the result for its loop
-(`lazarus.scorer.serving`).
+(`safe_pickle`) plus the manifest's `snapshot_modules`, each of which the caller's own
+`LAZARUS_SNAPSHOT_MODULES` must allow (`load_model`, which `lazarus models verify` runs
+too). The scorer wraps the result for its loop (`lazarus.scorer.serving`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from lazarus.errors import SnapshotRejected
-from lazarus.registry.safe_pickle import safe_loads
+from lazarus.registry.safe_pickle import SETTING, ModuleNotLoadable, safe_loads, under
 from lazarus.registry.sealing import SealedSnapshot, environment, verify
 from lazarus.registry.signing import Verifier
 from lazarus.schemas.manifest import SnapshotManifest
@@ -42,6 +44,30 @@ def check_learned(manifest: SnapshotManifest, min_learned: int) -> None:
         )
 
 
+def snapshot_modules(manifest: SnapshotManifest, allowed: Iterable[str]) -> tuple[str, ...]:
+    """The modules the snapshot's model may load from: its manifest's `snapshot_modules`, each
+    of which `allowed` (this process's LAZARUS_SNAPSHOT_MODULES) must cover. Raises
+    ModuleNotLoadable naming the first one it does not."""
+    allowed = tuple(allowed)
+    for module in manifest.snapshot_modules:
+        if not under(module, allowed):
+            raise ModuleNotLoadable(
+                f"its trainer allows module {module} ({SETTING}), which this process's "
+                f"{SETTING} does not: add {module} to it here to load this model"
+            )
+    return manifest.snapshot_modules
+
+
+def load_model(sealed: SealedSnapshot, manifest: SnapshotManifest, allowed: Iterable[str]) -> Any:
+    """The model part of `sealed`, whose `manifest` is verified, unpickled as scorers do: the
+    allowlist plus the manifest's modules that `allowed` covers (`snapshot_modules`). Raises
+    SnapshotRejected (ModuleNotLoadable for a module or global refused) with the reason."""
+    modules = snapshot_modules(manifest, allowed)
+    if not sealed.model:
+        raise SnapshotRejected("snapshot has no separate model part (sealed by an older trainer)")
+    return safe_loads(sealed.model, modules)
+
+
 def open_model(
     sealed: SealedSnapshot,
     verifier: Verifier,
@@ -50,11 +76,14 @@ def open_model(
     version: int,
     fingerprint: str,
     min_learned: int = 1,
+    modules: Iterable[str] = (),
 ) -> tuple[SnapshotManifest, Any]:
     """The verified manifest and the unpickled model of `sealed` (stored as `model` v`version`),
-    if it passes every check above against the caller's schema `fingerprint` and `min_learned`.
-    Raises SnapshotRejected (NotLearnedEnough for too few events) with the reason; a python or
-    lazarus version that differs is only logged."""
+    if it passes every check above against the caller's schema `fingerprint` and `min_learned`,
+    and loads with the caller's `modules` (its LAZARUS_SNAPSHOT_MODULES: `load_model`).
+    Raises SnapshotRejected (NotLearnedEnough for too few events, ModuleNotLoadable for a
+    module or global refused) with the reason; a python or lazarus version that differs is
+    only logged."""
     manifest = verify(sealed, verifier, model=model, version=version, part="model")
     check_learned(manifest, min_learned)
     if manifest.schema_fingerprint != fingerprint:
@@ -79,4 +108,4 @@ def open_model(
                 theirs.get(name),
                 ours[name],
             )
-    return manifest, safe_loads(sealed.model)
+    return manifest, load_model(sealed, manifest, modules)

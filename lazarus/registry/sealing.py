@@ -16,6 +16,7 @@ import functools
 import hashlib
 import pickle
 import platform
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -131,8 +132,10 @@ def unseal(
     *,
     model: str | None = None,
     version: int | None = None,
+    modules: Iterable[str] = (),
 ) -> tuple[SnapshotManifest, Any]:
-    """`verify` the state part, then unpickle it with the allowlist (`safe_pickle`): the
-    manifest and the trainer's state. Raises SnapshotRejected with the reason."""
+    """`verify` the state part, then unpickle it with the allowlist (`safe_pickle`, plus what
+    `modules`, the trainer's LAZARUS_SNAPSHOT_MODULES, define): the manifest and the trainer's
+    state. Raises SnapshotRejected with the reason."""
     manifest = verify(sealed, verifier, model=model, version=version)
-    return manifest, safe_loads(sealed.blob)
+    return manifest, safe_loads(sealed.blob, modules)

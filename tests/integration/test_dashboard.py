@@ -116,9 +116,15 @@ def model_shown(page: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def served_shown(page: dict[str, Any]) -> dict[str, Any] | None:
-    """The page once it shows v2's served quality, with its cost, and no "no served" note."""
-    served = any(v["version"] == "2" and "-0.0500" in v["text"] for v in page["versions"])
-    return page if served and page["qualityNote"] is None else None
+    """The page once it shows v2's served quality, how much worse it is, the scores not judged,
+    the model's figure over all versions, and no "no served" note."""
+    served = any(
+        v["version"] == "2" and "+0.0500" in v["text"] and "30" in v["text"]
+        for v in page["versions"]
+    )
+    overall = page["servedOverall"] or ""
+    shown = served and "Accuracy 0.7000 (worse by +0.0500)" in overall
+    return page if shown and page["qualityNote"] is None else None
 
 
 LAG_POINTS = """
@@ -172,6 +178,7 @@ return {
   versions: model ? [...model.querySelectorAll("table.versions tbody tr[data-version]")].map(
     (r) => ({version: r.dataset.version, current: r.classList.contains("current"), text: text(r)})) : [],
   qualityNote: model && text(model.querySelector(".quality-note")),
+  servedOverall: model && text(model.querySelector(".served-overall")),
   timeline: model ? model.querySelectorAll("ol.timeline li").length : 0,
 };
 """
@@ -262,7 +269,7 @@ def test_dashboard_shows_lag_roles_and_versions_in_a_browser(
         assert "scorer:habitat" in page["roles"] and "serving" in page["roles"]
         assert page["problemsHidden"], "the page reports a problem with Redis or Kafka"
 
-        # Served quality, once measured, sits beside the prequential metric with its cost.
+        # Served quality, once measured, sits beside the prequential metric, with how much worse.
         client = redis.Redis.from_url(s.redis_url_value)
         write_quality(
             client,
@@ -272,13 +279,25 @@ def test_dashboard_shows_lag_roles_and_versions_in_a_browser(
                 {
                     "version": current,
                     "n": 120,
+                    "learned_before_served": 30,
+                    "position_unknown": 0,
                     "served": {"Accuracy": 0.70},
                     "prequential": {"Accuracy": 0.75},
-                    "cost": {"Accuracy": -0.05},
+                    "served_worse_by": {"Accuracy": 0.05},
                     "segments": {},
                     "updated_at": time.time(),
                 }
             ],
+            {
+                "n": 120,
+                "learned_before_served": 30,
+                "position_unknown": 0,
+                "served": {"Accuracy": 0.70},
+                "prequential": {"Accuracy": 0.75},
+                "served_worse_by": {"Accuracy": 0.05},
+                "versions": [current],
+                "updated_at": time.time(),
+            },
         )
         client.close()
         page = until(

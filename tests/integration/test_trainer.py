@@ -271,7 +271,8 @@ def test_features_that_make_the_model_raise_are_dead_lettered(
 
     from lazarus.trainer.specs import load_spec
 
-    s = with_keys(settings)
+    # its model class is the test's own code: scorers (and so the trainer) load it only if listed
+    s = with_keys(settings).with_overrides(snapshot_modules="tests.integration.flaky_spec")
     produce_sensors(s, 600, fault_rate=0.0)
     spec = load_spec("tests.integration.flaky_spec:make_spec")
     app = TrainerApp(s, spec, store_of(s), signer_from(s), cadence=Cadence(1000, 60))

@@ -255,7 +255,8 @@ def test_model_view_without_served_outcomes_says_so() -> None:
     newest = view["versions"][0]
     assert newest["current"] and newest["latest"] and newest["scorers"] == 1
     assert newest["prequential"] == {"Accuracy": 0.7}
-    assert newest["served"] == {} and newest["served_n"] == 0 and newest["cost"] == {}
+    assert newest["served"] == {} and newest["served_n"] == 0 and newest["served_worse_by"] == {}
+    assert view["served_overall"] is None
     assert view["metrics"] == ["Accuracy"]
     assert view["timeline"][0] == {
         "at": NOW - 30,
@@ -268,27 +269,41 @@ def test_model_view_without_served_outcomes_says_so() -> None:
     assert view["timeline"][1]["previous"] is None  # nothing before v1
 
 
-def test_model_view_puts_served_beside_prequential_with_the_cost() -> None:
+def test_model_view_puts_served_beside_prequential_with_how_much_worse() -> None:
     quality = [
         {
             "version": 1,
             "n": 40,
+            "learned_before_served": 12,
+            "position_unknown": 1,
             "served": {"Accuracy": 0.55, "LogLoss": 0.7},
             "prequential": {"Accuracy": 0.6, "LogLoss": 0.65},
-            "cost": {"Accuracy": -0.05, "LogLoss": 0.05},
+            "served_worse_by": {"Accuracy": 0.05, "LogLoss": 0.05},
             "segments": {},
             "updated_at": NOW,
         },
         {  # a version trimmed from the store still shows its served quality
             "version": 0,
             "n": 3,
+            "learned_before_served": 0,
+            "position_unknown": 0,
             "served": {},
             "prequential": {},
-            "cost": {},
+            "served_worse_by": {},
             "segments": {},
             "updated_at": NOW,
         },
     ]
+    overall = {
+        "n": 43,
+        "learned_before_served": 12,
+        "position_unknown": 1,
+        "served": {"Accuracy": 0.56},
+        "prequential": {"Accuracy": 0.6},
+        "served_worse_by": {"Accuracy": 0.04},
+        "versions": [0, 1],
+        "updated_at": NOW,
+    }
     view = model_view(
         "habitat",
         current=1,
@@ -300,8 +315,9 @@ def test_model_view_puts_served_beside_prequential_with_the_cost() -> None:
         quality=quality,
         roles=[],
         now=NOW,
+        overall=overall,
     )
-    assert view["quality_note"] is None
+    assert view["quality_note"] is None and view["served_overall"] == overall
     assert view["pinned"] == 1 and view["staleness_s"] == pytest.approx(90)
     assert view["metrics"] == ["Accuracy", "LogLoss"]
     by_version = {v["version"]: v for v in view["versions"]}
@@ -309,7 +325,8 @@ def test_model_view_puts_served_beside_prequential_with_the_cost() -> None:
     v1 = by_version[1]
     assert v1["current"] and v1["pinned"] and not v1["latest"]
     assert v1["served_n"] == 40 and v1["served"]["Accuracy"] == 0.55
-    assert v1["served_prequential"]["Accuracy"] == 0.6 and v1["cost"]["Accuracy"] == -0.05
+    assert v1["served_prequential"]["Accuracy"] == 0.6 and v1["served_worse_by"]["Accuracy"] == 0.05
+    assert v1["learned_before_served"] == 12 and v1["position_unknown"] == 1
     assert not by_version[0]["stored"] and by_version[0]["created_at"] is None
     assert view["served_by"] == [] and view["timeline"] == []
 

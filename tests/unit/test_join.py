@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 from lazarus.trainer.join import PendingJoin, pack_origin, unpack_origin
 
@@ -159,3 +160,21 @@ def test_status_shows_what_never_joined_from_a_trainers_heartbeat() -> None:
     assert _joins(beat) == "expired 1 · unmatched 1 · waiting 1"
     assert _joins({"unjoined_expired": "0", "waiting_outcomes": "0"}) == "all joined"
     assert _joins({"scored": "5"}) == "-"
+
+
+def test_categorical_features_wait_and_come_back_as_they_were() -> None:
+    """Strings (categories) among the numbers, in any position, survive the packed buffer and
+    a snapshot, and a subject's latest still finds them."""
+    j = PendingJoin(ttl_ms=10**9, max_pending=10, keep_joined=10)
+    mixed: dict[str, Any] = {"depth_m": 1.5, "habitat": "reed bed", "ph": 7.0, "island": "Biscoe"}
+    j.add("a", "site 1", 1_000, mixed, ("reed bed",), 1)
+    j.add("b", "site 2", 1_001, {"habitat": "bog"}, (), 2)  # type: ignore[dict-item]
+    j.add("c", "site 3", 1_002, {"depth_m": 2.0}, (), 3)
+    j = pickle.loads(pickle.dumps(j))
+    a = j.match("a", "site 1", 2_000)
+    assert a is not None and a.x == mixed and list(a.x) == list(mixed)
+    b = j.match(None, "site 2", 2_000)
+    assert b is not None and b.x == {"habitat": "bog"}
+    assert j.latest_by_subject == {"site 3": "c"}
+    c = j.match(None, "site 3", 2_000)
+    assert c is not None and c.x == {"depth_m": 2.0}

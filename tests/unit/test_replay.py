@@ -14,17 +14,7 @@ from typing import Any
 
 import pytest
 
-from lazarus.producers.app import ReplayOptions, ReplaySender, StrictAbort
 from lazarus.producers.feed import drain
-from lazarus.producers.recording import (
-    Record,
-    UnreadableHeader,
-    check_encoding,
-    check_header,
-    count_rows,
-    file_digest,
-    read_rows,
-)
 from lazarus.producers.replay import (
     ReplayConfig,
     Replayer,
@@ -32,6 +22,16 @@ from lazarus.producers.replay import (
     measurement_name,
     parse_label,
     parse_time,
+)
+from lazarus.producers.replay_run import ReplayOptions, ReplaySender, StrictAbort
+from lazarus.recording import (
+    Record,
+    UnreadableHeader,
+    check_encoding,
+    check_header,
+    count_rows,
+    file_digest,
+    read_rows,
 )
 from lazarus.schemas import DeadLetter, Outcome, SensorReading
 
@@ -97,13 +97,14 @@ def test_any_numeric_csv_becomes_readings(tmp_path: Path) -> None:
     rows = convert_all(path, ReplayConfig(label_column="class"))
     assert errors(rows) == {}
     first = rows[0]
-    assert isinstance(first, ReplayRow) and first.reading and first.outcome
+    assert isinstance(first, ReplayRow) and first.outcome
+    assert isinstance(first.reading, SensorReading)
     assert first.reading.measurements == {
         "sepal_length": 5.1,
         "sepal_width": 3.5,
         "petal_length": 1.4,
     }
-    assert first.reading.site_id == "row-2"
+    assert first.reading.site_id == "replay"
     assert first.outcome.label is True and first.outcome.event_ref == first.reading.event_id
     assert count_rows(path) == 2
 
@@ -145,7 +146,7 @@ def test_jsonl_with_broken_lines(tmp_path: Path) -> None:
     assert sorted(bad) == [2, 3, 5]
     assert bad[2].startswith("not JSON") and "object" in bad[3] and bad[5].startswith("not JSON")
     good = [r for r in rows if isinstance(r, ReplayRow) and r.reading is not None]
-    assert [g.reading.site_id for g in good if g.reading] == ["p1", "p2"]
+    assert [g.reading.site_id for g in good if isinstance(g.reading, SensorReading)] == ["p1", "p2"]
     assert [g.outcome.label for g in good if g.outcome] == [True, False]
 
 

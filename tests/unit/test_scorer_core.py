@@ -252,15 +252,22 @@ def test_outputs_a_score_cannot_carry_are_refused() -> None:
         (math.nan, None),
         (math.inf, None),
         (np.float32("nan"), None),
-        ("a string class", {"a string class": 1.0}),
+        ([1, 2], None),
+        (object(), None),
         (True, {False: math.nan, True: 0.5}),
         (True, {False: -math.inf, True: math.inf}),
     ]
     for output in bad:
         (result,) = predict_checked(model([output]), [{}])
         assert isinstance(result, ModelOutputError), output
-    good = [(2.5, None), (np.float64(1.5), None), (np.bool_(True), {True: 0.75, False: 0.25})]
-    assert predict_checked(model(good), [{}, {}, {}]) == good
+    good = [
+        (2.5, None),
+        (np.float64(1.5), None),
+        (np.bool_(True), {True: 0.75, False: 0.25}),
+        ("a string class", {"a string class": 1.0}),
+        (2, {0: 0.25, 2: 0.75}),
+    ]
+    assert predict_checked(model(good), [{}] * len(good)) == good
     assert all(isinstance(s, Score) for s in render_all(good))
     # a batch with one bad output: the others are served
     mixed = predict_checked(lambda xs: [(x["v"], None) for x in xs], [{"v": 1.0}, {"v": math.nan}])

@@ -28,15 +28,18 @@ def test_a_rescore_by_a_newer_version_has_the_same_id_and_the_first_wins() -> No
     for s in scored:
         first.setdefault(s.event_id, s)
     assert first[score_id("sensor-1-9", "habitat")].model_version == 3
-    # the quality monitor judges the same one, whichever half came first
+    # the quality monitor judges the same one, whichever half came first; the input sits at
+    # offset 9 of t:0, which neither version had read (trained through 3 and 4): honest
+    judged = Judged(False, False, None, {}, ("t", 0, 9))
     for label_first in (False, True):
         q = QualityJoin((metrics.Accuracy,), max_waiting=10)
         if label_first:
-            q.add_judged("sensor-1-9", Judged(False, False, None, {}))
+            q.add_judged("sensor-1-9", judged)
         for s in scored:
-            q.add_served(s.input_event_id, Served(s.model_version, s.prediction, None))
+            served = Served(s.model_version, s.prediction, None, s.trained_through)
+            q.add_served(s.input_event_id, served)
         if not label_first:
-            q.add_judged("sensor-1-9", Judged(False, False, None, {}))
+            q.add_judged("sensor-1-9", judged)
         (row,) = q.rows()
         assert row["version"] == 3 and row["n"] == 1 and row["served"]["Accuracy"] == 1.0
         assert q.duplicates == 1

@@ -175,6 +175,17 @@
       el("span", Object.assign({ class: "value", text: value }, attrs || {})));
   }
 
+  const WORSE_BY = "served worse by: how much worse the served scores are than the trainer's own " +
+    "predictions on the same events (the decoupling cost); positive when serving a snapshot loses, " +
+    "for every metric (prequential − served where bigger is better, served − prequential where smaller is)";
+
+  function servedOverall(q) {
+    const metrics = Object.keys(q.served).filter((n) => q.served[n] !== null)
+      .map((n) => n + " " + metric(q.served[n]) + " (worse by " + signed(q.served_worse_by[n]) + ")");
+    return (metrics.length ? metrics.join(", ") : "–") + " over " + num(q.n) + " honest scores; " +
+      num(q.learned_before_served + q.position_unknown) + " not judged";
+  }
+
   function drawModel(m) {
     const head = el("div", { class: "model-head" },
       el("h2", { text: m.model }),
@@ -184,7 +195,9 @@
       fact("staleness", duration(m.staleness_s), { title: "age of the current version: " + stamp(m.created_at) }),
       fact("served by", m.served_by.length
         ? m.served_by.map((s) => (s.version === null ? "waiting" : "v" + s.version)).join(", ") + " (" + m.served_by.length + " scorer" + (m.served_by.length > 1 ? "s" : "") + ")"
-        : "no scorer"));
+        : "no scorer"),
+      m.served_overall ? fact("served, all versions", servedOverall(m.served_overall),
+        { class: "value served-overall", title: WORSE_BY }) : null);
 
     const timeline = el("ol", { class: "timeline" }, ...m.timeline.map((t) =>
       el("li", { class: t.action },
@@ -194,16 +207,18 @@
 
     const names = m.metrics;
     const groupRow = el("tr", { class: "group" },
-      el("th", { colspan: 5 }),
+      el("th", { colspan: 6 }),
       ...names.map((n) => el("th", { colspan: 4, class: "first-of-metric", text: n })));
     const headRow = el("tr", {},
       el("th", { text: "version" }), el("th", { text: "created" }), el("th", { class: "num", text: "learned" }),
-      el("th", { class: "num", text: "scorers" }), el("th", { class: "num", text: "served n" }),
+      el("th", { class: "num", text: "scorers" }),
+      el("th", { class: "num", text: "served n", title: "honest scores: served before this version had learned their event" }),
+      el("th", { class: "num", text: "not judged", title: "scores of events this version had already learned, or of unknown position (an older trainer)" }),
       ...names.flatMap(() => [
         el("th", { class: "num first-of-metric", text: "prequential", title: "the trainer's test-then-train metric since the start" }),
         el("th", { class: "num", text: "served", title: "on the scores this version published" }),
         el("th", { class: "num", text: "preq. on served", title: "the trainer's prequential metric on exactly the served events" }),
-        el("th", { class: "num", text: "cost", title: "served − prequential on the same events: the decoupling cost" }),
+        el("th", { class: "num", text: "worse by", title: WORSE_BY }),
       ]));
     const body = m.versions.map((v) => {
       const served = v.served_n > 0;
@@ -213,15 +228,17 @@
         el("td", { class: "num", text: num(v.n_learned) }),
         el("td", { class: "num", text: num(v.scorers) }),
         el("td", { class: "num", text: served ? num(v.served_n) : "–" }),
+        el("td", { class: "num not-judged", text: num(v.learned_before_served + v.position_unknown),
+          title: num(v.learned_before_served) + " learned before served, " + num(v.position_unknown) + " of unknown position" }),
         ...names.flatMap((n) => [
           el("td", { class: "num first-of-metric", text: metric(v.prequential[n]) }),
           el("td", { class: "num", text: served ? metric(v.served[n]) : "–" }),
           el("td", { class: "num", text: served ? metric(v.served_prequential[n]) : "–" }),
-          el("td", { class: "num", text: served ? signed(v.cost[n]) : "–" }),
+          el("td", { class: "num", text: served ? signed(v.served_worse_by[n]) : "–" }),
         ]));
     });
     const table = el("table", { class: "versions" }, el("thead", {}, groupRow, headRow), el("tbody"));
-    fill(table.querySelector("tbody"), body, 5 + 4 * names.length, "no stored version");
+    fill(table.querySelector("tbody"), body, 6 + 4 * names.length, "no stored version");
 
     return el("section", { class: "card", "data-model": m.model, id: "model-" + m.model },
       head,
