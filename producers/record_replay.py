@@ -23,7 +23,8 @@ from lazarus.schemas.outcomes import Outcome, OutcomeKind
 from lazarus.schemas.records import DEFAULT_SUBJECT, Record
 
 NA_VALUES = ("", "NA", "N/A", "na", "n/a", "NaN", "nan", "null", "NULL", "None")
-"""Cells read as missing when the model spec names no NA markers of its own."""
+"""Cells read as missing when a replay has no spec file to say (a model named by import path);
+a spec file's `na_values` are used exactly as written."""
 _NOT_ID = re.compile(r"[^A-Za-z0-9_.:\-]+")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lazarus.errors import ConfigError
-from lazarus.producers.record_replay import NA_VALUES, RecordLayout, RecordReplayer
+from lazarus.producers.record_replay import RecordLayout, RecordReplayer
 from lazarus.producers.replay import ReplayConfig, Replayer
 from lazarus.producers.replay_run import ReplayTarget
 from lazarus.recording import read_rows
@@ -79,7 +79,7 @@ def _records_model(options: TargetOptions) -> tuple[ModelContract, RecordLayout]
             label_column=data.label_column,
             key_column=data.key_column,
             time_column=data.time_column,
-            na_values=tuple(data.na_values) or NA_VALUES,
+            na_values=tuple(data.na_values),  # as the spec says, even none
         )
         contract = spec.contract
     else:

@@ -90,6 +90,15 @@ class QualityApp:
             self._prequential,
         )
 
+    def _trained_through(self, version: int, score: dict[str, Any]) -> dict[str, int]:
+        """A version's trained offsets, read from its first score and shared by all of them."""
+        through = self._through.get(version)
+        if through is None:
+            through = self._through[version] = {
+                str(k): int(v) for k, v in score["trained_through"].items()
+            }
+        return through
+
     def step(self) -> int:
         assert self._consumer is not None
         messages = self._consumer.consume(1000, 0.2)
@@ -108,7 +117,7 @@ class QualityApp:
                             version,
                             labels.target_of_label(data["prediction"]),
                             labels.probabilities_in(data["probabilities"]),
-                            self._through.setdefault(version, dict(data["trained_through"])),
+                            self._trained_through(version, data),
                         ),
                     )
                 elif data.get("model") == self.spec.name:

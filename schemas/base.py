@@ -37,3 +37,7 @@ class Event(Contract):
     def key(self) -> str:
         """The subject key: the Kafka message key, so one subject stays on one partition, in order."""
         return str(getattr(self, self.KEY_FIELD))
+
+    def field_text(self, name: str) -> str:
+        """A segment field's value as text: the field `name` of this event."""
+        return str(getattr(self, name))

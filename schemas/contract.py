@@ -13,6 +13,8 @@ limits). No river import here.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -52,7 +54,8 @@ class ModelContract:
     (False, True). Two classes make a binary model, more a multiclass one. A regression takes
     finite numbers."""
     positive: Any = None
-    """A binary model's positive class (what river learns as True); None: the last class."""
+    """A binary model's positive class (what river learns as True); None: True for boolean
+    classes, else the last class."""
     max_clock_skew_s: float = 3600.0
     """An event stamped more than this far after its Kafka timestamp is dead-lettered: one bad
     clock must not move the join's clock (as Kafka's `log.message.timestamp.after.max.ms`)."""
@@ -106,7 +109,8 @@ class ModelContract:
         classes = self.label_classes
         positive = self.positive
         if classes is not None and len(classes) == 2 and positive is None:
-            positive = classes[-1]
+            # the positive class by default: True for booleans, else the last one declared
+            positive = True if any(c is True for c in classes) else classes[-1]
         return _codec(classes, positive)
 
     @property
@@ -119,8 +123,23 @@ class ModelContract:
     @property
     def fingerprint(self) -> str:
         """sha256 hex of the input events' names, schema versions and feature names
-        (`schema_fingerprint`): a scorer refuses a snapshot whose fingerprint differs."""
-        return schema_fingerprint(*(t.event for t in self.inputs))
+        (`schema_fingerprint`), and of the declared labels when they are not the default
+        binary (False, True): a scorer refuses a snapshot whose fingerprint differs, and a
+        trainer will not resume one, so a model learned with one positive class or set of
+        classes is never served or trained under another."""
+        base = schema_fingerprint(*(t.event for t in self.inputs))
+        if self.classes is None and self.positive is None:
+            return base
+        labels = self.labels
+        declared = {
+            "base": base,
+            "task": self.task,
+            "classes": [[type(c).__name__, c] for c in labels.classes or ()],
+            "positive": None
+            if not labels.binary
+            else [type(labels.positive).__name__, labels.positive],
+        }
+        return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()
 
     def input_event(self, topic: str, prefix: str = "") -> type[Event]:
         """The event class of input `topic` (its full name under `prefix`); KeyError if none."""

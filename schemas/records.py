@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -52,6 +52,8 @@ class Column:
     def __post_init__(self) -> None:
         if not self.name or len(self.name) > 200:
             raise ConfigError(f"column name {self.name!r}: 1 to 200 characters")
+        if not self.name.isprintable():
+            raise ConfigError(f"column name {self.name!r}: control characters are not allowed")
         if self.kind not in ("numeric", "categorical"):
             raise ConfigError(f"column {self.name!r}: kind must be numeric or categorical")
 
@@ -108,12 +110,11 @@ class Record(Event):
             feats["season_cos"] = math.cos(_TAU * day)
         return feats
 
-    def __getattr__(self, name: str) -> Any:
-        """A categorical or numeric column by name, so a segment field can name a column."""
-        kinds = type(self).KINDS
-        if name in kinds:
-            return self.__dict__["values"].get(name)
-        return super().__getattr__(name)  # type: ignore[misc]
+    def field_text(self, name: str) -> str:
+        """A segment field's value as text: `subject`, or a column's value (missing: "None")."""
+        if name == "subject":
+            return self.subject
+        return str(self.values.get(name))
 
 
 @functools.cache

@@ -24,7 +24,7 @@ import copy
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lazarus.registry.canonical import canonical_dumps
@@ -50,21 +50,35 @@ TOLERANCE = 1e-9
 
 
 def check_spec(
-    spec: ModelSpec, stream: Stream, *, predictor_for: PredictorFor | None = None
+    spec: ModelSpec,
+    stream: Stream,
+    *,
+    predictor_for: PredictorFor | None = None,
+    modules: Iterable[str] = (),
 ) -> None:
-    """Run every check on `spec` with `stream`; the first failing one raises."""
-    for check in yield_checks(spec, predictor_for=predictor_for):
+    """Run every check on `spec` with `stream`; the first failing one raises. `modules` are
+    the module prefixes snapshots may reference beyond the built-in allowlist (as
+    `LAZARUS_SNAPSHOT_MODULES`): a spec using your own classes passes them."""
+    for check in yield_checks(spec, predictor_for=predictor_for, modules=modules):
         check(spec, stream)
 
 
-def yield_checks(spec: ModelSpec, *, predictor_for: PredictorFor | None = None) -> Iterator[Check]:
+def yield_checks(
+    spec: ModelSpec,
+    *,
+    predictor_for: PredictorFor | None = None,
+    modules: Iterable[str] = (),
+) -> Iterator[Check]:
     """The checks `spec` must pass, each a function `(spec, stream) -> None`; name one with
-    `check_name(check)` (for test ids)."""
-    yield check_snapshot_round_trip
+    `check_name(check)` (for test ids). `modules` as for `check_spec`."""
+    mods = tuple(modules)
+    yield functools.partial(check_snapshot_round_trip, modules=mods)
     yield check_replay_gives_the_same_digest
-    yield check_resume_gives_the_same_digest
+    yield functools.partial(check_resume_gives_the_same_digest, modules=mods)
     yield check_learn_one_does_not_mutate_x
-    yield functools.partial(check_scoring_matches_training, predictor_for=predictor_for)
+    yield functools.partial(
+        check_scoring_matches_training, predictor_for=predictor_for, modules=mods
+    )
     yield check_fingerprint_is_stable
 
 
@@ -81,12 +95,14 @@ def check_name(check: Check) -> str:
 # -- the checks -------------------------------------------------------------------------------
 
 
-def check_snapshot_round_trip(spec: ModelSpec, stream: Stream) -> None:
+def check_snapshot_round_trip(
+    spec: ModelSpec, stream: Stream, *, modules: tuple[str, ...] = ()
+) -> None:
     """Sealed, signed, verified and unsealed (the allowlisting unpickler), a learner predicts
     as it did, has learned as much, and goes on learning to the same predictions."""
     half = len(stream) // 2
     learner = _learn(Learner(spec), stream[:half])
-    restored = Learner(spec, _reseal(spec, learner.state))
+    restored = Learner(spec, _reseal(spec, learner.state, modules))
     assert restored.state.n_learned == learner.state.n_learned > 0, "it learned nothing"
     probe = _features(stream)
     assert _predict(restored, probe) == _predict(learner, probe), "predictions changed"
@@ -102,13 +118,15 @@ def check_replay_gives_the_same_digest(spec: ModelSpec, stream: Stream) -> None:
     assert _digests(a) == _digests(b), "the same events gave different snapshot bytes"
 
 
-def check_resume_gives_the_same_digest(spec: ModelSpec, stream: Stream) -> None:
+def check_resume_gives_the_same_digest(
+    spec: ModelSpec, stream: Stream, *, modules: tuple[str, ...] = ()
+) -> None:
     """A learner restored from a snapshot mid-way ends with the bytes of one never stopped:
     a trainer killed and restarted publishes the digest an uninterrupted one would."""
     half = len(stream) // 2
     straight = _learn(Learner(spec), stream)
     first = _learn(Learner(spec), stream[:half])
-    resumed = _learn(Learner(spec, _reseal(spec, first.state)), stream[half:], start=half)
+    resumed = _learn(Learner(spec, _reseal(spec, first.state, modules)), stream[half:], start=half)
     assert _digests(resumed) == _digests(straight), "a resumed learner seals to other bytes"
 
 
@@ -127,7 +145,11 @@ def check_learn_one_does_not_mutate_x(spec: ModelSpec, stream: Stream) -> None:
 
 
 def check_scoring_matches_training(
-    spec: ModelSpec, stream: Stream, *, predictor_for: PredictorFor | None = None
+    spec: ModelSpec,
+    stream: Stream,
+    *,
+    predictor_for: PredictorFor | None = None,
+    modules: tuple[str, ...] = (),
 ) -> None:
     """What a scorer serves from a snapshot's model predicts, for the next event, what the
     trainer's test-then-train predicted (probabilities within `TOLERANCE`)."""
@@ -137,7 +159,7 @@ def check_scoring_matches_training(
     for i, (event, outcome) in enumerate(stream):
         served = None
         if i % every == every - 1:
-            model = safe_loads(canonical_dumps(learner.state.model))  # what scorers load
+            model = safe_loads(canonical_dumps(learner.state.model), modules)  # as scorers do
             served = _predictor(model, spec.task, predictor_for)
         learner.observe_features(event, i)
         result = learner.observe_outcome(outcome)
@@ -170,15 +192,16 @@ def _learn(learner: Learner, stream: Stream, start: int = 0) -> Learner:
     return learner
 
 
-def _reseal(spec: ModelSpec, state: LearnerState) -> LearnerState:
+def _reseal(spec: ModelSpec, state: LearnerState, modules: tuple[str, ...] = ()) -> LearnerState:
     """`state` published as a trainer publishes it (sealed, signed) and restored as a
     restarted trainer restores it (verified, unpickled through the allowlist)."""
     store, signer = MemorySnapshotStore(), parse_private(generate()[0])
     learner = Learner(spec, state)
     learner.checkpoint()
-    published = SnapshotPublisher(store, spec, signer, 1, keep=1, min_learned=1).publish(learner)
+    publisher = SnapshotPublisher(store, spec, signer, 1, keep=1, min_learned=1, modules=modules)
+    published = publisher.publish(learner)
     assert published is not None, "the in-memory store refused the snapshot"
-    restored, _ = restore(store, spec, signer, from_beginning=False)
+    restored, _ = restore(store, spec, signer, from_beginning=False, modules=modules)
     return restored.state
 
 

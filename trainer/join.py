@@ -17,95 +17,25 @@ came after their features had expired, been evicted or been dead-lettered).
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import struct
 from array import array
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from lazarus.schemas.base import Features
+from lazarus.trainer.packed_features import HEADER, SEP, mixed_names, pack_mixed, packing, unpack
+from lazarus.trainer.recent_ids import RecentIds
 
-_HEADER = struct.Struct("<qqI")
-"""Every packed entry starts with the feature time (ms), the origin and its layout id."""
-_SEP = "\x1f"
-_TEXT = "\x1e"
-"""Marks a categorical feature (a string value) among a layout's names. Its values follow the
-numbers, each as a 4-byte length and its UTF-8 bytes."""
-_LENGTH = struct.Struct("<I")
-
-
-@functools.cache
-def _packing(n_features: int) -> struct.Struct:
-    return struct.Struct(f"<qqI{n_features}d")
-
-
-def _unpack(packed: bytes, names: tuple[str, ...]) -> tuple[int, int, dict[str, Any], int]:
-    """(time ms, origin, features, where the subject starts) of a packed entry of a layout
-    with `names`."""
-    texts = sum(1 for n in names if n[:1] == _TEXT)
-    numbers = _packing(len(names) - texts)
-    time_ms, origin, _, *values = numbers.unpack_from(packed)
-    if not texts:
-        return time_ms, origin, dict(zip(names, values, strict=True)), numbers.size
-    at = numbers.size
-    strings = []
-    for _ in range(texts):
-        (n,) = _LENGTH.unpack_from(packed, at)
-        at += _LENGTH.size
-        strings.append(packed[at : at + n].decode())
-        at += n
-    nums, strs = iter(values), iter(strings)
-    x = {
-        (n[1:] if n[:1] == _TEXT else n): (next(strs) if n[:1] == _TEXT else next(nums))
-        for n in names
-    }
-    return time_ms, origin, x, at
-
-
-class RecentIds:
-    """The last `capacity` ids seen, as 64-bit digests in a ring: a few bytes each in a snapshot.
-
-    The lookup set is rebuilt on load rather than pickled.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._ring = array("q")
-        self._next = 0
-        self._set: set[int] = set()
-
-    @staticmethod
-    def _digest(event_id: str) -> int:
-        return int.from_bytes(
-            hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "little", signed=True
-        )
-
-    def __contains__(self, event_id: str) -> bool:
-        return self._digest(event_id) in self._set
-
-    def add(self, event_id: str) -> None:
-        d = self._digest(event_id)
-        if len(self._ring) < self.capacity:
-            self._ring.append(d)
-        else:
-            self._set.discard(self._ring[self._next])
-            self._ring[self._next] = d
-            self._next = (self._next + 1) % self.capacity
-        self._set.add(d)
-
-    def __len__(self) -> int:
-        return len(self._ring)
-
-    def __getstate__(self) -> dict[str, object]:
-        return {"capacity": self.capacity, "ring": self._ring.tobytes(), "next": self._next}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.capacity = int(state["capacity"])  # type: ignore[call-overload]
-        self._ring = array("q")
-        self._ring.frombytes(state["ring"])  # type: ignore[arg-type]
-        self._next = int(state["next"])  # type: ignore[call-overload]
-        self._set = set(self._ring)
+__all__ = [
+    "EarlyOutcome",
+    "JoinCounters",
+    "Joined",
+    "PendingJoin",
+    "RecentIds",
+    "pack_origin",
+    "unjoined",
+    "unpack_origin",
+]
 
 
 class Joined(NamedTuple):  # a NamedTuple: built once per learned event, and cheap to build
@@ -227,7 +157,7 @@ class PendingJoin:
         key = (tuple(x), segment)
         layout = self._layout_ids.get(key)
         try:
-            packed = _packing(len(x)).pack(
+            packed = packing(len(x)).pack(
                 time_ms, origin, len(self.layouts) if layout is None else layout, *x.values()
             )
         except struct.error:  # a categorical feature: a string among the numbers
@@ -254,9 +184,9 @@ class PendingJoin:
         if packed is None or event_id is None:
             self._unmatched(event_id, ref, subject, outcome_ms, label)
             return None
-        names, segment = self.layouts[_HEADER.unpack_from(packed)[2]]
+        names, segment = self.layouts[HEADER.unpack_from(packed)[2]]
         self._drop(event_id)
-        time_ms, origin, x, _ = _unpack(packed, names)
+        time_ms, origin, x, _ = unpack(packed, names)
         return self._joined(event_id, x, segment, origin, time_ms, outcome_ms)
 
     def forget(self, event_id: str) -> None:
@@ -317,7 +247,7 @@ class PendingJoin:
         cutoff = self.watermark_ms - self.ttl_ms
         while self.entries:
             event_id, packed = next(iter(self.entries.items()))
-            if _HEADER.unpack_from(packed)[0] >= cutoff:
+            if HEADER.unpack_from(packed)[0] >= cutoff:
                 break
             self._drop(event_id, gone=True)
             self.counters.expired += 1
@@ -333,32 +263,27 @@ class PendingJoin:
         packed = self.entries.pop(event_id)
         if gone:
             self.gone.add(event_id)
-        names = self.layouts[_HEADER.unpack_from(packed)[2]][0]
-        subject = packed[_unpack(packed, names)[3] :].decode()
+        names = self.layouts[HEADER.unpack_from(packed)[2]][0]
+        subject = packed[unpack(packed, names)[3] :].decode()
         if self.latest_by_subject.get(subject) == event_id:
             del self.latest_by_subject[subject]
 
     def _pack_mixed(
         self, x: dict[str, Any], segment: tuple[str, ...], time_ms: int, origin: int
     ) -> bytes:
-        """Features with categorical (string) values: the numbers packed as doubles, then each
-        string; the layout's names mark the strings' places."""
-        names = tuple(_TEXT + n if isinstance(v, str) else n for n, v in x.items())
-        key = (names, segment)
+        """Features with categorical (string) values (`packed_features.pack_mixed`)."""
+        key = (mixed_names(x), segment)
         layout = self._layout_ids.get(key)
         if layout is None:
             layout = self._layout_ids[key] = len(self.layouts)
             self.layouts.append(key)
-        numbers = [v for v in x.values() if not isinstance(v, str)]
-        texts = [v.encode() for v in x.values() if isinstance(v, str)]
-        head = _packing(len(numbers)).pack(time_ms, origin, layout, *numbers)
-        return head + b"".join(_LENGTH.pack(len(t)) + t for t in texts)
+        return pack_mixed(x, layout, time_ms, origin)
 
     def __getstate__(self) -> dict[str, object]:
         """The buffer as three flat blobs: pickling 25k small objects one by one is the slow part
         of every snapshot, joining them is done in C. Event ids never contain a unit separator."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("entries", "_layout_ids")}
-        state["entry_ids"] = _SEP.join(self.entries)
+        state["entry_ids"] = SEP.join(self.entries)
         state["entry_sizes"] = array("I", map(len, self.entries.values())).tobytes()
         state["entry_blob"] = b"".join(self.entries.values())
         return state
@@ -377,7 +302,7 @@ class PendingJoin:
         sizes.frombytes(sizes_raw)  # type: ignore[arg-type]
         entries: dict[str, bytes] = {}
         start = 0
-        for event_id, size in zip(ids.split(_SEP) if ids else [], sizes, strict=True):  # type: ignore[attr-defined]
+        for event_id, size in zip(ids.split(SEP) if ids else [], sizes, strict=True):  # type: ignore[attr-defined]
             entries[event_id] = blob[start : start + size]  # type: ignore[index]
             start += size
         self.entries = entries

@@ -124,9 +124,10 @@ def _codec(spec: ModelContract | ModelSpec) -> LabelCodec | None:
 
 
 def _segment_getter(fields: tuple[str, ...]) -> Callable[[Event], tuple[str, ...]]:
+    """Each field's value as text (`Event.field_text`: an attribute, or a record's column)."""
     if not fields:
         return lambda event: ()
-    get = operator.attrgetter(*fields)
     if len(fields) == 1:
-        return lambda event: (str(get(event)),)
-    return lambda event: tuple(map(str, get(event)))
+        (only,) = fields
+        return lambda event: (event.field_text(only),)
+    return lambda event: tuple(event.field_text(f) for f in fields)

@@ -95,12 +95,18 @@ DENIED_MODULES = (
     # unpickling inside the unpickle
     "pickle", "_pickle", "copyreg", "marshal", "shelve",
     # files and the network
-    "io", "pathlib", "shutil", "tempfile", "socket", "multiprocessing",
+    "io", "pathlib", "shutil", "tempfile", "socket", "multiprocessing", "threading",
+    "asyncio", "urllib", "http", "ftplib", "smtplib", "webbrowser", "requests",
+    # libraries whose functions load files or unpickle: a model is your code, never theirs
+    "pandas", "scipy", "sklearn", "joblib", "dill", "cloudpickle", "torch", "tensorflow",
+    "keras", "yaml", "h5py", "pyarrow", "polars",
     # numpy (numpy.load unpickles) and Lazarus: their few model names are admitted above
     "numpy", "lazarus", *DENIED_PREFIXES,
 )  # fmt: skip
 """Modules that `LAZARUS_SNAPSHOT_MODULES` may never name, nor anything under them: they run
-code, import, unpickle, touch files or the network, or reach our own processes. (The numpy
+code, import, unpickle, touch files or the network, or reach our own processes. The setting is
+for your own package; a listed library would admit every function it defines (pandas'
+`read_pickle` among them). (The numpy
 and Lazarus names a model needs are admitted above, one by one.)"""
 
 SETTING = "LAZARUS_SNAPSHOT_MODULES"

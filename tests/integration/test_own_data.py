@@ -58,9 +58,9 @@ CASES = {
 
 def write_csv(sample: Path, stream: Path, case: Case) -> tuple[int, int]:
     """`sample`: ROWS rows of depth (numeric, some "NA"), habitat (categorical), site (key) and
-    label, what `spec init` reads; `stream`: the same rows, then one whose depth is no number
-    and one whose label is no class, what is replayed. Returns (rows replayed, labelled rows
-    whose label is valid)."""
+    label, what `spec init` reads; `stream`: the same rows, then one whose depth is no number,
+    one whose label is no class and one without a label, what is replayed. Returns (rows
+    replayed, labelled rows whose label is valid)."""
     rnd = random.Random(7)
     rows = [["site", "depth_m", "habitat", "label"]]
     for i in range(ROWS):
@@ -71,11 +71,12 @@ def write_csv(sample: Path, stream: Path, case: Case) -> tuple[int, int]:
     bad = [
         ["site 0", "deep", HABITATS[0], case.label(1.0, HABITATS[0])],
         ["site 1", "1.5", HABITATS[1], case.bad_label],
+        ["site 2", "2.5", HABITATS[2], "NA"],  # unlabelled: scored, never learned
     ]
     for path, content in ((sample, rows), (stream, rows + bad)):
         with path.open("w", newline="") as f:
             csv.writer(f).writerows(content)
-    return ROWS + 2, ROWS
+    return ROWS + 3, ROWS
 
 
 @pytest.fixture
@@ -159,6 +160,8 @@ def test_spec_init_train_score_keeps_classes_and_values_as_declared(
 
     values = [Score.model_validate_json(value_of(m)) for m in scored]
     assert len({v.input_event_id for v in values}) == rows - 1  # every record but the bad one
+    predicted = {(type(v.prediction), v.prediction) for v in values}
+    assert len(predicted) >= 2, predicted  # the model learned something: not one constant
     for score in values:
         if case.classes is None:
             assert type(score.prediction) is float and score.probabilities is None
@@ -171,6 +174,17 @@ def test_spec_init_train_score_keeps_classes_and_values_as_declared(
     raw = json.loads(value_of(scored[0]))
     if case.classes is not None:  # on the wire, as declared: "present", 2
         assert raw["prediction"] in case.classes
+    # the trainer's prequential records carry labels as declared too
+    records = [
+        json.loads(value_of(m))
+        for m in read_all(s, f"{s.topic_prefix}lazarus.prequential.v1", expect=learnable)
+    ]
+    assert len(records) == learnable
+    if case.classes is None:
+        assert all(type(r["label"]) is float for r in records)
+    else:
+        declared = {(type(c), c) for c in case.classes}
+        assert {(type(r["label"]), r["label"]) for r in records} == declared
 
     letters = [
         DeadLetter.model_validate_json(value_of(m))

@@ -178,3 +178,15 @@ def test_categorical_features_wait_and_come_back_as_they_were() -> None:
     assert j.latest_by_subject == {"site 3": "c"}
     c = j.match(None, "site 3", 2_000)
     assert c is not None and c.x == {"depth_m": 2.0}
+
+
+def test_entries_with_categories_expire_and_are_evicted_like_any_other() -> None:
+    """The subject sits after the strings: dropping such an entry still finds it."""
+    j = PendingJoin(ttl_ms=1_000, max_pending=2, keep_joined=10)
+    x: dict[str, Any] = {"habitat": "prairie à réséda", "depth_m": 1.0}
+    j.add("a", "sé", 0, x, (), 1)
+    j.add("b", "t", 10, x, (), 2)
+    j.add("c", "u", 20, x, (), 3)  # the buffer holds two: "a" is evicted
+    assert j.counters.evicted == 1 and set(j.latest_by_subject) == {"t", "u"}
+    j.add("d", "v", 5_000, {"depth_m": 2.0}, (), 4)  # the clock moves: "b" and "c" expire
+    assert j.counters.expired == 2 and set(j.latest_by_subject) == {"v"}

@@ -303,3 +303,33 @@ def test_replay_names_a_column_the_file_lacks() -> None:
     replayer = RecordReplayer(survey(), RecordLayout(label_column="occupied"), "abc")
     with pytest.raises(ConfigError, match="column 'habitat' of model 'survey' is not in"):
         replayer.check_columns(["depth_m", "occupied"])
+
+
+def test_boolean_classes_default_to_true_as_the_positive_class_in_any_order() -> None:
+    flipped = dataclasses.replace(HABITAT, classes=(True, False))
+    assert flipped.labels.positive is True and flipped.labels.target(True) is True
+
+
+def test_the_declared_labels_are_part_of_a_records_models_fingerprint() -> None:
+    """A snapshot learned with one positive class or set of classes is never served or
+    resumed under another (scorers and trainers compare fingerprints)."""
+    base = survey()
+    flipped = survey(positive="absent")
+    more = survey("multiclass", classes=("absent", "present", "unknown"))
+    assert len({base.fingerprint, flipped.fingerprint, more.fingerprint}) == 3
+    assert HABITAT.fingerprint == dataclasses.replace(HABITAT, description="x").fingerprint
+
+
+@pytest.mark.parametrize("name", ["key", "json", "a.b", "copy"])
+def test_a_segment_field_reads_the_column_whatever_its_name(name: str) -> None:
+    columns = (Column(name, "categorical"), Column("depth_m", "numeric"))
+    contract = tabular_contract("odd", columns, "regression", segment_fields=(name, "subject"))
+    event = contract.inputs[0].decode(
+        json.dumps({"event_id": "r1", "event_time": "2026-05-01T10:30:00Z", "values": {name: "v"}})
+    )
+    assert RowMaker.for_spec(contract).features(event)[-1] == ("v", "all")
+
+
+def test_a_column_name_with_control_characters_is_refused() -> None:
+    with pytest.raises(ConfigError, match="control characters"):
+        Column("\x1edepth", "numeric")

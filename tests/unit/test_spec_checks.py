@@ -12,7 +12,7 @@ from lazarus.producers.genome_sim import GenomicsLab, LabConfig
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
 from lazarus.schemas import Outcome
 from lazarus.scorer.predictors import predictor_for
-from lazarus.trainer.checks import Check, Stream, check_name, yield_checks
+from lazarus.trainer.checks import Check, Stream, check_name, check_spec, yield_checks
 from lazarus.trainer.specs import BUILTIN, ModelSpec, habitat
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -63,3 +63,16 @@ def test_a_spec_whose_model_mutates_its_input_fails_its_check() -> None:
     ]
     with pytest.raises(AssertionError, match="changed its features"):
         check(spec, stream("habitat"))
+
+
+def test_a_spec_with_your_own_classes_passes_given_its_modules_and_fails_without() -> None:
+    """As `LAZARUS_SNAPSHOT_MODULES` lets trainer and scorers load them, `modules=` lets the
+    suite: without it, the trainer's publisher refuses the snapshot, naming the module."""
+    from lazarus.trainer.servable import UnservableModel
+    from tests.custom_models import make_spec
+
+    spec = make_spec()
+    habitat_stream = stream("habitat")
+    check_spec(spec, habitat_stream, predictor_for=predictor_for, modules=("tests.custom_models",))
+    with pytest.raises(UnservableModel, match="scorers would refuse.*tests.custom_models"):
+        check_spec(spec, habitat_stream, predictor_for=predictor_for)
