@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,6 +48,30 @@ class Record:
     """The row's bytes as in the file, without its final line break."""
     row: dict[str, Any] | None = None
     problem: str | None = None
+
+
+def parse_time(value: Any, column: str | None = None) -> datetime:
+    """ISO 8601 or epoch seconds; a time without a zone is taken as UTC. ValueError naming
+    `column` (when given) for anything else.
+
+    >>> parse_time("2026-01-01T00:00:00"), parse_time(1767225600).year
+    (datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone.utc), 2026)
+    >>> parse_time("01/03/2025", "survey_date")
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'survey_date': '01/03/2025' is not a time (ISO 8601, e.g. 2025-03-01T09:30:00Z, or epoch seconds)
+    """
+    try:
+        if isinstance(value, int | float) or re.fullmatch(r"-?\d+(\.\d+)?", str(value).strip()):
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        where = f"column {column!r}: " if column else ""
+        raise ValueError(
+            f"{where}{str(value)[:80]!r} is not a time (ISO 8601, e.g. 2025-03-01T09:30:00Z, "
+            "or epoch seconds)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def check_encoding(name: str) -> str:

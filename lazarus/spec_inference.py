@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lazarus.errors import ConfigError
+from lazarus.recording import parse_time
 from lazarus.schemas.records import MODEL_NAME, Record
+from lazarus.schemas.specfile import DEFAULT_LABEL_WAIT_DAYS
 from lazarus.schemas.tabular import TASKS, TaskKind
 
 NA_MARKERS = ("", "NA", "N/A", "na", "n/a", "NaN", "nan", "null", "NULL", "None", "?", "-")
@@ -73,6 +75,12 @@ class Inference:
     """A classification's rows per class, in the classes' order (empty for a regression)."""
     unlabelled: int
     """Sampled rows whose label cell is missing."""
+    time_span_days: float | None = None
+    """Newest minus oldest time in the time column (None without one, or no readable time)."""
+    label_wait_days: float = DEFAULT_LABEL_WAIT_DAYS
+    """How long a row waits for its label: the default, or longer than the time span, so a
+    recording whose rows are out of time order loses none (the join gives up on features
+    older than this behind the newest row)."""
 
 
 def infer(
@@ -129,11 +137,30 @@ def infer(
             f"no feature column is left (the label column is {label_column!r}; dropped: "
             f"{', '.join(d for d, _ in dropped) or 'none'})"
         )
+    span = _span_days(columns[time_column], na_values) if time_column else None
+    wait = (
+        DEFAULT_LABEL_WAIT_DAYS
+        if span is None
+        else max(DEFAULT_LABEL_WAIT_DAYS, math.ceil(span) + 1.0)
+    )
     return Inference(
         name, kind, classes, positive, label_column, key_column, time_column, na_values,
         tuple(numeric), tuple(categorical), tuple(dropped), len(rows), counts,
-        len(rows) - len(labels),
+        len(rows) - len(labels), span, wait,
     )  # fmt: skip
+
+
+def _span_days(cells: list[str | None], na_values: tuple[str, ...]) -> float | None:
+    """Days between the oldest and newest readable time of `cells`."""
+    times = []
+    for cell in cells:
+        if cell is None or cell in na_values:
+            continue
+        try:
+            times.append(parse_time(cell).timestamp())
+        except ValueError:
+            continue
+    return (max(times) - min(times)) / 86400.0 if times else None
 
 
 def read_labels(

@@ -137,8 +137,21 @@ def _training(found: Inference) -> list[str]:
         "[training]",
         _kv("snapshot_every", 5000, "publish a snapshot after this many learned events..."),
         _kv("snapshot_seconds", 10.0, "...or this many seconds, whichever comes first"),
+        _kv("label_wait_days", found.label_wait_days, _wait_comment(found)),
         _kv("metrics", list(DEFAULT_METRICS[found.task]), "river metrics, the primary first"),
     ]
+
+
+def _wait_comment(found: Inference) -> str:
+    """Why `label_wait_days` is what it is: a row waits this long for its label, in event
+    time behind the newest row; older rows are given up on."""
+    if found.time_span_days is None:
+        return "a row waits this long (event time) for its label"
+    return (
+        f"a row waits this long for its label, behind the newest row; the sample's "
+        f"{found.time_column} spans {found.time_span_days:.0f} days, so a recording replayed "
+        "out of time order keeps every row"
+    )
 
 
 def _kv(key: str, value: Any, comment: str = "") -> str:

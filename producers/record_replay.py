@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lazarus.errors import ConfigError
-from lazarus.producers.replay import FALSE_WORDS, TRUE_WORDS, ReplayRow, parse_time, reason_of
+from lazarus.inputchecks import InputRejected, check_label
+from lazarus.producers.replay import FALSE_WORDS, TRUE_WORDS, ReplayRow, reason_of
+from lazarus.recording import parse_time
 from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.outcomes import Outcome, OutcomeKind
 from lazarus.schemas.records import DEFAULT_SUBJECT, Record
@@ -77,7 +79,11 @@ class RecordReplayer:
         """The row's record and outcome; any failure is the row's error, never a raise."""
         layout = self.layout
         try:
-            at = parse_time(row[layout.time_column]) if layout.time_column else now
+            at = (
+                parse_time(row[layout.time_column], layout.time_column)
+                if layout.time_column
+                else now
+            )
             subject = subject_of(row[layout.key_column]) if layout.key_column else DEFAULT_SUBJECT
             event_id = f"replay-{self.digest}-{loop}-{line}"
             record = self.record.model_validate(
@@ -88,20 +94,30 @@ class RecordReplayer:
                     "values": self._values(row),
                 }
             )
-            outcome = None
+            outcome, problem = None, None
             cell = row.get(layout.label_column) if layout.label_column else None
             if cell is not None and not self._missing(cell):
+                label = typed_label(cell, self._classes)
+                problem = self._label_problem(label)
                 outcome = Outcome(
                     event_id=f"{event_id}-outcome",
                     event_time=at + timedelta(seconds=layout.label_delay_s),
                     kind=OutcomeKind.LABEL,
                     subject=subject,
                     event_ref=event_id,
-                    label=typed_label(cell, self._classes),
+                    label=label,
                 )
         except Exception as exc:  # one row's data must never stop a replay: it is dead-lettered
             return ReplayRow(line, raw, error=reason_of(exc), error_class=type(exc).__name__)
-        return ReplayRow(line, raw, reading=record, outcome=outcome)
+        return ReplayRow(line, raw, reading=record, outcome=outcome, label_problem=problem)
+
+    def _label_problem(self, label: Any) -> str | None:
+        """Why the trainer will refuse `label` (`lazarus.inputchecks.check_label`), or None."""
+        try:
+            check_label(label, self._classes, self.contract.name)
+        except InputRejected as exc:
+            return str(exc)
+        return None
 
     def _missing(self, cell: Any) -> bool:
         return cell is None or (isinstance(cell, str) and cell.strip() in self._na)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
+from lazarus.recording import parse_time
 from lazarus.schemas import Outcome, SensorReading
 from lazarus.schemas.base import Event
 
@@ -54,6 +55,9 @@ class ReplayRow:
     outcome: Outcome | None = None
     error: str | None = None
     error_class: str | None = None
+    label_problem: str | None = None
+    """The outcome's label is no class of the model: it is sent all the same (the trainer
+    dead-letters it with this reason), but `--strict` stops at it."""
 
 
 def measurement_name(column: str) -> str:
@@ -82,14 +86,6 @@ def parse_label(value: Any) -> bool | float:
     return float(text)
 
 
-def parse_time(value: Any) -> datetime:
-    """ISO 8601 or epoch seconds; a time without a zone is taken as UTC."""
-    if isinstance(value, int | float) or re.fullmatch(r"-?\d+(\.\d+)?", str(value).strip()):
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 class Replayer:
     """Turns rows into payloads: `Replayer(cfg, digest).convert(line, row, raw, now, loop)`."""
 
@@ -109,7 +105,7 @@ class Replayer:
             if missing:
                 raise KeyError(f"column {missing[0]!r} is not in this row")
             measurements = self._measurements(row)
-            at = parse_time(row[cfg.time_column]) if cfg.time_column else now
+            at = parse_time(row[cfg.time_column], cfg.time_column) if cfg.time_column else now
             key = str(row[cfg.key_column]).strip() if cfg.key_column else DEFAULT_SITE
             event_id = f"replay-{self.digest}-{loop}-{line}"
             reading = SensorReading.model_validate(

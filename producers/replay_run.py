@@ -194,6 +194,11 @@ class ReplaySender:
                 error = result.error or "unusable"
                 self.reject(record.line, record.raw, error, result.error_class or "Error", loop)
             else:
+                if result.label_problem is not None and self.opts.strict:
+                    raise StrictAbort(
+                        f"{self.path}:{record.line}: {result.label_problem} "
+                        "(--strict: stopping at the first bad row)"
+                    )
                 self.send(result.reading, result.outcome)
         release_due(
             self.held,

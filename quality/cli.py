@@ -26,6 +26,11 @@ honest scores count: those of events their version had not learned yet; the
 others are counted apart. Read it with `lazarus models show MODEL` or on the
 dashboard. `lazarus up` runs one per model.
 
+It runs until Ctrl-C or SIGTERM, then says what it judged. To judge the
+scores of a replay honestly, start the trainer, the scorers and this monitor
+first and pace the replay (`--rate`): scores made after their version had
+learned the event are counted apart, never as served quality.
+
 MODEL is a built-in model's name, a model spec file (a path ending in .toml)
 or an import path (module:factory), as for `lazarus train`. A spec file's
 model creates its topics if they are missing.

@@ -6,6 +6,8 @@ and drives a `QualityApp` lives here.
 
 from __future__ import annotations
 
+import logging
+
 from lazarus import redisconn
 from lazarus.heartbeat import running_heartbeat
 from lazarus.kafka.admin import wait_for_broker
@@ -14,6 +16,8 @@ from lazarus.quality.app import QualityApp
 from lazarus.schemas.contract import ModelContract
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
+
+log = logging.getLogger("lazarus.quality")
 
 BROKER_TIMEOUT_S = 30.0
 """Seconds to wait for Kafka at start before giving up (exit 1)."""
@@ -34,4 +38,14 @@ def run(settings: Settings, contract: ModelContract) -> int:
         while not stop.is_set():
             app.step()
     app.stop()
+    s = app.stats()
+    log.info(
+        "stopped: %s messages read; %s scores judged, %s of them honest (their version had not "
+        "learned the event); %s scores and %s labels still waiting for their other half",
+        s["events_in"],
+        s["judged"],
+        s["honest"],
+        s["waiting_scores"],
+        s["waiting_labels"],
+    )
     return 0

@@ -64,11 +64,13 @@ KEYS = {
     "data": ("label_column", "key_column", "time_column", "na_values", "time_features"),
     "features": ("numeric", "categorical", "drop"),
     "pipeline": ("estimator", "scale", "params"),
-    "training": ("snapshot_every", "snapshot_seconds", "metrics"),
+    "training": ("snapshot_every", "snapshot_seconds", "label_wait_days", "metrics"),
 }
 """Every table of a spec file and the keys it may hold."""
 TABLES = tuple(KEYS)
 DEFAULT_NA_VALUES = ("",)
+DEFAULT_LABEL_WAIT_DAYS = 14.0
+"""The trainer's default: `ModelSpec.pending_ttl_s` is 14 days."""
 _AT_LINE = re.compile(r"at line (\d+)")
 
 
@@ -104,6 +106,8 @@ class Recipe:
     snapshot_every: int
     snapshot_seconds: float
     metrics: tuple[str, ...]
+    label_wait_days: float = DEFAULT_LABEL_WAIT_DAYS
+    """How long (event time, behind the newest row seen) a row waits for its label."""
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,11 @@ def _classes(m: Table, task: TaskKind) -> tuple[tuple[Any, ...] | None, Any]:
     if task == "binary" and len(classes) != 2:
         raise m.error("classes", f"a binary model has two classes, not {len(classes)}")
     if task == "multiclass" and len(classes) < 3:
-        raise m.error("classes", 'two classes make a binary task: set task = "binary"')
+        raise m.error(
+            "classes",
+            f"a multiclass model has three or more classes, not {len(classes)}"
+            + (' (two make a binary task: set task = "binary")' if len(classes) == 2 else ""),
+        )
     positive = m.get("positive", None)
     if positive is not None:
         if task != "binary":
@@ -294,6 +302,7 @@ def _recipe(p: Table, t: Table, task: TaskKind) -> Recipe:
         snapshot_every=t.integer("snapshot_every", 5000),
         snapshot_seconds=t.number("snapshot_seconds", 10.0),
         metrics=metrics,
+        label_wait_days=t.number("label_wait_days", DEFAULT_LABEL_WAIT_DAYS),
     )
 
 

@@ -179,10 +179,10 @@ class ScorerApp:
         )
         log.info(
             "waiting for a verified snapshot of %s that learned %d or more events "
-            "(is `lazarus train %s` running, with labels?)%s",
+            "(is its trainer running, with labels? `lazarus models list` shows what is "
+            "published)%s",
             self.spec.name,
             self.spec.min_learned,
-            self.spec.name,
             why,
         )
 

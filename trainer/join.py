@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from lazarus.schemas.base import Features
-from lazarus.trainer.packed_features import HEADER, SEP, mixed_names, pack_mixed, packing, unpack
+from lazarus.trainer.packed_features import (
+    HEADER,
+    SEP,
+    is_mixed,
+    mixed_names,
+    pack_mixed,
+    packing,
+    unpack_mixed,
+)
 from lazarus.trainer.recent_ids import RecentIds
 
 __all__ = [
@@ -125,11 +133,14 @@ class PendingJoin:
     """Recently expired, evicted or dead-lettered feature ids: their outcome is given up on at
     once rather than held for features that will not come."""
     _layout_ids: dict[Layout, int] = field(default_factory=dict, repr=False)
+    _mixed: set[int] = field(default_factory=set, repr=False)
+    """Ids of the layouts whose entries hold strings (categorical features)."""
 
     def __post_init__(self) -> None:
         self.joined.capacity = self.keep_joined
         self.gone.capacity = self.keep_joined
         self._layout_ids = {layout: i for i, layout in enumerate(self.layouts)}
+        self._mixed = {i for i, (names, _) in enumerate(self.layouts) if is_mixed(names)}
 
     def add(
         self,
@@ -184,9 +195,14 @@ class PendingJoin:
         if packed is None or event_id is None:
             self._unmatched(event_id, ref, subject, outcome_ms, label)
             return None
-        names, segment = self.layouts[HEADER.unpack_from(packed)[2]]
+        layout = HEADER.unpack_from(packed)[2]
+        names, segment = self.layouts[layout]
         self._drop(event_id)
-        time_ms, origin, x, _ = unpack(packed, names)
+        if layout in self._mixed:
+            time_ms, origin, x, _ = unpack_mixed(packed, names)
+        else:
+            time_ms, origin, _, *values = packing(len(names)).unpack_from(packed)
+            x = dict(zip(names, values, strict=True))
         return self._joined(event_id, x, segment, origin, time_ms, outcome_ms)
 
     def forget(self, event_id: str) -> None:
@@ -263,8 +279,12 @@ class PendingJoin:
         packed = self.entries.pop(event_id)
         if gone:
             self.gone.add(event_id)
-        names = self.layouts[HEADER.unpack_from(packed)[2]][0]
-        subject = packed[unpack(packed, names)[3] :].decode()
+        layout = HEADER.unpack_from(packed)[2]
+        names = self.layouts[layout][0]
+        start = (
+            unpack_mixed(packed, names)[3] if layout in self._mixed else packing(len(names)).size
+        )
+        subject = packed[start:].decode()
         if self.latest_by_subject.get(subject) == event_id:
             del self.latest_by_subject[subject]
 
@@ -277,12 +297,15 @@ class PendingJoin:
         if layout is None:
             layout = self._layout_ids[key] = len(self.layouts)
             self.layouts.append(key)
+            self._mixed.add(layout)
         return pack_mixed(x, layout, time_ms, origin)
 
     def __getstate__(self) -> dict[str, object]:
         """The buffer as three flat blobs: pickling 25k small objects one by one is the slow part
         of every snapshot, joining them is done in C. Event ids never contain a unit separator."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("entries", "_layout_ids")}
+        state = {
+            k: v for k, v in self.__dict__.items() if k not in ("entries", "_layout_ids", "_mixed")
+        }
         state["entry_ids"] = SEP.join(self.entries)
         state["entry_sizes"] = array("I", map(len, self.entries.values())).tobytes()
         state["entry_blob"] = b"".join(self.entries.values())
@@ -307,6 +330,7 @@ class PendingJoin:
             start += size
         self.entries = entries
         self._layout_ids = {layout: i for i, layout in enumerate(self.layouts)}
+        self._mixed = {i for i, (names, _) in enumerate(self.layouts) if is_mixed(names)}
 
     @property
     def label_latency_mean_s(self) -> float | None:

@@ -4,7 +4,7 @@ An entry is `HEADER` (feature time in ms, origin, layout id), the feature values
 subject in UTF-8. The names (and segment) an entry shares with others are its layout, kept once
 in the join. Numbers are packed as doubles (`packing(n)`: all numbers, the usual case);
 categorical features (strings) follow them (`pack_mixed`), each as a 4-byte length and its
-UTF-8 bytes, their places marked among the layout's names (`TEXT`). `unpack` reads either.
+UTF-8 bytes, their places marked among the layout's names (`TEXT`). `unpack_mixed` reads the latter.
 """
 
 from __future__ import annotations
@@ -28,14 +28,18 @@ def packing(n_features: int) -> struct.Struct:
     return struct.Struct(f"<qqI{n_features}d")
 
 
-def unpack(packed: bytes, names: tuple[str, ...]) -> tuple[int, int, dict[str, Any], int]:
-    """(time ms, origin, features, where the subject starts) of a packed entry of a layout
-    with `names`."""
+def is_mixed(names: tuple[str, ...]) -> bool:
+    """Does a layout with `names` hold strings (`pack_mixed`)?"""
+    return any(n[:1] == TEXT for n in names)
+
+
+def unpack_mixed(packed: bytes, names: tuple[str, ...]) -> tuple[int, int, dict[str, Any], int]:
+    """(time ms, origin, features, where the subject starts) of an entry `pack_mixed` packed,
+    whose layout has `names`. (An all-numbers entry is `packing(len(names))`, then the
+    subject: the join reads those itself, on its hot path.)"""
     texts = sum(1 for n in names if n[:1] == TEXT)
     numbers = packing(len(names) - texts)
     time_ms, origin, _, *values = numbers.unpack_from(packed)
-    if not texts:
-        return time_ms, origin, dict(zip(names, values, strict=True)), numbers.size
     at = numbers.size
     strings = []
     for _ in range(texts):

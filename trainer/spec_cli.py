@@ -66,7 +66,11 @@ row numbers are dropped, with a comment saying why. Edit the file freely, then
 )
 @click.option("--key-column", default=None, help="Each row's subject (default: one subject).")
 @click.option("--time-column", default=None, help="Each row's time (default: when it is sent).")
-@click.option("--name", default=None, help="The model's name (default: from DATA's name).")
+@click.option(
+    "--name",
+    default=None,
+    help="The model's name, which names its topics (default: from --out's file name).",
+)
 @click.option("--estimator", default=None, help="From the catalogue (default: linear).")
 @click.option("--drop", multiple=True, help="A column to leave out (repeatable).")
 @click.option(
@@ -111,7 +115,7 @@ def init(
     found = infer(
         rows,
         label_column=label_column,
-        name=name or model_name(data.stem),
+        name=name or model_name(out.stem),
         task=task,
         key_column=key_column,
         time_column=time_column,

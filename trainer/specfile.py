@@ -99,6 +99,7 @@ def spec_from(spec: SpecFile) -> ModelSpec:
         metrics=tuple(_metric(spec, name) for name in recipe.metrics),
         snapshot_every=recipe.snapshot_every,
         snapshot_seconds=recipe.snapshot_seconds,
+        pending_ttl_s=recipe.label_wait_days * 86400.0,
     )
 
 

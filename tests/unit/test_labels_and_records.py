@@ -333,3 +333,21 @@ def test_a_segment_field_reads_the_column_whatever_its_name(name: str) -> None:
 def test_a_column_name_with_control_characters_is_refused() -> None:
     with pytest.raises(ConfigError, match="control characters"):
         Column("\x1edepth", "numeric")
+
+
+def test_a_label_that_is_no_class_is_sent_but_named_so_strict_can_stop() -> None:
+    replayer = RecordReplayer(survey(), RecordLayout(label_column="occupied"), "abc")
+    out = replayer.convert(4, {"depth_m": "1", "occupied": "owl"}, b"", NOW)
+    assert out.outcome is not None and out.outcome.label == "owl"  # the trainer dead-letters it
+    assert out.label_problem == (
+        "label 'owl' is not a class of survey (classes: 'absent', 'present')"
+    )
+    good = replayer.convert(5, {"depth_m": "1", "occupied": "present"}, b"", NOW)
+    assert good.label_problem is None
+
+
+def test_a_bad_time_names_its_column() -> None:
+    layout = RecordLayout(label_column="occupied", time_column="when")
+    out = RecordReplayer(survey(), layout, "abc").convert(6, {"when": "01/03/2025"}, b"", NOW)
+    assert out.reading is None and out.error is not None
+    assert out.error.startswith("column 'when': '01/03/2025' is not a time")

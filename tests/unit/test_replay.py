@@ -21,7 +21,6 @@ from lazarus.producers.replay import (
     ReplayRow,
     measurement_name,
     parse_label,
-    parse_time,
 )
 from lazarus.producers.replay_run import ReplayOptions, ReplaySender, StrictAbort
 from lazarus.recording import (
@@ -31,6 +30,7 @@ from lazarus.recording import (
     check_header,
     count_rows,
     file_digest,
+    parse_time,
     read_rows,
 )
 from lazarus.schemas import DeadLetter, Outcome, SensorReading

@@ -51,7 +51,7 @@ def test_init_writes_a_spec_that_check_and_train_accept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = write_survey(tmp_path / "Site Survey.csv")
-    out = tmp_path / "survey.toml"
+    out = tmp_path / "Site Survey.toml"  # the model is named after the spec file
     code, said, _ = run_main(
         ["spec", "init", str(data), "--label-column", "occupied", "--key-column", "site",
          "--out", str(out)],

@@ -145,7 +145,7 @@ BAD = [
      ':5: [model] positive: "yes" is not one of the classes ["absent", "present"]'),
     (('task = "binary"', 'task = "regression"'),
      ":4: [model] classes: a regression has no classes: remove it"),
-    (('task = "binary"', 'task = "multiclass"'), ":4: [model] classes: two classes make a binary task"),
+    (('task = "binary"', 'task = "multiclass"'), ":4: [model] classes: a multiclass model has three or more classes, not 2 (two make a binary task"),
     (('segment_fields = ["subject", "habitat"]', 'segment_fields = ["depth_m"]'),
      ":6: [model] segment_fields: 'depth_m' is neither \"subject\" nor a categorical column"),
     (("min_learned = 1", "min_learned = 0"), ":7: [model] min_learned: must be at least 1, not 0"),

@@ -188,3 +188,19 @@ def test_the_written_spec_reads_back_to_what_was_found(labels: list[str]) -> Non
     assert "3 sampled rows could not be read" in text and "#   note: an identifier" in text
     for name, _ in choices:
         assert f"#   {name}" in text
+
+
+def test_a_time_column_spanning_long_makes_rows_wait_longer_for_their_labels() -> None:
+    """A recording replayed out of time order: the join gives up on rows older than
+    `label_wait_days` behind the newest, so the wait covers the sample's span."""
+    dates = ["2025-01-01", "2025-07-20T12:00:00Z", "NA", "2025-03-01"]
+    rows = rows_with(["a", "b"] * 2, depth=["1", "2", "3", "4"], when=dates)
+    f = infer(rows, label_column="y", name="survey", time_column="when")
+    assert f.time_span_days is not None and round(f.time_span_days, 1) == 200.5
+    assert f.label_wait_days == 202.0
+    text = spec_text(f, Source("survey.csv", len(rows), 0), "LogisticRegression", [])
+    spec = spec_from(parse_spec(text, "survey.toml"))
+    assert spec.pending_ttl_s == 202.0 * 86400
+    assert "spans 200 days" in text
+    short = infer(rows_with(["a", "b"], depth=["1", "2"]), label_column="y", name="survey")
+    assert short.time_span_days is None and short.label_wait_days == 14.0
