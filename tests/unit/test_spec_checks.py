@@ -74,5 +74,5 @@ def test_a_spec_with_your_own_classes_passes_given_its_modules_and_fails_without
     spec = make_spec()
     habitat_stream = stream("habitat")
     check_spec(spec, habitat_stream, predictor_for=predictor_for, modules=("tests.custom_models",))
-    with pytest.raises(UnservableModel, match="scorers would refuse.*tests.custom_models"):
+    with pytest.raises(UnservableModel, match=r"scorers would refuse.*tests\.custom_models"):
         check_spec(spec, habitat_stream, predictor_for=predictor_for)
