@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from tests.integration.kafkatools import read_all, value_of
 from tests.integration.trainerkit import store_of, with_keys
 
 ROWS = 240
+START = datetime(2025, 3, 1, tzinfo=UTC)
 HABITATS = ("reed bed", "open water", "carr woodland")
 
 
@@ -56,22 +58,28 @@ CASES = {
 }
 
 
+def day(i: int) -> str:
+    """Row `i`'s survey date: the rows span ROWS * 0.7 days (168), in order, as a programme's
+    recording of half a year does."""
+    return (START + timedelta(days=0.7 * i)).date().isoformat()
+
+
 def write_csv(sample: Path, stream: Path, case: Case) -> tuple[int, int]:
     """`sample`: ROWS rows of depth (numeric, some "NA"), habitat (categorical), site (key) and
     label, what `spec init` reads; `stream`: the same rows, then one whose depth is no number,
     one whose label is no class and one without a label, what is replayed. Returns (rows
     replayed, labelled rows whose label is valid)."""
     rnd = random.Random(7)
-    rows = [["site", "depth_m", "habitat", "label"]]
+    rows = [["site", "date", "depth_m", "habitat", "label"]]
     for i in range(ROWS):
         depth = rnd.uniform(0.0, 3.0)
         habitat = HABITATS[i % 3]
         cell = "NA" if i % 17 == 5 else f"{depth:.3f}"
-        rows.append([f"site {i % 4}", cell, habitat, case.label(depth, habitat)])
+        rows.append([f"site {i % 4}", day(i), cell, habitat, case.label(depth, habitat)])
     bad = [
-        ["site 0", "deep", HABITATS[0], case.label(1.0, HABITATS[0])],
-        ["site 1", "1.5", HABITATS[1], case.bad_label],
-        ["site 2", "2.5", HABITATS[2], "NA"],  # unlabelled: scored, never learned
+        ["site 0", day(ROWS), "deep", HABITATS[0], case.label(1.0, HABITATS[0])],
+        ["site 1", day(ROWS), "1.5", HABITATS[1], case.bad_label],
+        ["site 2", day(ROWS), "2.5", HABITATS[2], "NA"],  # unlabelled: scored, never learned
     ]
     for path, content in ((sample, rows), (stream, rows + bad)):
         with path.open("w", newline="") as f:
@@ -118,7 +126,7 @@ def test_spec_init_train_score_keeps_classes_and_values_as_declared(
 
     made = lazarus(
         "spec", "init", str(sample), "--label-column", "label", "--key-column", "site",
-        "--name", "survey", "--out", str(spec_path), env=env,
+        "--time-column", "date", "--name", "survey", "--out", str(spec_path), env=env,
     )  # fmt: skip
     assert made.returncode == 0, made.stdout + made.stderr
     spec = read_spec_file(spec_path)
@@ -132,7 +140,12 @@ def test_spec_init_train_score_keeps_classes_and_values_as_declared(
     text = re.sub(r"(?m)^snapshot_seconds = .*$", "snapshot_seconds = 0.2", spec_path.read_text())
     spec_path.write_text(text)
 
-    sent = lazarus("produce", "replay", str(data), "--model", str(spec_path), env=env)
+    # all at once, labels a second later: a recording of months, replayed in a second, loses
+    # no label (spec init made rows wait longer than the dates span: label_wait_days)
+    assert spec.data.time_column == "date" and spec.recipe.label_wait_days > 0.7 * (ROWS - 1)
+    sent = lazarus(
+        "produce", "replay", str(data), "--model", str(spec_path), "--label-delay", "1", env=env
+    )
     assert sent.returncode == 0, sent.stdout + sent.stderr
 
     trainer = lazarus_bg("train", str(spec_path), env=env)
