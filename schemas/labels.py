@@ -34,27 +34,20 @@ class LabelCodec:
     positive: Any = None
     """A binary model's positive class (one of `classes`); ignored otherwise."""
     _keys: dict[str, Any] = field(init=False, repr=False, compare=False)
+    binary: bool = field(init=False, compare=False)
+    """Two classes: river learns the positive one as True, the other as False."""
+    identity: bool = field(init=False, compare=False)
+    """Targets are the labels themselves: nothing to translate (every model but a binary one
+    whose classes are not the booleans False/True with True positive). Fixed at construction:
+    the trainer and the scorers read it per event."""
 
     def __post_init__(self) -> None:
-        keys = {str(c): c for c in self.classes or ()}
-        object.__setattr__(self, "_keys", keys)
-
-    @property
-    def binary(self) -> bool:
-        return self.classes is not None and len(self.classes) == 2
-
-    @property
-    def identity(self) -> bool:
-        """Targets are the labels themselves: nothing to translate (every model but a binary
-        one whose classes are not the booleans False/True with True positive)."""
-        if not self.binary:
-            return True
-        assert self.classes is not None
-        return (
-            set(self.classes) == {False, True}
-            and all(isinstance(c, bool) for c in self.classes)
-            and self.positive is True
-        )
+        classes = self.classes or ()
+        binary = self.classes is not None and len(classes) == 2
+        booleans = binary and all(type(c) is bool for c in classes) and len(set(classes)) == 2
+        object.__setattr__(self, "_keys", {str(c): c for c in classes})
+        object.__setattr__(self, "binary", binary)
+        object.__setattr__(self, "identity", not binary or (booleans and self.positive is True))
 
     @property
     def negative(self) -> Any:

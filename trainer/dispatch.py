@@ -24,6 +24,10 @@ from lazarus.trainer.specs import ModelSpec
 log = logging.getLogger("lazarus.trainer.app")
 
 
+_OFFSET_MASK = (1 << 40) - 1
+"""The offset bits of a packed origin (`lazarus.trainer.join.pack_origin`)."""
+
+
 class Dispatcher:
     """`learn(items)` per released batch; `reject_failures()` after a model check."""
 
@@ -116,9 +120,9 @@ class Dispatcher:
         self._publisher.publish(self._prequential_topic, joined.event_id, value)
 
     def _position(self, origin: int) -> InputPosition:
-        """A packed origin as the input event's (full topic name, partition, offset)."""
-        source, partition, offset = unpack_origin(origin)
-        return self._inputs[source], partition, offset
+        """A packed origin as the input event's (full topic name, partition, offset):
+        `unpack_origin`, inlined (this runs per learned event)."""
+        return self._inputs[origin >> 56], (origin >> 40) & 0xFFFF, origin & _OFFSET_MASK
 
     def _reject_features(self, failure: ModelFailure) -> None:
         source, partition, offset = unpack_origin(failure.joined.origin)

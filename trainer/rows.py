@@ -20,6 +20,7 @@ from lazarus.schemas.base import Event, Features
 from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.labels import LabelCodec
 from lazarus.schemas.outcomes import Outcome
+from lazarus.schemas.records import Record
 
 FeatureRow = tuple[str, str, int, Features, tuple[str, ...]]
 LabelRow = tuple[str, str | None, str, int, Any]
@@ -55,18 +56,24 @@ class RowMaker:
     """Rows of one model spec: its join key, its segment fields and its `RowRules`."""
 
     def __init__(
-        self, join_key: str, segment_fields: tuple[str, ...], rules: RowRules | None = None
+        self,
+        join_key: str,
+        segment_fields: tuple[str, ...],
+        rules: RowRules | None = None,
+        *,
+        records: bool = False,
     ) -> None:
-        self._args = (join_key, segment_fields, rules)
+        """`records`: the inputs are records, whose segment fields may name columns."""
+        self._args = (join_key, segment_fields, rules, records)
         self.join_key = join_key
         """The feature field an outcome's `event_ref` names."""
         self._join_key = operator.attrgetter(join_key)
-        self._segment = _segment_getter(segment_fields)
+        self._segment = _segment_getter(segment_fields, records)
         self._rules = rules
 
-    def __reduce__(self) -> tuple[type[RowMaker], tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickled as its arguments (it crosses to the decoding process in a `FeedPlan`)."""
-        return (RowMaker, self._args)
+        return (_row_maker, self._args)
 
     @classmethod
     def for_spec(cls, spec: ModelContract | ModelSpec) -> RowMaker:
@@ -79,7 +86,8 @@ class RowMaker:
             max_skew_ms=int(spec.max_clock_skew_s * 1000),
             labels=_codec(spec),
         )
-        return cls(spec.join_key, spec.segment_fields, rules)
+        records = any(issubclass(t.event, Record) for t in spec.inputs)
+        return cls(spec.join_key, spec.segment_fields, rules, records=records)
 
     def features(self, event: Event, kafka_timestamp: tuple[int, int] = NOT_CHECKED) -> FeatureRow:
         """Raises `InputRejected` for a skewed clock or non-finite features, and whatever the
@@ -123,10 +131,22 @@ def _codec(spec: ModelContract | ModelSpec) -> LabelCodec | None:
     return None if codec.identity and codec.classes is not None else codec
 
 
-def _segment_getter(fields: tuple[str, ...]) -> Callable[[Event], tuple[str, ...]]:
-    """Each field's value as text (`Event.field_text`: an attribute, or a record's column)."""
+def _row_maker(
+    join_key: str, segment_fields: tuple[str, ...], rules: RowRules | None, records: bool
+) -> RowMaker:
+    return RowMaker(join_key, segment_fields, rules, records=records)
+
+
+def _segment_getter(fields: tuple[str, ...], records: bool) -> Callable[[Event], tuple[str, ...]]:
+    """Each field's value as text: an attribute, read with one `attrgetter` (this runs per
+    event), or for records `Event.field_text` (the subject, or a column by name)."""
     if not fields:
         return lambda event: ()
+    if not records:
+        get = operator.attrgetter(*fields)
+        if len(fields) == 1:
+            return lambda event: (str(get(event)),)
+        return lambda event: tuple(map(str, get(event)))
     if len(fields) == 1:
         (only,) = fields
         return lambda event: (event.field_text(only),)
