@@ -22,6 +22,7 @@ from math import isfinite
 from typing import Any
 
 from lazarus.errors import LazarusError
+from lazarus.registry.canonical import canonical_dumps
 from lazarus.schemas.base import Event
 from lazarus.schemas.outcomes import Outcome
 from lazarus.trainer.evaluation import Prequential
@@ -148,6 +149,10 @@ class Learner:
             self._repair()
             return
         s = self.state
+        # Go on from the model as a snapshot holds it (canonical: sets in sorted order), so a
+        # trainer restarted from this checkpoint's snapshot learns exactly as this one goes on
+        # to (a tree's choices can depend on the order it walks a set of string classes).
+        s.model = pickle.loads(canonical_dumps(s.model))
         self._checkpoint = pickle.dumps(
             (s.model, s.evaluation, s.n_learned), protocol=pickle.HIGHEST_PROTOCOL
         )
