@@ -13,6 +13,7 @@ The other consumers (metadata and watermarks, explicit assignment) come from
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -25,6 +26,10 @@ log = logging.getLogger("lazarus.kafka")
 
 REVOKE_FLUSH_S = 10.0
 """How long a revoke waits for outputs to be acknowledged before the partitions go."""
+CLOSE_TIMEOUT_S = 15.0
+"""How long `close()` waits for the final commit and the group leave. librdkafka's synchronous
+commit has no timeout of its own: with the broker gone it would block a stopping worker
+forever, deaf to SIGTERM."""
 
 
 def metadata_consumer(conf: KafkaConfig) -> Consumer:
@@ -119,24 +124,44 @@ class GroupConsumer:
 
     def commit(self) -> None:
         """Commit the stored offsets now (synchronously); a failure is logged, not raised."""
-        if self._consumer is None:
-            return
+        if self._consumer is not None:
+            self._commit(self._consumer)
+
+    @staticmethod
+    def _commit(consumer: Consumer) -> None:
         try:
-            self._consumer.commit(asynchronous=False)
+            consumer.commit(asynchronous=False)
         except KafkaException as exc:
             if exc.args and exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning(
                     "offset commit failed (%s); the next owner re-reads from the last commit", exc
                 )
 
-    def close(self) -> None:
-        """Checkpoint, commit, leave the group. The caller flushes its outputs first."""
-        if self._consumer is None:
-            return
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
+        """Checkpoint, commit, leave the group, within `timeout` seconds; False when the broker
+        did not answer in time (logged: the inputs since the last commit are read again by
+        the partitions' next owner, at least once). The caller flushes its outputs first."""
+        consumer = self._consumer
+        if consumer is None:
+            return True
         self.checkpoint()
-        self.commit()
-        self._consumer.close()
         self._consumer = None
+
+        def finish() -> None:
+            self._commit(consumer)
+            consumer.close()
+
+        closer = threading.Thread(target=finish, name="consumer-close", daemon=True)
+        closer.start()
+        closer.join(timeout)
+        if closer.is_alive():
+            log.error(
+                "the broker did not take the final offset commit within %.0f s; the inputs "
+                "since the last commit will be read again by their next owner",
+                timeout,
+            )
+            return False
+        return True
 
     # -- rebalance hooks (run inside consume()) ------------------------------------------------
 
