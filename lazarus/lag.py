@@ -1,34 +1,76 @@
-"""Consumer lag: committed offset against log end, per group, topic and partition.
+"""Consumer lag: committed offset against log end, per group, topic and partition, each figure
+with the time it was sampled.
 
-The log end is read from the data, not only from the broker's high watermark:
-some Kafka-protocol brokers (Tansu 0.6) report the last batch's base offset + 1
-as the high watermark. Reading the last batch and taking its last offset + 1 is
-correct on every broker and costs one small fetch per partition.
+`sample_lag()` is the one reader (`lazarus lag`, `lazarus status`, the `up` table, the
+dashboard, the exporter). One sample costs, whatever the number of groups:
+- admin requests (`lag_broker`): the groups, each group's committed offsets (concurrently), and
+  the low and high watermarks of every partition;
+- at most one read of records (`lag_fetch`), bounded by `budget_s`, for what the admin API
+  cannot say. Some Kafka-protocol brokers (Tansu 0.6) report the last batch's base offset + 1 as
+  the high watermark, so the log end is read from the last batch (its last offset + 1), which is
+  correct on every broker; and the age of a group's oldest unconsumed record is its timestamp.
+  A `LagMemo` kept between samples skips both where the answer cannot have changed.
 
-A broker that fails during a probe, even in the middle of one, gives ServiceUnavailable naming
+A broker that fails during a sample, even in the middle of one, gives ServiceUnavailable naming
 LAZARUS_KAFKA_BOOTSTRAP_SERVERS (`lazarus.kafka.admin.broker_calls`), never a KafkaException.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import (
-    OFFSET_INVALID,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
-from lazarus.kafka.admin import broker_calls
+from lazarus.kafka.admin import admin_client, broker_calls
 from lazarus.kafka.config import KafkaConfig
-from lazarus.kafka.consumer import metadata_consumer
+from lazarus.lag_broker import (
+    ADMIN_TIMEOUT_S,
+    committed_offsets,
+    lazarus_groups,
+    partitions_of,
+    watermarks,
+)
+from lazarus.lag_fetch import Plan, Reads, reached_end, read_logs, read_with
+from lazarus.lag_memo import LagMemo, age_seconds
 
+__all__ = [
+    "FETCH_BUDGET_S",
+    "LagMemo",
+    "LagSample",
+    "PartitionLag",
+    "group_lag",
+    "iso",
+    "log_end",
+    "log_ends",
+    "max_age",
+    "reached_end",
+    "sample_lag",
+    "total_lag",
+]
+
+log = logging.getLogger(__name__)
+
+TP = tuple[str, int]
 LOG_END_PROBE_S = 2.0
+FETCH_BUDGET_S = 0.3
+"""Seconds a sample may spend reading records (log ends, oldest unconsumed ages)."""
+BROKER_CHECK_S = 1.0
+"""Seconds to wait for the broker to answer when records were not all read in time."""
+
+
+def iso(epoch: float) -> str:
+    """Epoch seconds as ISO 8601 UTC, e.g. `2026-05-01T12:00:00.250Z`.
+
+    >>> iso(0.25)
+    '1970-01-01T00:00:00.250Z'
+    """
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 @dataclass(frozen=True)
@@ -37,125 +79,225 @@ class PartitionLag:
     topic: str
     partition: int
     committed: int | None
+    """The group's next offset to read; None: it never committed (lag counts the whole log)."""
     end: int
     lag: int
-    lag_seconds: float | None = None
-    """Age of the oldest unconsumed message (0 when caught up; None when not measured)."""
+    lag_seconds: float | None
+    """Age of the oldest unconsumed message (0 when caught up; None: not known in time)."""
+    sampled_at: float
+    """When the offsets were read (epoch s); `as_dict` gives it as ISO 8601."""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "sampled_at": iso(self.sampled_at)}
 
 
-def _probe_consumer(conf: KafkaConfig, group: str) -> Consumer:
-    c = dict(conf)
-    c.update({"group.id": group, "enable.auto.commit": False, "enable.partition.eof": True})
-    return metadata_consumer(c)
+@dataclass(frozen=True)
+class LagSample:
+    """One reading of lag: `groups` (group -> its partitions' lag, in the order asked, then
+    the groups found on the broker) and `logs` ((topic, partition) -> (first offset kept, log
+    end)) for every partition read, `sampled_at` epoch s."""
+
+    sampled_at: float
+    groups: dict[str, tuple[PartitionLag, ...]]
+    logs: dict[TP, tuple[int, int]] = field(default_factory=dict)
+
+    def messages(self, topic: str) -> int | None:
+        """Messages kept on `topic` (None: it was not read, or does not exist)."""
+        parts = [end - low for (t, _), (low, end) in self.logs.items() if t == topic]
+        return sum(parts) if parts else None
 
 
-def reached_end(msg: Message) -> bool:
-    """True for the end-of-partition event, False for a record. Any other error event means the
-    broker failed under the read: KafkaException, so a reader never takes it for the end."""
-    err = msg.error()
-    if err is None:
-        return False
-    if err.code() == KafkaError._PARTITION_EOF:
-        return True
-    raise KafkaException(err)
+def sample_lag(
+    conf: KafkaConfig,
+    groups: Mapping[str, Sequence[str]],
+    *,
+    prefix: str | None = None,
+    topics: Sequence[str] = (),
+    ages: bool = True,
+    memo: LagMemo | None = None,
+    budget_s: float = FETCH_BUDGET_S,
+    timeout: float = ADMIN_TIMEOUT_S,
+) -> LagSample:
+    """Lag of every group in `groups` (group -> the topics it reads) on every partition of its
+    topics and of the topics it has committed on; a group that never committed gets lag = the
+    whole log, `committed` None.
+
+    - `prefix`: also every other `{prefix}lazarus.*` group on the broker that has committed
+      (e.g. a spec-file model's `lazarus.scorer.survey`), on the topics it committed on;
+    - `topics`: more topics whose logs to read (into `LagSample.logs`, e.g. dead letters);
+    - `ages`: also the age of each lagging partition's oldest unconsumed message (else None);
+    - `memo`: what the previous samples learned (pass the same one to every sample);
+    - `budget_s`: seconds for reading records; a log end not read in time falls back to the
+      high watermark, an age not read in time is None ("age unknown").
+
+    Raises ServiceUnavailable naming the setting when the broker fails, also mid-sample."""
+    memo = memo if memo is not None else LagMemo()
+    with broker_calls(conf):
+        admin = admin_client(conf)
+        committed, reading = _groups(admin, groups, prefix, timeout)
+        parts = partitions_of(
+            admin, [*topics, *(t for ts in reading.values() for t in ts)], timeout
+        )
+        tps = [(t, p) for t, ps in parts.items() for p in ps]
+        marks = watermarks(admin, tps, timeout)
+        at = time.time()
+        plan = plan_reads(marks.low, marks.high, committed, reading, parts, memo, ages)
+        reads = read_logs(conf, plan, budget_s) if plan.partitions() else Reads()
+        if reads.late:  # slow, or gone? A broker that went away raises here, with the setting.
+            admin.list_topics(timeout=min(timeout, BROKER_CHECK_S))
+    _remember(memo, reads, marks.high)
+    ends = {tp: _end(tp, marks.high[tp], memo, reads) for tp in tps}
+    rows = {
+        g: tuple(
+            partition_lag(
+                g,
+                (t, p),
+                committed[g].get((t, p)),
+                marks.low[(t, p)],
+                ends[(t, p)],
+                memo if ages else None,
+                at,
+            )
+            for t in ts
+            for p in parts.get(t, ())
+        )
+        for g, ts in reading.items()
+    }
+    return LagSample(at, rows, {tp: (marks.low[tp], ends[tp]) for tp in tps})
 
 
-def log_end(consumer: Consumer, tp: TopicPartition, timeout: float = LOG_END_PROBE_S) -> int:
-    """The offset after the last record of `tp`."""
-    low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
-    if high <= low:
-        return int(high)
-    consumer.assign([TopicPartition(tp.topic, tp.partition, high - 1)])
-    end = int(high)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        msg = consumer.poll(0.2)
-        if msg is None:
-            continue
-        if reached_end(msg):
-            break  # we have read what there is
-        end = max(end, (msg.offset() or 0) + 1)
-    consumer.unassign()
-    return end
+def _groups(
+    admin: AdminClient, groups: Mapping[str, Sequence[str]], prefix: str | None, timeout: float
+) -> tuple[dict[str, dict[TP, int]], dict[str, list[str]]]:
+    """Each group's committed offsets, and the topics to read for it: those given and those it
+    committed on. Groups found by `prefix` are kept only when they committed."""
+    wanted = {g: tuple(t) for g, t in groups.items()}
+    if prefix is not None:
+        for found in lazarus_groups(admin, prefix, timeout):
+            wanted.setdefault(found, ())
+    committed = committed_offsets(admin, list(wanted), timeout)
+    reading = {
+        g: sorted({*t, *(topic for topic, _ in committed[g])})
+        for g, t in wanted.items()
+        if g in groups or committed[g]
+    }
+    return committed, reading
 
 
-def oldest_age(
-    consumer: Consumer,
-    tp: TopicPartition,
-    offset: int,
-    now: float,
-    timeout: float = LOG_END_PROBE_S,
-) -> float | None:
-    """Seconds since the message at `offset` of `tp` was produced (None if it cannot be read)."""
-    consumer.assign([TopicPartition(tp.topic, tp.partition, offset)])
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            if msg is None:
-                continue
-            if reached_end(msg):
-                return None
-            _, ms = msg.timestamp()
-            return max(0.0, now - ms / 1000.0) if ms > 0 else None
-        return None
-    finally:
-        consumer.unassign()
+def plan_reads(
+    low: Mapping[TP, int],
+    high: Mapping[TP, int],
+    committed: Mapping[str, Mapping[TP, int]],
+    reading: Mapping[str, Sequence[str]],
+    parts: Mapping[str, Sequence[int]],
+    memo: LagMemo,
+    ages: bool,
+) -> Plan:
+    """What must be read: log ends not known for this high watermark, and the timestamps of
+    oldest unconsumed records not seen before."""
+    plan = Plan()
+    for tp in high:
+        if high[tp] > low[tp] and memo.end(*tp, high[tp]) is None:
+            plan.ends[tp] = high[tp] - 1
+    if not ages:
+        return plan
+    for group, topics in reading.items():
+        for tp in ((t, p) for t in topics for p in parts.get(t, ())):
+            start = committed[group].get(tp, low[tp])
+            known_end = memo.end(*tp, high[tp])
+            lagging = start < known_end if known_end is not None else tp in plan.ends
+            if lagging and memo.stamp(*tp, start) is None:
+                plan.stamps.setdefault(tp, set()).add(start)
+    return plan
+
+
+def _remember(memo: LagMemo, reads: Reads, high: Mapping[TP, int]) -> None:
+    for tp, end in reads.ends.items():
+        memo.ends.put((*tp, high[tp]), end)
+    for position, stamp in reads.stamps.items():
+        memo.stamps.put(position, stamp)
+
+
+def _end(tp: TP, high: int, memo: LagMemo, reads: Reads) -> int:
+    end = reads.ends.get(tp)
+    if end is None:
+        end = memo.end(*tp, high) or reads.seen.get(tp)
+    if end is None:  # an empty log, or its last batch not read in time
+        return high
+    return max(end, high)
+
+
+def partition_lag(
+    group: str,
+    tp: TP,
+    committed: int | None,
+    low: int,
+    end: int,
+    stamps: LagMemo | None,
+    at: float,
+) -> PartitionLag:
+    """One partition's lag from its offsets: `end - committed`, or `end - low` (the whole log)
+    when the group never committed; the age from `stamps` (None without, or not known).
+
+    >>> memo = LagMemo(); memo.stamps.put(("t", 0, 3), 1_000)
+    >>> r = partition_lag("g", ("t", 0), 3, 0, 10, memo, 4.0)
+    >>> r.lag, r.lag_seconds, partition_lag("g", ("t", 0), None, 2, 10, None, 4.0).lag
+    (7, 3.0, 8)
+    """
+    start = low if committed is None else committed
+    lag = max(0, end - start)
+    age: float | None = None
+    if stamps is not None:
+        age = 0.0 if lag == 0 else age_seconds(stamps.stamp(*tp, start), at)
+    return PartitionLag(group, tp[0], tp[1], committed, end, lag, age, at)
 
 
 def group_lag(
     conf: KafkaConfig, group: str, topics: list[str], *, ages: bool = False
 ) -> list[PartitionLag]:
-    """Lag of `group` on every partition of `topics` (committed None: the group never committed).
-    With `ages`, also the age of the oldest unconsumed message of each lagging partition.
-
-    Raises ServiceUnavailable naming the setting when the broker fails, also mid-probe."""
-    with broker_calls(conf):
-        consumer = _probe_consumer(conf, group)
-        try:
-            return _lag_rows(consumer, group, topics, ages)
-        finally:
-            consumer.close()
+    """Lag of `group` on every partition of `topics` and of the topics it committed on
+    (`sample_lag` for one group). Raises ServiceUnavailable when the broker fails."""
+    return list(sample_lag(conf, {group: topics}, ages=ages).groups[group])
 
 
-def _lag_rows(consumer: Consumer, group: str, topics: list[str], ages: bool) -> list[PartitionLag]:
-    md = consumer.list_topics(timeout=5.0)
-    tps = [
-        TopicPartition(t, p)
-        for t in topics
-        if t in md.topics
-        for p in sorted(md.topics[t].partitions)
-    ]
-    committed = consumer.committed(tps, timeout=5.0) if tps else []
-    rows = []
-    now = time.time()
-    for tp in committed:
-        end = log_end(consumer, tp)
-        offset = None if tp.offset == OFFSET_INVALID or tp.offset < 0 else int(tp.offset)
-        lag = max(0, end - (offset or 0))
-        age: float | None = None
-        if ages:
-            age = 0.0 if lag == 0 else _oldest_unconsumed_age(consumer, tp, offset, now)
-        rows.append(PartitionLag(group, tp.topic, tp.partition, offset, end, lag, age))
-    return rows
+def log_ends(
+    consumer: Consumer, tps: Iterable[TopicPartition], timeout: float = LOG_END_PROBE_S
+) -> dict[TP, int]:
+    """The offset after the last record of each partition, read with `consumer` (assigned
+    for the read, unassigned after); a log whose last batch is not read within `timeout`
+    gives its high watermark."""
+    plan = Plan()
+    highs: dict[TP, int] = {}
+    for tp in tps:
+        low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+        highs[(tp.topic, tp.partition)] = int(high)
+        if high > low:
+            plan.ends[(tp.topic, tp.partition)] = int(high) - 1
+    reads = Reads()
+    if plan.ends:
+        read_with(consumer, plan, reads, time.monotonic() + timeout)
+    return {
+        tp: max(high, reads.ends.get(tp, reads.seen.get(tp, high))) for tp, high in highs.items()
+    }
 
 
-def _oldest_unconsumed_age(
-    consumer: Consumer, tp: TopicPartition, committed: int | None, now: float
-) -> float | None:
-    start = committed
-    if start is None:
-        start, _ = consumer.get_watermark_offsets(tp, timeout=5.0, cached=False)
-    return oldest_age(consumer, tp, int(start), now)
+def log_end(consumer: Consumer, tp: TopicPartition, timeout: float = LOG_END_PROBE_S) -> int:
+    """The offset after the last record of `tp` (`log_ends` of one partition)."""
+    return log_ends(consumer, [tp], timeout)[(tp.topic, tp.partition)]
 
 
-def total_lag(rows: list[PartitionLag]) -> int:
+def total_lag(rows: Iterable[PartitionLag]) -> int:
     return sum(r.lag for r in rows)
 
 
-def max_age(rows: list[PartitionLag]) -> float | None:
-    ages = [r.lag_seconds for r in rows if r.lag_seconds is not None]
+def max_age(rows: Iterable[PartitionLag]) -> float | None:
+    """Age of the group's oldest unconsumed message: the oldest over its partitions, None when
+    that of a lagging partition is not known (or none was measured)."""
+    ages = []
+    for r in rows:
+        if r.lag_seconds is None:
+            if r.lag > 0:
+                return None
+            continue
+        ages.append(r.lag_seconds)
     return max(ages) if ages else None

@@ -33,6 +33,7 @@ def require(url: str, timeout: float = PING_TIMEOUT_S) -> redis.Redis:
     """A connected client, or ServiceUnavailable naming the setting to change."""
     if not answers(url, timeout):
         raise ServiceUnavailable(
-            f"no Redis answered at {redact_url(url)}; start one, or set {env_name('redis_url')}"
+            f"no Redis answered at {redact_url(url)}; start one, or set {env_name('redis_url')} "
+            "(while `lazarus up` runs, commands in other terminals use its Redis)"
         )
     return connect(url)

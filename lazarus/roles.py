@@ -28,9 +28,11 @@ def demo_roles(
     seed: int,
     prefix: str = "",
     dashboard_port: int | None = None,
+    lag_exporter: bool = True,
 ) -> list[RoleSpec]:
     """Producers for both feeds, one trainer per model, `scorers` scorer workers and a quality
-    monitor per model, and the dashboard (unless `dashboard_port` is None)."""
+    monitor per model, the lag exporter (Prometheus lag, unless `lag_exporter` is False) and
+    the dashboard (unless `dashboard_port` is None)."""
     # -P: never import from the current directory (a folder named `schemas` there must not
     # shadow ours); `-m` then finds only the installed packages.
     py = (sys.executable, "-P", "-m")
@@ -74,6 +76,8 @@ def demo_roles(
             RoleSpec(f"quality:{m}", (*py, "lazarus", "quality", m), drop_env=SECRET)
             for m in BUILTIN
         ]
+    if lag_exporter:
+        roles.append(RoleSpec("lag-exporter", (*py, "lazarus", "lag-exporter"), drop_env=SECRET))
     if dashboard_port is not None:
         roles.append(
             RoleSpec(

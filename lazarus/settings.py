@@ -96,7 +96,21 @@ class Settings(BaseSettings):
     signing_public_key: str | None = Field(
         None, description="Ed25519 public key (PEM or base64) snapshots are verified with."
     )
-    snapshot_keep: int = Field(10, ge=1, le=10_000, description="Snapshot versions kept per model.")
+    snapshot_keep: int = Field(
+        10, ge=1, le=10_000, description="The newest snapshot versions kept per model."
+    )
+    snapshot_keep_hourly: int = Field(
+        24,
+        ge=0,
+        le=10_000,
+        description="Also keep the newest version of each of this many recent UTC hours (0: none).",
+    )
+    snapshot_keep_daily: int = Field(
+        7,
+        ge=0,
+        le=10_000,
+        description="Also keep the newest version of each of this many recent UTC days (0: none).",
+    )
     # NoDecode: comma-separated text, not JSON (`_modules_from_text`).
     snapshot_modules: Annotated[tuple[str, ...], NoDecode] = Field(
         (),

@@ -1,23 +1,29 @@
-"""The live status table of `lazarus up`: events/s per role, consumer lag, model version."""
+"""The live status table of `lazarus up`: events/s per role, consumer lag, model version.
+
+Lag is sampled beside the display (`lazarus.lag_poller`, every `LAG_EVERY_S`), so drawing the
+table never waits on the broker; a figure older than `STALE_AFTER_S` shows its age
+(`4,030 · 37 s old`), and a group that never committed says its lag is the whole log."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import redis
 from rich.table import Table
 
 from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.config import KafkaConfig
-from lazarus.lag import group_lag, total_lag
+from lazarus.lag import LagSample, total_lag
+from lazarus.lag_poller import LAG_EVERY_S, LagPoller
+from lazarus.lag_text import group_note, lag_cell
 from lazarus.rates import RateTracker, key_of
 from lazarus.supervisor import Child
 
 log = logging.getLogger(__name__)
 
-LAG_EVERY_S = 2.0
+__all__ = ["LAG_EVERY_S", "StatusView", "lag_text_of"]
 
 
 class StatusView:
@@ -28,6 +34,9 @@ class StatusView:
         prefix: str,
         kafka: KafkaConfig,
         topic_prefix: str,
+        *,
+        lag_every: float = LAG_EVERY_S,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._children = children
         self._redis = client
@@ -35,30 +44,13 @@ class StatusView:
         self._kafka = kafka
         self._topic_prefix = topic_prefix
         self._rates = RateTracker()
-        self._lag: dict[str, int] = {}
-        self._stop = threading.Event()
-        # Reading offsets can take seconds (a slow broker, a group coordinator lookup):
-        # it runs beside the display so the supervisor loop never waits on it.
-        self._poller = threading.Thread(target=self._poll_lag, name="lag-poller", daemon=True)
-        self._poller.start()
-
-    def _poll_lag(self) -> None:
-        while not self._stop.wait(LAG_EVERY_S):
-            groups = {
-                c.spec.group: c.spec.topics
-                for c in self._children
-                if c.spec.group and c.spec.topics
-            }
-            for group, topics in groups.items():
-                if self._stop.is_set():
-                    return
-                try:
-                    self._lag[group] = total_lag(group_lag(self._kafka, group, list(topics)))
-                except Exception as exc:  # a lag probe must never stop the supervisor
-                    log.debug("lag of %s unavailable: %s", group, exc)
+        self._clock = clock
+        groups = {c.spec.group: c.spec.topics for c in children if c.spec.group and c.spec.topics}
+        self.lag = LagPoller(kafka, groups, every=lag_every)
+        self.lag.start()
 
     def close(self) -> None:
-        self._stop.set()
+        self.lag.stop()
 
     def render(self, elapsed: float) -> Table:
         try:
@@ -69,16 +61,20 @@ class StatusView:
             beats = {}
         rates = self._rates.update(beats.values())
         table = Table(title=f"Lazarus — up {elapsed:,.0f}s (Ctrl-C stops everything)")
+        # Role names are never cut: `scorer:habitat#1` and `#2` must stay apart when narrow.
+        names = max((len(c.spec.name) for c in self._children), default=0)
         for col in ("role", "pid", "state", "events/s", "events", "lag", "model version"):
             table.add_column(
-                col, justify="right" if col in ("events/s", "events", "lag", "pid") else "left"
+                col,
+                justify="right" if col in ("events/s", "events", "lag", "pid") else "left",
+                no_wrap=col == "role",
+                min_width=names if col == "role" else None,
             )
         for child in self._children:
             pid = child.proc.pid
             beat = beats.get(pid, {})
             events = _events(beat) or "-"
             rate = rates.get(key_of(beat)) if beat else None
-            lag = self._lag.get(child.spec.group or "", None)
             state = child.state if child.state != "running" else beat.get("state", "starting")
             table.add_row(
                 child.spec.name,
@@ -86,10 +82,21 @@ class StatusView:
                 state,
                 f"{rate:,.0f}" if rate is not None else "-",
                 events,
-                f"{lag:,}" if lag is not None else "-",
+                lag_text_of(self.lag.latest(), child.spec.group, self._clock()),
                 beat.get("model_version") or "-",
             )
         return table
+
+
+def lag_text_of(sample: LagSample | None, group: str | None, now: float) -> str:
+    """The `lag` cell of a role: its group's total lag in `sample`, stale or not (`-`: no
+    group, or no sample of it yet)."""
+    rows = sample.groups.get(group) if sample is not None and group else None
+    if rows is None or sample is None:
+        return "-"
+    lag = total_lag(rows)
+    note = group_note(any(r.committed is not None for r in rows), lag, len(rows))
+    return lag_cell(lag, note, sample.sampled_at, now)
 
 
 def _events(beat: dict[str, str]) -> str | None:

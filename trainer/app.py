@@ -31,6 +31,7 @@ from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.kafka.consumer import metadata_consumer
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
 from lazarus.metrics import LATENCY_BUCKETS, STATS_INTERVAL_MS, KafkaStats, RoleMetrics
+from lazarus.registry.retention import Retention
 from lazarus.registry.signing import Signer
 from lazarus.registry.store import SnapshotStore
 from lazarus.schemas.topics import DEAD_LETTERS, PREQUENTIAL, Topic
@@ -107,7 +108,12 @@ class TrainerApp:
             store, spec, signer, from_beginning=from_beginning, modules=modules
         )
         self.snapshots = SnapshotPublisher(
-            store, spec, signer, next_version, settings.snapshot_keep, modules=modules
+            store,
+            spec,
+            signer,
+            next_version,
+            Retention.of_settings(settings),
+            modules=modules,
         )
         self._consumer: Consumer | None = None
         """Metadata and group commits only: the feed does the consuming."""

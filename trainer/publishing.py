@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import redis
 
 from lazarus.errors import LazarusError, SnapshotRejected
+from lazarus.registry.retention import Retention
 from lazarus.registry.sealing import SealedSnapshot, environment, seal, unseal
 from lazarus.registry.signing import Signer
 from lazarus.registry.store import SnapshotStore
@@ -99,7 +100,7 @@ class PublishStats:
 
 class SnapshotPublisher:
     """Publishes a model's versions `next_version`, `next_version` + 1, ... to `store`, signed with
-    `signer`, keeping `keep`; versions that learned fewer than `min_learned` (default: the spec's)
+    `signer`; each publish prunes by the rotation `keep` (a number n: the newest n); versions that learned fewer than `min_learned` (default: the spec's)
     events are stored but not servable. `modules` (LAZARUS_SNAPSHOT_MODULES) go into every
     manifest, and every model is test-loaded with them before it is stored."""
 
@@ -109,7 +110,7 @@ class SnapshotPublisher:
         spec: ModelSpec,
         signer: Signer,
         next_version: int,
-        keep: int,
+        keep: Retention | int,
         *,
         min_learned: int | None = None,
         modules: Iterable[str] = (),
@@ -122,7 +123,7 @@ class SnapshotPublisher:
         self._servable: bool | None = None
         self._signer = signer
         self.next_version = next_version
-        self._keep = keep
+        self._keep = Retention.of(keep)
         self._retry_at = 0.0
         self._delay = RETRY_FIRST_S
         self.stats = PublishStats()

@@ -23,13 +23,16 @@ Examples:
 The page shows consumer lag per group over time, events/s per role, the roles
 and the model version each serves, each model's versions (prequential metrics
 beside served metrics and their cost), the moves of its `current` pointer,
-its staleness, and dead-letter counts. It reads the Redis at LAZARUS_REDIS_URL
+its staleness, dead-letter counts, and a map of the sites, each coloured by
+its latest served score. It reads the Redis at LAZARUS_REDIS_URL
 (keys under LAZARUS_REDIS_KEY_PREFIX) and the broker at
 LAZARUS_KAFKA_BOOTSTRAP_SERVERS; lag is sampled in the background, so a broker
 outage shows on the page instead of stopping it.
 
 \b
-Endpoints: /  the page;  /api/state  the same data as JSON;  /healthz.
+Endpoints: /  the page;  /api/state  the same data as JSON;  /api/sites  the
+map's sites;  /healthz;
+/metrics  every live role's Prometheus metrics on one page (label `instance`).
 Exit codes: 0 stopped by Ctrl-C or SIGTERM; 1 Redis missing or the port taken.
 """
 )

@@ -10,7 +10,14 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from lazarus.cli.context import CliContext, pass_cli, print_json
-from lazarus.dead_letters.reading import group_by_reason, read_letters, select
+from lazarus.cli.json_shapes import DeadLetterReport, ReplayReport
+from lazarus.dead_letters.reading import (
+    group_by_reason,
+    input_key,
+    one_per_input,
+    read_letters,
+    select,
+)
 from lazarus.dead_letters.rejection import reason_of
 from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config, producer_config
@@ -39,7 +46,9 @@ Examples:
   lazarus dlq inspect --topic habitat.sensor_readings.v1 --limit 1000 --json
 
 Reasons that differ only in their numbers are one group (a stuck sensor
-reporting 9999 at many sites is one problem). Each group's example shows its
+reporting 9999 at many sites is one problem). An input rejected by several
+stages (the trainer and each scorer group write a letter each) counts once,
+naming every stage; the total says how many letters were merged. Each group's example shows its
 payload's size and sha256, and "cut" when the letter holds only the start of
 it (payloads over 64 KiB). Reading never moves any consumer group's offsets.""",
 )
@@ -62,8 +71,16 @@ def inspect(cli: CliContext, topic: str | None, limit: int | None, as_json: bool
     if topic is not None:
         letters = select(letters, origin_topic=_full(cli, topic))
     groups = [g.as_dict() for g in group_by_reason(letters)]
+    inputs = sum(g["count"] for g in groups)
     if as_json:
-        print_json({"total": len(letters), "unreadable": unreadable, "groups": groups})
+        report = {
+            "total": len(letters),
+            "inputs": inputs,
+            "merged": len(letters) - inputs,
+            "unreadable": unreadable,
+            "groups": groups,
+        }
+        print_json(report, DeadLetterReport)
         return
     c = cli.console
     if not letters:
@@ -76,7 +93,7 @@ def inspect(cli: CliContext, topic: str | None, limit: int | None, as_json: bool
         table.add_row(
             str(g["count"]) + (f" ({g['truncated']} cut)" if g["truncated"] else ""),
             g["reason"],
-            ",".join(g["stages"]),
+            ", ".join(g["stages"]),
             ",".join(g["origin_topics"]),
             g["last_at"][:19],
             g["example"]["origin"],
@@ -84,8 +101,22 @@ def inspect(cli: CliContext, topic: str | None, limit: int | None, as_json: bool
         )
     c.print(table)
     c.print(
-        f"{len(letters)} dead letters" + (f", {unreadable} unreadable" if unreadable else ""),
+        merged_text(len(letters), inputs) + (f", {unreadable} unreadable" if unreadable else ""),
         highlight=False,
+    )
+
+
+def merged_text(letters: int, inputs: int) -> str:
+    """The count line of `dlq inspect`.
+
+    >>> merged_text(8, 8), merged_text(9, 6)
+    ('8 dead letters', '9 dead letters for 6 inputs (3 merged: one input, several stages)')
+    """
+    if letters == inputs:
+        return f"{letters} dead letters"
+    return (
+        f"{letters} dead letters for {inputs} inputs "
+        f"({letters - inputs} merged: one input, several stages)"
     )
 
 
@@ -102,7 +133,8 @@ Examples:
   lazarus dlq replay --reason "soil_moisture" --execute     send them back
   lazarus dlq replay --topic habitat.sensor_readings.v1 --fixed fixed.jsonl --execute
 
-Without --execute nothing is sent. Each payload is validated against its origin
+An input dead-lettered by several stages (the trainer and each scorer group) is
+sent once. Without --execute nothing is sent. Each payload is validated against its origin
 topic's schema first: one that would fail again is not sent (--force sends it
 anyway, and it will be dead-lettered again). A letter whose payload was cut
 (over 64 KiB) is never sent, even with --force: it is not the original. --fixed
@@ -137,6 +169,7 @@ def replay(
 ) -> int:
     """Send selected dead letters (or corrected events) back to their origin topic."""
     plan: list[dict[str, Any]] = []
+    merged = 0
     if fixed is not None:
         if topic is None:
             raise click.UsageError("--fixed needs --topic: where the corrected events go")
@@ -147,40 +180,14 @@ def replay(
                 plan.append(_check(declared, target, None, line.encode(), f"{fixed.name}:{n}"))
     else:
         letters, _ = _letters(cli, None)
-        chosen = select(
+        picked = select(
             letters, origin_topic=_full(cli, topic) if topic else None, reason=reason, stage=stage
         )
-        for letter in chosen[:limit] if limit else chosen:
-            if letter.origin_topic is None:
-                plan.append(
-                    {
-                        "from": f"{letter.origin_file}:{letter.origin_line}",
-                        "to": None,
-                        "ok": False,
-                        "why": "came from a file replay, not a topic: re-run the replay",
-                        "value": b"",
-                    }
-                )
-                continue
-            try:
-                raw = letter.raw_payload()
-            except TruncatedPayload as exc:  # not the original: never sent, even with --force
-                plan.append(_not_sendable(letter, str(exc)))
-                continue
-            try:
-                declared = by_name(letter.origin_topic, cli.settings.topic_prefix)
-            except KeyError as exc:
-                plan.append(_not_sendable(letter, str(exc.args[0])))
-                continue
-            plan.append(
-                _check(
-                    declared,
-                    letter.origin_topic,
-                    letter.origin_key,
-                    raw,
-                    f"{letter.origin_topic}[{letter.origin_partition}]@{letter.origin_offset}",
-                )
-            )
+        keys = {input_key(letter) for letter in picked}
+        chosen = [one for one in one_per_input(letters) if input_key(one.letter) in keys]
+        merged = sum(one.letters for one in chosen) - len(chosen)
+        for one in chosen[:limit] if limit else chosen:
+            plan.append({**_plan_letter(cli, one.letter), "stages": list(one.stages)})
     sendable = [p for p in plan if p["to"] and (p["ok"] or force)]
     sent = 0
     if execute and sendable:
@@ -192,17 +199,20 @@ def replay(
     report = {
         "dry_run": not execute,
         "selected": len(plan),
+        "merged": merged,
         "valid": sum(1 for p in plan if p["ok"]),
-        "would_send" if not execute else "sent": len(sendable) if not execute else sent,
+        "would_send": None if execute else len(sendable),
+        "sent": sent if execute else None,
         "items": [{k: v for k, v in p.items() if k != "value"} for p in plan],
     }
     if as_json:
-        print_json(report)
+        print_json(report, ReplayReport)
     else:
-        table = Table("from", "to", "event", "valid", "why not")
+        table = Table("from", "stages", "to", "event", "valid", "why not")
         for p in plan[:200]:
             table.add_row(
                 p["from"],
+                ", ".join(p.get("stages") or []) or "-",
                 p["to"] or "-",
                 p.get("event_id") or "-",
                 "yes" if p["ok"] else "no",
@@ -210,8 +220,39 @@ def replay(
             )
         cli.console.print(table)
         verb = f"sent {sent}" if execute else f"dry run: would send {len(sendable)} (add --execute)"
-        cli.console.print(f"{len(plan)} selected, {report['valid']} valid; {verb}", highlight=False)
+        also = f" ({merged} more letters of the same inputs merged)" if merged else ""
+        cli.console.print(
+            f"{len(plan)} selected{also}, {report['valid']} valid; {verb}", highlight=False
+        )
     return 1 if execute and sent < len(sendable) else 0
+
+
+def _plan_letter(cli: CliContext, letter: DeadLetter) -> dict[str, Any]:
+    """The plan entry of one letter: sendable to its origin topic when its payload is whole,
+    the topic is known, and (without --force) the payload passes the topic's schema."""
+    if letter.origin_topic is None:
+        return {
+            "from": f"{letter.origin_file}:{letter.origin_line}",
+            "to": None,
+            "ok": False,
+            "why": "came from a file replay, not a topic: re-run the replay",
+            "value": b"",
+        }
+    try:
+        raw = letter.raw_payload()
+    except TruncatedPayload as exc:  # not the original: never sent, even with --force
+        return _not_sendable(letter, str(exc))
+    try:
+        declared = by_name(letter.origin_topic, cli.settings.topic_prefix)
+    except KeyError as exc:
+        return _not_sendable(letter, str(exc.args[0]))
+    return _check(
+        declared,
+        letter.origin_topic,
+        letter.origin_key,
+        raw,
+        f"{letter.origin_topic}[{letter.origin_partition}]@{letter.origin_offset}",
+    )
 
 
 def _not_sendable(letter: DeadLetter, why: str) -> dict[str, Any]:

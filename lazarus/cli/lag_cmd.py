@@ -11,11 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.cli.json_shapes import LagReport
 from lazarus.errors import LazarusError, ServiceUnavailable
 from lazarus.groups import known_groups
-from lazarus.kafka.admin import admin_client, wait_for_broker
+from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config
-from lazarus.lag import PartitionLag, group_lag, max_age, total_lag
+from lazarus.lag import LagMemo, PartitionLag, iso, max_age, sample_lag, total_lag
+from lazarus.lag_text import age_cell, group_note
 
 UNKNOWN_GROUP_EXIT = 3
 
@@ -24,103 +26,107 @@ class UnknownGroup(LazarusError):
     """No such consumer group."""
 
 
-def committed_topics(conf: dict[str, Any], group: str) -> tuple[str, ...]:
-    """Topics `group` has committed offsets on (the admin API), or () for an unknown group."""
-    from confluent_kafka import ConsumerGroupTopicPartitions
-
-    admin = admin_client(conf)
-    try:
-        future = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
-        result = future.result(timeout=10)
-    except Exception:
-        return ()
-    return tuple(sorted({tp.topic for tp in result.topic_partitions or [] if tp.offset >= 0}))
-
-
 def collect(
-    cli: CliContext, group: str | None
+    cli: CliContext, group: str | None, memo: LagMemo | None = None
 ) -> tuple[list[dict[str, Any]], ServiceUnavailable | None]:
-    """Each group's lag, and the error that stopped reading early (None: every group was read).
+    """Each group's lag, all read in one sample, and the error that stopped the sample (None:
+    it was read). Without `group`: the trainer and scorer groups of the built-in models, and
+    every other `{prefix}lazarus.*` group on the broker that has committed.
 
-    A broker that does not answer at the start raises ServiceUnavailable (exit 1); one that goes
-    away part-way returns the groups read before it, with the error."""
+    A broker that does not answer at the start raises ServiceUnavailable (exit 1); one that
+    goes away during the sample returns no groups, with the error. `memo`: what earlier
+    samples of this process learned (`--watch`)."""
     s = cli.settings
     conf = client_config(s, quiet=True)
     wait_for_broker(conf, timeout=5.0)
     groups = known_groups(s.topic_prefix)
-    if group is not None:
-        topics = groups.get(group) or committed_topics(conf, group)
-        if not topics:
-            raise UnknownGroup(
-                f"no consumer group {group!r} with committed offsets; known: {', '.join(groups)}"
-            )
-        groups = {group: topics}
-    out: list[dict[str, Any]] = []
-    for name, topics in groups.items():
-        try:
-            rows = group_lag(conf, name, list(topics), ages=True)
-        except ServiceUnavailable as exc:
-            return out, exc
-        out.append(_group_row(name, rows))
-    return out, None
+    try:
+        if group is None:
+            sample = sample_lag(conf, groups, prefix=s.topic_prefix, memo=memo)
+        else:
+            sample = sample_lag(conf, {group: groups.get(group, ())}, memo=memo)
+    except ServiceUnavailable as exc:
+        return [], exc
+    if group is not None and group not in groups and not sample.groups[group]:
+        raise UnknownGroup(
+            f"no consumer group {group!r} with committed offsets; known: {', '.join(groups)}"
+        )
+    return [_group_row(name, rows, sample.sampled_at) for name, rows in sample.groups.items()], None
 
 
-def _group_row(name: str, rows: list[PartitionLag]) -> dict[str, Any]:
+def _group_row(name: str, rows: tuple[PartitionLag, ...], at: float) -> dict[str, Any]:
     return {
         "group": name,
         "total_lag": total_lag(rows),
         "max_lag_seconds": max_age(rows),
         "committed": any(r.committed is not None for r in rows),
+        "sampled_at": iso(at),
         "partitions": [r.as_dict() for r in rows],
     }
 
 
 def render(groups: list[dict[str, Any]]) -> Table:
-    table = Table("group", "topic", "partition", "committed", "log end", "lag", "lag (s)")
+    """One row per partition and a total per group; a group that never committed says that its
+    lag is the whole log; a lagging partition whose age was not read in time, `age unknown`."""
+    sampled = groups[0]["sampled_at"] if groups else None
+    table = Table(
+        "group",
+        "topic",
+        "partition",
+        "committed",
+        "log end",
+        "lag",
+        "lag (s)",
+        caption=f"sampled at {sampled}" if sampled else "no groups",
+    )
     for g in groups:
         for r in g["partitions"]:
             table.add_row(
                 g["group"],
                 r["topic"],
                 str(r["partition"]),
-                "-" if r["committed"] is None else str(r["committed"]),
+                "never" if r["committed"] is None else str(r["committed"]),
                 str(r["end"]),
                 str(r["lag"]),
-                _seconds(r["lag_seconds"]),
+                age_cell(r["lag"], r["lag_seconds"]),
             )
+        said = group_note(g["committed"], g["total_lag"], len(g["partitions"]))
+        note = "" if said is None else f" ({said})"
         table.add_row(
             f"[bold]{g['group']}[/bold]",
             "[bold]total[/bold]",
             "",
             "",
             "",
-            f"[bold]{g['total_lag']}[/bold]",
-            f"[bold]{_seconds(g['max_lag_seconds'])}[/bold]",
+            f"[bold]{g['total_lag']}[/bold]{note}",
+            f"[bold]{age_cell(g['total_lag'] if g['partitions'] else None, g['max_lag_seconds'])}"
+            "[/bold]",
             end_section=True,
         )
     return table
 
 
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
 @click.command(
     epilog="""\b
 Examples:
-  lazarus lag                                  every trainer and scorer group
+  lazarus lag                                  every Lazarus group on the broker
   lazarus lag --group lazarus.scorer.habitat   one group (any group with commits)
   lazarus lag --json                           for scripts and alerts
   lazarus lag --watch --interval 2             refresh until Ctrl-C
 
+Groups: the built-in models' trainers and scorers, and every other
+{LAZARUS_TOPIC_PREFIX}lazarus.* group with commits (your own models').
 Lag is the log-end offset minus the group's committed offset, per partition;
+a group that never committed would read the whole log, so that is its lag.
 "lag (s)" is the age of the oldest message the group has not consumed (0 when
-it is caught up). Trainers commit their latest snapshot's next offsets to
-read, so their lag includes what is learned but not yet saved.
+it is caught up; "age unknown" when it could not be read in time). Trainers
+commit their latest snapshot's next offsets to read, so their lag includes
+what is learned but not yet saved. Every figure is of one sample, taken at
+the time shown ("sampled_at" in JSON).
 
 \b
-Exit codes: 0 shown; 1 the broker did not answer, or stopped answering part-way
-(the groups read before are shown); 3 no such group.
+Exit codes: 0 shown; 1 the broker did not answer, or stopped answering while
+it was read (no groups shown); 3 no such group.
 """
 )
 @click.option("--group", "group", default=None, help="Only this consumer group.")
@@ -136,8 +142,9 @@ Exit codes: 0 shown; 1 the broker did not answer, or stopped answering part-way
 @pass_cli
 def lag(cli: CliContext, group: str | None, as_json: bool, watch: bool, interval: float) -> int:
     """Consumer lag per group, topic and partition: committed, log end, lag, lag in seconds."""
+    memo = LagMemo()
     try:
-        groups, lost = collect(cli, group)
+        groups, lost = collect(cli, group, memo)
     except UnknownGroup as exc:
         cli.err.print(f"[red]error:[/red] {exc}", highlight=False)
         return UNKNOWN_GROUP_EXIT
@@ -147,9 +154,9 @@ def lag(cli: CliContext, group: str | None, as_json: bool, watch: bool, interval
         with Live(render(groups), console=cli.console, auto_refresh=False) as live:
             while lost is None:
                 time.sleep(interval)
-                groups, lost = collect(cli, group)
+                groups, lost = collect(cli, group, memo)
                 if as_json:
-                    print_json(_as_json(groups, lost))
+                    print_json(_as_json(groups, lost), LagReport)
                 else:
                     live.update(render(groups), refresh=True)
     except KeyboardInterrupt:
@@ -162,7 +169,7 @@ def _show(
 ) -> int:
     """Print what was read; a broker lost part-way adds its one line (exit 1)."""
     if as_json:
-        print_json(_as_json(groups, lost))
+        print_json(_as_json(groups, lost), LagReport)
     else:
         cli.console.print(render(groups))
     return _lost(cli, lost) if lost is not None else 0

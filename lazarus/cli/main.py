@@ -1,7 +1,8 @@
 """`lazarus`: run and operate the Lazarus streaming-ML pipeline.
 
-Errors end in one line on stderr: exit 2 for a bad argument or setting,
-exit 1 for a service that is missing or failed.
+Errors end in one line on stderr, `error: ...`: exit 2 for a bad setting, exit 1 for a
+service that is missing or failed (or another refusal). A bad argument prints click's usage
+and its `Error: ...` line, exit 2.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lazarus.cli import (
     config_cmd,
     dashboard_cmd,
     dead_letters_cmd,
+    exporter_cmd,
     lag_cmd,
     models_cmd,
     schemas_cmd,
@@ -94,6 +96,7 @@ for command in (
     lag_cmd.lag,
     dead_letters_cmd.dlq,
     dashboard_cmd.dashboard,
+    exporter_cmd.lag_exporter,
     status_cmd.status,
 ):
     cli.add_command(command)
@@ -108,8 +111,13 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         err.print("aborted")
         sys.exit(130)
-    except click.ClickException as exc:
+    except click.UsageError as exc:  # click's usage and its "Error: ..." line, exit 2
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # one line, as every other failure
+        err.print(
+            f"[red]error:[/red] {escape(exc.format_message())}", highlight=False, soft_wrap=True
+        )
         sys.exit(exc.exit_code)
     except Exception as exc:
         failure = one_line(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +10,17 @@ import click
 
 from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.cli.json_shapes import History, HistoryEntry, ModelDetail, ModelList, VerifyReport
 from lazarus.cli.model_arg import given_contract, resolve_model
 from lazarus.cli.models_render import history_table, models_table, print_manifest
+from lazarus.cli.reach_render import kept_table
 from lazarus.errors import ConfigError, SnapshotRejected
+from lazarus.metric_text import learned
 from lazarus.quality_store import read_overall, read_quality
 from lazarus.registry.opening import load_model
+from lazarus.registry.reach import read_reach
 from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.retention import Retention
 from lazarus.registry.sealing import verify
 from lazarus.registry.signing import DEV_KEY_DIR, generate, verifier_from
 
@@ -33,8 +39,10 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_cli
 def list_(cli: CliContext, as_json: bool) -> None:
-    """Every model with stored snapshots: latest and current version, versions kept."""
+    """Every model with stored snapshots: latest and current version, versions kept, and the
+    rollback reach (the oldest version kept and its age)."""
     store = _store(cli)
+    default, now = Retention.of_settings(cli.settings), datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for name in store.models():
         versions = store.versions(name)
@@ -47,10 +55,11 @@ def list_(cli: CliContext, as_json: bool) -> None:
                 "versions": versions,
                 "n_learned": m.n_learned if m else None,
                 "created_at": m.created_at.isoformat() if m else None,
+                **read_reach(store, name, default).as_json(now),
             }
         )
     if as_json:
-        print_json(rows)
+        print_json(rows, ModelList)
         return
     cli.console.print(models_table(rows))
 
@@ -87,7 +96,17 @@ def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> Non
     overall = read_overall(store.client, prefix, model)
     if as_json:
         manifest = m.model_dump(mode="json")
-        print_json({**manifest, "served_quality": served, "served_quality_all_versions": overall})
+        # nothing learned: no metric was measured (river answers 0.0 for nothing)
+        for key in ("metrics", "rolling_metrics"):
+            manifest[key] = learned(manifest[key], m.n_learned)
+        manifest["segment_metrics"] = {
+            field: {seg: learned(v, m.n_learned) for seg, v in groups.items()}
+            for field, groups in manifest["segment_metrics"].items()
+        }
+        print_json(
+            {**manifest, "served_quality": served, "served_quality_all_versions": overall},
+            ModelDetail,
+        )
         return
     print_manifest(cli.console, m, model, current, served, overall)
 
@@ -116,7 +135,7 @@ def verify_cmd(cli: CliContext, model: str, as_json: bool) -> int:
     if not results:
         raise click.ClickException(f"no snapshots of {model!r}")
     if as_json:
-        print_json(results)
+        print_json(results, VerifyReport)
     else:
         for r in results:
             cli.console.print(
@@ -234,15 +253,24 @@ def rollback(cli: CliContext, model: str, version: int, reason: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
 def history(cli: CliContext, model: str, limit: int, as_json: bool) -> None:
-    """Every move of MODEL's current version, newest first: publishes, promotes, rollbacks."""
-    rows = _store(cli).history(model, limit)
+    """Every move of MODEL's current version, newest first: publishes, promotes, rollbacks;
+    then every version still stored, with why it is kept (how far a rollback reaches).
+    Exit 1 when the registry holds no snapshot of MODEL."""
+    store = _store(cli)
+    rows = store.history(model, limit)
+    if not rows and not store.latest(model):
+        raise click.ClickException(f"no snapshots of {model!r}")
+    reach = read_reach(store, model, Retention.of_settings(cli.settings))
     if as_json:
-        print_json(rows)
+        why = reach.why
+        print_json([HistoryEntry.of(r, why.get(int(r["version"]), ())) for r in rows], History)
         return
     if not rows:
         cli.console.print(f"no history for {model!r}", highlight=False)
-        return
-    cli.console.print(history_table(rows))
+    else:
+        cli.console.print(history_table(rows))
+    if reach.created:
+        cli.console.print(kept_table(reach, datetime.now(UTC)))
 
 
 @click.group()

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from lazarus.cli.reach_render import reach_cell
+from lazarus.metric_text import learned, metric_text
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -16,19 +19,21 @@ if TYPE_CHECKING:
 
 
 def fmt(value: float | None) -> str:
-    """A metric value to four decimals, `-` when unknown."""
-    return "-" if value is None else f"{value:.4f}"
+    """A metric value to four decimals, `–` when unknown (`lazarus.metric_text`)."""
+    return metric_text(value)
 
 
 def models_table(rows: Sequence[Mapping[str, Any]]) -> Table:
-    """`models list` rows (`model`, `current`, `latest`, `versions`, `n_learned`, `created_at`)."""
-    table = Table("model", "current", "latest", "kept", "learned", "created")
+    """`models list` rows (`model`, `current`, `latest`, `kept`, `oldest_kept`,
+    `oldest_kept_age_s`, `n_learned`, `created_at`)."""
+    table = Table("model", "current", "latest", "kept", "reach", "learned", "created")
     for r in rows:
         table.add_row(
             r["model"],
             "none yet" if r["current"] is None else str(r["current"]),
             str(r["latest"]),
-            str(len(r["versions"])),
+            str(r["kept"]),
+            reach_cell(r),
             str(r["n_learned"]),
             str(r["created_at"]),
         )
@@ -66,14 +71,15 @@ def print_manifest(
         highlight=False,
     )
     table = Table("metric", "prequential", "rolling")
-    for name, value in m.metrics.items():
-        table.add_row(name, fmt(value), fmt(m.rolling_metrics.get(name)))
+    rolling = learned(m.rolling_metrics, m.n_learned)
+    for name, value in learned(m.metrics, m.n_learned).items():
+        table.add_row(name, fmt(value), fmt(rolling.get(name)))
     c.print(table)
     _print_served(c, m.version, served, overall)
     for field, groups in m.segment_metrics.items():
         seg = Table(field, *next(iter(groups.values()), {}).keys())
         for segment, metrics_ in sorted(groups.items()):
-            seg.add_row(segment, *(fmt(v) for v in metrics_.values()))
+            seg.add_row(segment, *(fmt(v) for v in learned(metrics_, m.n_learned).values()))
         c.print(seg)
 
 
@@ -139,8 +145,8 @@ def _print_served(
 
 
 def signed(value: float | None) -> str:
-    """A difference to four decimals with its sign, `-` when unknown."""
-    return "-" if value is None else f"{value:+.4f}"
+    """A difference to four decimals with its sign, `–` when unknown."""
+    return metric_text(value, signed=True)
 
 
 def history_table(rows: Sequence[Mapping[str, str]]) -> Table:

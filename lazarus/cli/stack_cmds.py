@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -10,14 +11,15 @@ from pathlib import Path
 import click
 from rich.live import Live
 
-from lazarus import redisconn
+from lazarus import redisconn, runtime_file
 from lazarus.cli.context import CliContext, pass_cli
 from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.stack import Stack
 from lazarus.kafka.config import client_config
 from lazarus.registry.keys import embedded_prefix
-from lazarus.registry.signing import DEV_KEY_DIR, dev_pair
+from lazarus.registry.signing import DEV_KEY_DIR, DEV_PRIVATE, DEV_PUBLIC, dev_pair
 from lazarus.roles import demo_roles
+from lazarus.runtime_file import UpStack
 from lazarus.settings import Settings
 from lazarus.statusview import StatusView
 from lazarus.stopsignal import StopRequested
@@ -35,6 +37,10 @@ Examples:
   lazarus up --scorers 3 --rate 500   three scorer workers per model
   lazarus up --duration 30            stop by itself after 30 s
   LAZARUS_EMBEDDED=false lazarus up   use LAZARUS_KAFKA_BOOTSTRAP_SERVERS and LAZARUS_REDIS_URL
+
+While it runs, commands in your other terminals use its stack with no
+exports (`lazarus status`, `lazarus models list`, `lazarus train survey.toml`);
+a LAZARUS_* variable you set still wins. It prints the exports for other tools.
 """
 )
 @click.option(
@@ -108,7 +114,7 @@ def up(
     info = stack.start()
     for line in info.describe():
         cli.err.print(line, highlight=False)
-    settings = _with_signing_keys(cli, _fresh_namespace(cli, stack))
+    settings, key_files = _with_signing_keys(cli, _fresh_namespace(cli, stack))
     stack.settings = settings
     cli.replace_settings(settings)
     port = None if dashboard_port < 0 else _available(dashboard_port)
@@ -119,11 +125,14 @@ def up(
         seed=seed,
         prefix=settings.topic_prefix,
         dashboard_port=port,
+        lag_exporter=settings.metrics_port >= 0,
     )
     logs = log_dir or Path(tempfile.mkdtemp(prefix="lazarus-up-"))
     supervisor = Supervisor(stack.settings, roles, logs)
     code = 0
+    published = None
     try:
+        published = _publish(cli, UpStack.of(settings, os.getpid(), key_files))
         supervisor.start()
         cli.err.print(f"{len(roles)} roles started; logs in {logs}", highlight=False)
         if port is not None:
@@ -131,6 +140,8 @@ def up(
         code = _watch(cli, stack, supervisor, stop, duration)
     finally:
         started = time.monotonic()
+        if published is not None:
+            runtime_file.remove(published, os.getpid())
         supervisor.stop()
         stack.stop()
         cli.err.print(f"stopped everything in {time.monotonic() - started:.1f}s", highlight=False)
@@ -163,17 +174,37 @@ def _fresh_namespace(cli: CliContext, stack: Stack) -> Settings:
     return settings.with_overrides(redis_key_prefix=prefix)
 
 
-def _with_signing_keys(cli: CliContext, settings: Settings) -> Settings:
-    """Without configured keys, use the local development pair (and say so)."""
+def _publish(cli: CliContext, stack: UpStack) -> Path | None:
+    """Write the runtime file by which commands in other terminals find this stack (unless
+    another running `up` wrote it), and print the exports for other tools; its path or None."""
+    path: Path | None = None
+    other = runtime_file.running()
+    if other is not None and other.pid != stack.pid:
+        said = f"another `lazarus up` (pid {other.pid}) runs: other terminals use its stack"
+    else:
+        path = runtime_file.write(stack)
+        said = f"commands in other terminals use this stack by themselves ({path})"
+    cli.err.print(f"{said}; for other tools:", highlight=False)
+    for line in stack.exports():
+        cli.err.print(f"  {line}", highlight=False)
+    return path
+
+
+def _with_signing_keys(
+    cli: CliContext, settings: Settings
+) -> tuple[Settings, tuple[Path, Path] | None]:
+    """Without configured keys, use the local development pair (and say so); the settings,
+    and the pair's files (private, public) when it is used."""
     if settings.signing_private_key is not None:
-        return settings
+        return settings, None
     private, public = dev_pair()
     cli.err.print(
         f"signing snapshots with the development key in {DEV_KEY_DIR} "
         "(set LAZARUS_SIGNING_PRIVATE_KEY and LAZARUS_SIGNING_PUBLIC_KEY in production)",
         highlight=False,
     )
-    return settings.with_overrides(signing_private_key=private, signing_public_key=public)
+    files = (DEV_KEY_DIR / DEV_PRIVATE, DEV_KEY_DIR / DEV_PUBLIC)
+    return settings.with_overrides(signing_private_key=private, signing_public_key=public), files
 
 
 def _watch(

@@ -7,19 +7,20 @@ from typing import Any
 
 import click
 import redis
-from confluent_kafka import TopicPartition
 
 from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.cli.json_shapes import StatusReport
+from lazarus.cli.status_health import status_health
 from lazarus.cli.status_render import _joins as _joins  # re-exported for tests
 from lazarus.cli.status_render import print_status
 from lazarus.errors import ServiceUnavailable
 from lazarus.groups import known_groups
 from lazarus.heartbeat import read_heartbeats
-from lazarus.kafka.admin import broker_calls, wait_for_broker
+from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config
-from lazarus.kafka.consumer import metadata_consumer
-from lazarus.lag import group_lag, log_end, max_age, total_lag
+from lazarus.lag import max_age, sample_lag, total_lag
+from lazarus.metric_text import learned
 from lazarus.quality_store import read_quality
 from lazarus.registry.redis_store import RedisSnapshotStore
 from lazarus.schemas.topics import DEAD_LETTERS
@@ -41,6 +42,7 @@ def collect(cli: CliContext) -> dict[str, Any]:
     out["models"], out["roles"] = [], []
     out["redis"] = _read_redis(out, s)
     out["ok"] = bool(out["broker"]["ok"] and out["redis"]["ok"])
+    out["health"] = status_health(out, s)
     return out
 
 
@@ -62,18 +64,21 @@ def _broker_down(s: Settings, exc: Exception, when: str = "") -> dict[str, Any]:
 
 
 def _read_kafka(out: dict[str, Any], s: Settings, conf: dict[str, Any]) -> None:
-    """Group lag, then the dead-letter count, into `out` as they are read."""
-    for group, topics in known_groups(s.topic_prefix).items():
-        rows = group_lag(conf, group, list(topics), ages=True)
+    """Every Lazarus group's lag and the dead-letter count into `out`, from one lag sample
+    (`lazarus.lag.sample_lag`): the built-in models' groups and any other with commits."""
+    dead = DEAD_LETTERS.full(s.topic_prefix)
+    sample = sample_lag(conf, known_groups(s.topic_prefix), prefix=s.topic_prefix, topics=[dead])
+    for group, rows in sample.groups.items():
         out["groups"].append(
             {
                 "group": group,
                 "committed": any(r.committed is not None for r in rows),
                 "lag": total_lag(rows),
                 "lag_seconds": max_age(rows),
+                "sampled_at": sample.sampled_at,
             }
         )
-    out["dead_letters"] = _dead_letter_count(conf, DEAD_LETTERS.full(s.topic_prefix))
+    out["dead_letters"] = sample.messages(dead)
 
 
 def _read_redis(out: dict[str, Any], s: Settings) -> dict[str, Any]:
@@ -118,7 +123,7 @@ def _models(client: redis.Redis, s: Settings) -> list[dict[str, Any]]:
                 "pinned": store.pinned(name),
                 "n_learned": m.n_learned if m else None,
                 "staleness_s": time.time() - m.created_at.timestamp() if m else None,
-                "metrics": m.metrics if m else {},
+                "metrics": learned(m.metrics, m.n_learned) if m else {},
                 "served_quality": served[0] if served else None,
             }
         )
@@ -131,9 +136,13 @@ ROLE_FIELDS = (
     "state",
     "model_version",
     "events_in",
+    # producers: input events and their outcomes apart (events/s counts events only)
+    "events_out",
+    "outcomes_out",
     "scored",
     "dead_lettered",
     "refused",
+    "n_learned",
     "metrics_url",
     "updated_at",
     # trainers: what never joined, and outcomes waiting for their features
@@ -151,38 +160,15 @@ def _roles(client: redis.Redis, s: Settings) -> list[dict[str, Any]]:
     ]
 
 
-def _dead_letter_count(conf: dict[str, Any], topic: str) -> int | None:
-    """Letters on the dead-letter topic (None: no such topic); ServiceUnavailable if Kafka fails."""
-    with broker_calls(conf):
-        consumer = metadata_consumer(
-            {
-                **conf,
-                "group.id": "lazarus-status",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-            }
-        )
-        try:
-            meta = consumer.list_topics(topic, timeout=5).topics.get(topic)
-            if meta is None or meta.error is not None:
-                return None
-            total = 0
-            for p in meta.partitions:
-                tp = TopicPartition(topic, p)
-                low, _ = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
-                total += log_end(consumer, tp) - low
-            return total
-        finally:
-            consumer.close()
-
-
 @click.command(
     epilog="""\b
 Examples:
   lazarus status            a summary for people
-  lazarus status --json     the same for scripts (exit 1 when Kafka or Redis is down)
+  lazarus status --json     the same for scripts (exit 1 when Kafka or Redis is down;
+                            its shape: docs/cli-json.md)
 
-Shows the broker and Redis, every trainer and scorer group with its lag, each
+Shows the broker and Redis, every Lazarus consumer group with its lag (the
+built-in models' trainers and scorers, and any other with commits), each
 model's current version, staleness and served quality, the roles that are
 alive (from their heartbeats, with their /metrics URLs), and the number of
 dead letters.""",
@@ -193,7 +179,7 @@ def status(cli: CliContext, as_json: bool) -> int:
     """One summary of the whole system: services, lag, models, roles, dead letters."""
     data = collect(cli)
     if as_json:
-        print_json(data)
+        print_json(data, StatusReport)
         return 0 if data["ok"] else 1
     print_status(cli.console, data)
     return 0 if data["ok"] else 1

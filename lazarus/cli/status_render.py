@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
+
+from lazarus.cli.status_health import print_health
+from lazarus.lag_text import group_note, lag_cell
+from lazarus.metric_text import metric_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,7 +44,10 @@ def _joins(role: Mapping[str, Any]) -> str:
 
 
 def print_status(c: Console, data: Mapping[str, Any]) -> None:
-    """Everything `collect()` gathered (see `lazarus.cli.status_cmd.collect` for the shape)."""
+    """Everything `collect()` gathered (see `lazarus.cli.status_cmd.collect` for the shape),
+    health first."""
+    if data.get("health"):
+        print_health(c, data["health"])
     for name in ("broker", "redis"):
         svc = data[name]
         where = svc.get("bootstrap") or svc.get("url")
@@ -70,27 +78,31 @@ def print_status(c: Console, data: Mapping[str, Any]) -> None:
     )
 
 
-def groups_table(groups: Sequence[Mapping[str, Any]]) -> Table:
-    """Consumer groups: `group`, `committed`, `lag` (messages), `lag_seconds`."""
+def groups_table(groups: Sequence[Mapping[str, Any]], now: float | None = None) -> Table:
+    """Consumer groups: `group`, `committed`, `lag` (messages), `lag_seconds`, `sampled_at`
+    (epoch s). A group that never committed shows the whole log as its lag and says so; a
+    figure sampled more than `STALE_AFTER_S` before `now` shows its age."""
+    now = time.time() if now is None else now
     t = Table("group", "lag", "lag (s)", title="consumer groups")
     for g in groups:
+        unknown = g["lag_seconds"] is None and g["lag"] > 0
         t.add_row(
             g["group"],
-            str(g["lag"]) if g["committed"] else "- (never committed)",
-            _age(g["lag_seconds"]),
+            lag_cell(g["lag"], group_note(g["committed"], g["lag"]), g.get("sampled_at"), now),
+            "age unknown" if unknown else _age(g["lag_seconds"]),
         )
     return t
 
 
 def _served(q: Mapping[str, Any] | None) -> str:
     """Served metrics on honest scores with how much worse than prequential they are (the
-    decoupling cost, positive when serving loses), e.g. `Accuracy 0.912 (+0.004)`."""
+    decoupling cost, positive when serving loses), e.g. `Accuracy 0.912 (+0.004)`; `–` where
+    nothing was measured."""
     if not q:
         return "-"
     return ", ".join(
-        f"{k} {v:.3f} ({q['served_worse_by'][k]:+.3f})"
+        f"{k} {metric_text(v, 3)} ({metric_text(q['served_worse_by'].get(k), 3, signed=True)})"
         for k, v in q["served"].items()
-        if v is not None and q["served_worse_by"].get(k) is not None
     )
 
 
@@ -108,7 +120,7 @@ def models_table(models: Sequence[Mapping[str, Any]]) -> Table:
         title="models",
     )
     for m in models:
-        preq = ", ".join(f"{k} {v:.3f}" for k, v in m["metrics"].items() if v is not None)
+        preq = ", ".join(f"{k} {metric_text(v, 3)}" for k, v in m["metrics"].items())
         t.add_row(
             m["model"],
             f"v{m['current']}",
@@ -122,26 +134,33 @@ def models_table(models: Sequence[Mapping[str, Any]]) -> Table:
     return t
 
 
+def _events(role: Mapping[str, Any]) -> str:
+    """A role's work: events read (trainers), scored (scorers), or a producer's events sent
+    with its outcomes apart, e.g. `1200 (+1180 outcomes)`; `-` when it reports none."""
+    events = role.get("events_in") or role.get("scored") or role.get("events_out")
+    if not events:
+        return "-"
+    outcomes = role.get("outcomes_out")
+    return f"{events} (+{outcomes} outcomes)" if outcomes not in (None, "") else str(events)
+
+
 def roles_table(roles: Sequence[Mapping[str, Any]]) -> Table:
-    """Live roles from their heartbeats (the `ROLE_FIELDS` of `status_cmd`)."""
-    t = Table(
-        "role",
-        "instance",
-        "state",
-        "version",
-        "events",
-        "dead letters",
-        "unjoined",
-        "metrics",
-        title="roles",
-    )
+    """Live roles from their heartbeats (the `ROLE_FIELDS` of `status_cmd`). Role and instance
+    are never cut, however narrow the terminal: they tell instances apart."""
+    t = Table(title="roles")
+    for name in ("role", "instance"):
+        t.add_column(
+            name, no_wrap=True, min_width=max((len(r[name] or "") for r in roles), default=0)
+        )
+    for name in ("state", "version", "events", "dead letters", "unjoined", "metrics"):
+        t.add_column(name)
     for r in roles:
         t.add_row(
             r["role"] or "",
             r["instance"] or "",
             r["state"] or "",
             r["model_version"] or "-",
-            r["events_in"] or r["scored"] or "-",
+            _events(r),
             r["dead_lettered"] or "0",
             _joins(r),
             r["metrics_url"] or "-",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.cli.json_shapes import TopicList
 from lazarus.kafka.admin import ensure_topics, list_topics, wait_for_broker
 from lazarus.kafka.config import client_config
 from lazarus.schemas.topics import ALL_TOPICS
@@ -58,7 +59,7 @@ def list_(cli: CliContext, as_json: bool, show_all: bool) -> None:
         if show_all or t.name in declared
     ]
     if as_json:
-        print_json(rows)
+        print_json(rows, TopicList)
         return
     from rich.table import Table
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lazarus.dashboard.roles_view import integer
+from lazarus.metric_text import learned
 from lazarus.rates import number
 
 if TYPE_CHECKING:
@@ -84,8 +85,9 @@ def version_row(
         "pinned": v == pointers.pinned,
         "created_at": info.created_at if info else None,
         "n_learned": info.n_learned if info else None,
-        "prequential": dict(info.metrics) if info else {},
-        "rolling": dict(info.rolling_metrics) if info else {},
+        # nothing learned: nothing measured (null, "–" on the page), not river's 0.0
+        "prequential": learned(info.metrics, info.n_learned) if info else {},
+        "rolling": learned(info.rolling_metrics, info.n_learned) if info else {},
         "served_n": int(q.get("n") or 0),
         "served": dict(q.get("served") or {}),
         "served_prequential": dict(q.get("prequential") or {}),

@@ -19,6 +19,7 @@ ROLE_DETAILS = (
     "unacknowledged",
     "n_learned",
     "pending",
+    "outcomes_out",
     "acked",
     "failed",
     "judged",

@@ -1,6 +1,8 @@
-"""The dashboard's web app: `/` the page, `/api/state` JSON, `/healthz`, `/static/*`.
+"""The dashboard's web app: `/` the page, `/api/state` JSON, `/healthz`, `/metrics`, `/static/*`.
 
-Handlers never touch Redis or Kafka: they return what the `Sampler`'s threads last saw.
+Handlers never touch Redis or Kafka: they return what the `Sampler`'s threads last saw
+(`/api/sites`, the site map's data: what its `SitesFeed` thread last saw).
+`/metrics` reads the live roles' own /metrics, named by their heartbeats (`metrics_proxy`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from pathlib import Path
 from typing import Protocol
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from lazarus.dashboard.metrics_proxy import CONTENT_TYPE, aggregate
 from lazarus.errors import PortInUse
 
 STATIC = Path(__file__).parent / "static"
@@ -24,6 +28,7 @@ NO_CACHE = {"Cache-Control": "no-store"}
 class StateSource(Protocol):
     def state(self) -> dict[str, object]: ...
     def health(self) -> dict[str, object]: ...
+    def sites(self) -> dict[str, object]: ...
 
 
 def create_app(source: StateSource) -> Starlette:
@@ -36,11 +41,21 @@ def create_app(source: StateSource) -> Starlette:
     async def healthz(request: Request) -> Response:
         return JSONResponse(source.health(), headers=NO_CACHE)
 
+    async def api_sites(request: Request) -> Response:
+        return JSONResponse(source.sites(), headers=NO_CACHE)
+
+    async def metrics(request: Request) -> Response:
+        roles = source.state().get("roles") or []
+        body = await run_in_threadpool(aggregate, roles if isinstance(roles, list) else [])
+        return Response(body, media_type=CONTENT_TYPE, headers=NO_CACHE)
+
     return Starlette(
         routes=[
             Route("/", page),
             Route("/api/state", api_state),
+            Route("/api/sites", api_sites),
             Route("/healthz", healthz),
+            Route("/metrics", metrics),
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         ]
     )

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
     from lazarus.settings import Settings
 
-from lazarus.dashboard.lag_view import HISTORY_SAMPLES, GroupLag, LagHistory
+from lazarus.dashboard.health_view import dashboard_health
+from lazarus.dashboard.lag_view import HISTORY_SAMPLES, GroupLag, LagHistory, carried
 from lazarus.dashboard.models_view import (
     NO_QUALITY,
     TIMELINE_EVENTS,
@@ -42,6 +43,9 @@ from lazarus.dashboard.roles_view import (
     role_rows,
     throughput,
 )
+from lazarus.health_inputs import up_roles
+from lazarus.lag_memo import LagMemo
+from lazarus.lag_text import STALE_AFTER_S
 from lazarus.rates import RateTracker
 
 __all__ = [
@@ -95,6 +99,7 @@ class Sampler:
         *,
         history: int = HISTORY_SAMPLES,
     ) -> None:
+        from lazarus.dashboard.sites_feed import SitesFeed
         from lazarus.groups import known_groups
         from lazarus.kafka.config import client_config
         from lazarus.registry.redis_store import RedisSnapshotStore
@@ -107,6 +112,9 @@ class Sampler:
         self._store = RedisSnapshotStore(client, self._prefix)
         self._kafka = client_config(settings, quiet=True)
         self._groups = known_groups(settings.topic_prefix)
+        self._expected: list[str] = []
+        """Roles a running `lazarus up` of this stack should have alive (health)."""
+        self._lag_memo = LagMemo()
         self._rates = RateTracker()
         self._infos: dict[tuple[str, int], VersionInfo | None] = {}
         self._seen: dict[str, Any] = {"roles": [], "models": []}
@@ -115,6 +123,8 @@ class Sampler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.site_feed = SitesFeed(settings)
+        """The site map's data (`/api/sites`), tailed from Kafka in a thread of its own."""
 
     # -- sampling (each runs in its own thread) --
 
@@ -125,6 +135,7 @@ class Sampler:
         beats = read_heartbeats(self._redis, self._prefix)
         roles = role_rows(beats, self._rates.update(beats), now)
         models = [self._model(model, roles, now) for model in self._store.models()]
+        self._expected = up_roles(self._prefix, self._settings.topic_prefix)
         with self._lock:
             self._seen = {"roles": roles, "models": models}
             self._at["redis"] = now
@@ -170,36 +181,27 @@ class Sampler:
             del self._infos[key]
 
     def sample_lag(self) -> None:
-        from lazarus.lag import group_lag, max_age, total_lag
+        """Every Lazarus group's lag in one sample (`lazarus.lag.sample_lag`): the built-in
+        models' groups and any other `{prefix}lazarus.*` group with commits. A failure is shown
+        (the table keeps the last figures with their age), never raised."""
+        from lazarus.lag import sample_lag
 
-        at = time.time()
-        out: list[GroupLag] = []
-        failure: str | None = None
-        for group, topics in self._groups.items():
-            if self._stop.is_set():
-                return
-            if failure is not None:  # the broker failed for one group: it will for the rest
-                out.append(GroupLag(group, None, error=failure))
-                continue
-            try:
-                rows = group_lag(self._kafka, group, list(topics), ages=True)
-            except Exception as exc:  # any broker failure is shown, never raised
-                failure = describe(exc)
-                out.append(GroupLag(group, None, error=failure))
-                continue
-            out.append(
-                GroupLag(
-                    group,
-                    total_lag(rows),
-                    max_age(rows),
-                    any(r.committed is not None for r in rows),
-                    len(rows),
-                )
+        try:
+            sample = sample_lag(
+                self._kafka, self._groups, prefix=self._settings.topic_prefix, memo=self._lag_memo
             )
-        self.lag.add(at, out)
+        except Exception as exc:  # any broker failure is shown, never raised
+            failure = describe(exc)
+            latest = self.lag.latest()
+            shown = {g.group: g for g in latest[1]} if latest else {}
+            self.lag.add(time.time(), carried(shown, [*self._groups, *shown], failure).values())
+            self._set_error("kafka", failure)
+            return
+        out = [GroupLag.of(g, rows, sample.sampled_at) for g, rows in sample.groups.items()]
+        self.lag.add(sample.sampled_at, out)
         with self._lock:
-            self._at["kafka"] = at
-        self._set_error("kafka", failure)
+            self._at["kafka"] = sample.sampled_at
+        self._set_error("kafka", None)
 
     # -- what the page gets --
 
@@ -214,6 +216,7 @@ class Sampler:
             {
                 "now": time.time(),
                 "interval": self.interval,
+                "stale_after_s": max(STALE_AFTER_S, 1.5 * self.interval),
                 "redis_key_prefix": self._prefix,
                 "topic_prefix": self._settings.topic_prefix,
                 "sources": {
@@ -230,7 +233,16 @@ class Sampler:
                 },
             }
         )
+        state["health"] = dashboard_health(
+            state, expected=self._expected, heartbeat_s=self._settings.heartbeat_seconds
+        )
         return state
+
+    def sites(self) -> dict[str, Any]:
+        """`/api/sites`: each built-in model's sites, where and how they score (`sites_view`)."""
+        feed = self.site_feed.state()
+        sites: dict[str, Any] = jsonable({**feed, "now": time.time(), "interval": self.interval})
+        return sites
 
     def health(self) -> dict[str, Any]:
         with self._lock:
@@ -243,6 +255,7 @@ class Sampler:
     # -- threads --
 
     def start(self) -> None:
+        self.site_feed.start()
         for name, sample in (("redis", self.sample_redis), ("kafka", self.sample_lag)):
             thread = threading.Thread(
                 target=self._loop, args=(name, sample), name=f"dashboard-{name}", daemon=True
@@ -274,6 +287,7 @@ class Sampler:
     def stop(self, timeout: float = 2.0) -> None:
         """Ask both threads to stop; a lag probe in flight may finish after (daemon threads)."""
         self._stop.set()
+        self.site_feed.stop(timeout)
         for thread in self._threads:
             thread.join(timeout)
 

@@ -1,8 +1,13 @@
 """Reading the dead-letter topic back: every letter, grouped by reason, selected for replay.
 
-Pure helpers (`group_by_reason`, `reason_kind`, `select`) plus one reader that
-assigns every partition and reads to the end (no consumer group: inspecting
-never moves anyone's offsets).
+Pure helpers (`one_per_input`, `group_by_reason`, `reason_kind`, `select`) plus one reader
+that assigns every partition and reads to the end (no consumer group: inspecting never moves
+anyone's offsets).
+
+One bad input can have several letters: a bad sensor reading is rejected by the trainer and
+by each model's scorer group, each writing its own. `one_per_input` folds them into one
+`InputLetters` that names every stage, so `dlq inspect` counts inputs (and says how many
+letters it merged) and `dlq replay` sends each input once.
 """
 
 from __future__ import annotations
@@ -41,10 +46,64 @@ def payload_summary(letter: DeadLetter) -> str:
     return f"{letter.payload_size} B{cut}, sha256 {(letter.payload_sha256 or '')[:12]}"
 
 
+def input_key(letter: DeadLetter) -> tuple[object, ...]:
+    """What identifies the input a letter is about: its origin (`topic, partition, offset`,
+    or `file, line` of a replay) with its payload's SHA-256 (None in letters from before
+    sizes); a letter with no origin at all is its own input."""
+    if letter.origin_topic is not None:
+        where: tuple[object, ...] = (
+            "topic",
+            letter.origin_topic,
+            letter.origin_partition,
+            letter.origin_offset,
+        )
+    elif letter.origin_file is not None:
+        where = ("file", letter.origin_file, letter.origin_line)
+    else:
+        where = ("letter", letter.event_id)
+    return (*where, letter.payload_sha256)
+
+
+@dataclass(frozen=True)
+class InputLetters:
+    """One bad input and the letters written about it: `letter` is the first read (its
+    reason and payload stand for all), `stages` every stage that rejected it (sorted),
+    `letters` how many letters there were (1: none merged)."""
+
+    letter: DeadLetter
+    stages: tuple[str, ...]
+    letters: int
+
+
+def one_per_input(letters: Iterable[DeadLetter]) -> list[InputLetters]:
+    """Letters folded to one per input (`input_key`), in the order their inputs first appear.
+
+    >>> from lazarus.schemas.deadletter import DeadLetter
+    >>> def letter(stage, offset):
+    ...     return DeadLetter.of(b"{", event_id=f"{stage}-{offset}", stage=stage, reason="bad",
+    ...         error_class="ValueError", origin_topic="t", origin_partition=0, origin_offset=offset)
+    >>> [(i.stages, i.letters) for i in one_per_input(
+    ...     [letter("trainer", 7), letter("scorer", 7), letter("scorer", 7), letter("scorer", 8)])]
+    [(('scorer', 'trainer'), 3), (('scorer',), 1)]
+    """
+    first: dict[tuple[object, ...], DeadLetter] = {}
+    stages: dict[tuple[object, ...], set[str]] = {}
+    counts: dict[tuple[object, ...], int] = {}
+    for letter in letters:
+        key = input_key(letter)
+        first.setdefault(key, letter)
+        stages.setdefault(key, set()).add(letter.stage)
+        counts[key] = counts.get(key, 0) + 1
+    return [InputLetters(first[k], tuple(sorted(stages[k])), counts[k]) for k in first]
+
+
 @dataclass
 class ReasonGroup:
     kind: str
     count: int = 0
+    """Inputs (a letter per stage that rejected one is merged)."""
+    letters: int = 0
+    """Letters, before merging."""
     truncated: int = 0
     stages: set[str] = field(default_factory=set)
     origins: set[str] = field(default_factory=set)
@@ -56,6 +115,7 @@ class ReasonGroup:
         return {
             "reason": self.kind,
             "count": self.count,
+            "letters": self.letters,
             "truncated": self.truncated,
             "stages": sorted(self.stages),
             "origin_topics": sorted(self.origins),
@@ -66,8 +126,11 @@ class ReasonGroup:
 
 
 def group_by_reason(letters: Iterable[DeadLetter]) -> list[ReasonGroup]:
+    """One group per kind of reason (`reason_kind`), most inputs first; an input rejected by
+    several stages counts once, under its first letter's reason, naming every stage."""
     groups: dict[str, ReasonGroup] = {}
-    for letter in letters:
+    for one in one_per_input(letters):
+        letter = one.letter
         kind = reason_kind(letter)
         g = groups.get(kind)
         if g is None:
@@ -83,8 +146,9 @@ def group_by_reason(letters: Iterable[DeadLetter]) -> list[ReasonGroup]:
                 "payload_summary": payload_summary(letter),
             }
         g.count += 1
+        g.letters += one.letters
         g.truncated += letter.payload_truncated
-        g.stages.add(letter.stage)
+        g.stages.update(one.stages)
         g.origins.add(letter.origin_topic or letter.origin_file or "?")
         at = letter.event_time.isoformat()
         g.first = min(g.first, at) if g.first else at

@@ -93,7 +93,7 @@ def broker_failure(
     err = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
     if not isinstance(err, KafkaError):
         return ServiceUnavailable(
-            f"Kafka{where} did not answer in time ({exc or type(exc).__name__}); start it, "
+            f"Kafka{where} did not answer in time ({str(exc) or type(exc).__name__}); start it, "
             f"or set {env_name('kafka_bootstrap_servers')}"
         )
     code, why = err.code(), f"{err.str()}, {err.name()}"

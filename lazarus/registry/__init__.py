@@ -8,10 +8,12 @@ What it holds, module by module:
     canonical    canonical pickling: the same state gives the same bytes (and digest)
     signing      Ed25519 signer (trainer) and verifier (scorers, `lazarus models verify`)
     safe_pickle  the allowlisting unpickler: the second wall after the signature
+    retention    which versions stay: the last K, one per hour, one per day (pure)
     store        the `SnapshotStore` protocol and `MemorySnapshotStore` (unit tests)
     redis_store  `RedisSnapshotStore`: the protocol in Redis, atomic by Lua script
     follow       `CurrentFollower`: a thread that follows `current` (notification + poll)
     opening      `open_model`: every check a served version passes, then the unpickle
+    reach        rollback reach through the protocol: each stored version's age and why it stays
 
 The protocol (`store.SnapshotStore`, one writer per model, any number of readers):
 
@@ -20,8 +22,9 @@ The protocol (`store.SnapshotStore`, one writer per model, any number of readers
   success ('exists'), other bytes or another N mean another writer
   ('conflict', 'gap'). A *servable* version (one that learned at least its
   spec's `min_learned` events) becomes `current`; one that is not is stored so
-  a trainer can resume from it, and is never served. Only the newest `keep`
-  versions stay, never the current one.
+  a trainer can resume from it, and is never served. The versions kept follow
+  a rotation (`retention.Retention`): the newest K, the newest of each of the
+  last hours and days, and always the current, pinned and newest one.
 - **move current** `move_current(model, version, "promote" | "rollback", reason,
   actor)`: an operator points `current` at a stored version, as one
   compare-and-set; publishes themselves only ever move it forward.

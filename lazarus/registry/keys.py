@@ -8,6 +8,9 @@ own a prefix. The layouts:
                                                   blob, model, sha256 (written once)
     {prefix}:model:{name}:staging:{N}:{h} hash    a blob being published (expires by itself)
     {prefix}:model:{name}:versions        zset    every stored version
+    {prefix}:model:{name}:created         zset    stored version -> its created_at (epoch s)
+    {prefix}:model:{name}:retention       string  JSON {"last", "hourly", "daily"}: the rotation
+                                                  the latest publish pruned by
     {prefix}:model:{name}:latest          int     the highest version ever published
     {prefix}:model:{name}:current         int     the version scorers serve
     {prefix}:model:{name}:pinned          int     set by a rollback, cleared by a promote
@@ -35,6 +38,8 @@ SNAPSHOT_SUFFIXES = (
     ":v",
     ":staging:",
     ":versions",
+    ":created",
+    ":retention",
     ":latest",
     ":current",
     ":pinned",
@@ -73,6 +78,16 @@ def staging_key(prefix: str, model: str, version: int, sha256: str) -> str:
 
 def versions_key(prefix: str, model: str) -> str:
     return f"{model_base(prefix, model)}:versions"
+
+
+def created_key(prefix: str, model: str) -> str:
+    """Stored versions scored by their creation time (epoch seconds), for the rotation."""
+    return f"{model_base(prefix, model)}:created"
+
+
+def retention_key(prefix: str, model: str) -> str:
+    """The rotation (`retention.Retention`) the model's latest publish pruned by."""
+    return f"{model_base(prefix, model)}:retention"
 
 
 def latest_key(prefix: str, model: str) -> str:

@@ -2,8 +2,11 @@
 
 Keys are laid out in `lazarus.registry.keys` (``{prefix}:model:{name}:...``).
 Publishing is one Lua script: write v{N} only if N == latest + 1, move
-`current` forward, trim to the newest K versions (never the current one), and
-notify. Re-publishing the same N with the same digest is a no-op success, so a
+`current` forward, prune what the rotation does not keep (`retention`: never
+the current, pinned or newest version), and notify. Which versions to prune is
+worked out before the script, from the stored versions' creation times (the
+`:created` zset); the script re-checks current and pinned as it prunes, so an
+operator's move in between cannot lose the version it points at. Re-publishing the same N with the same digest is a no-op success, so a
 retry after a lost reply is safe. A version published as not servable (it has
 learned fewer events than its model's minimum) is stored, so a trainer can
 resume from it, but never moves `current`: until a version is servable, a model
@@ -14,22 +17,26 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
 
 from lazarus.registry import keys
+from lazarus.registry.retention import Retention, dropped
 from lazarus.registry.sealing import SealedSnapshot
-from lazarus.registry.store import Move, MoveOutcome, Outcome, PublishResult
+from lazarus.registry.store import Move, MoveOutcome, Outcome, PublishResult, created_at
 from lazarus.schemas.manifest import SnapshotManifest
 
 STAGING_TTL_S = 3600
 """Seconds a staged blob outlives a writer that died before the publish script ran."""
 
 # The scripts build key names from the model's base with the suffixes of keys.SNAPSHOT_SUFFIXES.
+# PUBLISH_LUA's ARGV: base, version, sha256, note, staged key, now, servable, created_at
+# (epoch s), retention JSON, then the versions to prune (worked out by `_to_prune`).
 PUBLISH_LUA = """
-local base, v, keep, staged = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[6]
-local servable = ARGV[8] == '1'
+local base, v, staged = ARGV[1], tonumber(ARGV[2]), ARGV[5]
+local servable = ARGV[7] == '1'
 local vkey = base .. ':v' .. ARGV[2]
 local latest = tonumber(redis.call('GET', base .. ':latest') or '0')
 if redis.call('EXISTS', vkey) == 1 then
@@ -45,23 +52,27 @@ if redis.call('EXISTS', staged) == 0 then return {'unstaged', latest} end
 redis.call('RENAME', staged, vkey)
 redis.call('PERSIST', vkey)
 redis.call('ZADD', base .. ':versions', v, ARGV[2])
+redis.call('ZADD', base .. ':created', ARGV[8], ARGV[2])
+redis.call('SET', base .. ':retention', ARGV[9])
 redis.call('SET', base .. ':latest', v)
 local cur = tonumber(redis.call('GET', base .. ':current') or '0')
 if servable and v > cur and redis.call('EXISTS', base .. ':pinned') == 0 then
   redis.call('SET', base .. ':current', v)
   redis.call('XADD', base .. ':audit', 'MAXLEN', '~', 1000, '*', 'action', 'publish',
     'version', v, 'previous', cur, 'reason', 'trainer published', 'actor', 'trainer',
-    'at', ARGV[7])
+    'at', ARGV[6])
   cur = v
 end
-local old = redis.call('ZRANGE', base .. ':versions', 0, -keep - 1)
-for _, ov in ipairs(old) do
-  if tonumber(ov) ~= cur then
-    redis.call('UNLINK', base .. ':v' .. ov)
-    redis.call('ZREM', base .. ':versions', ov)
+local pin = tonumber(redis.call('GET', base .. ':pinned') or '0')
+for i = 10, #ARGV do
+  local ov = tonumber(ARGV[i])
+  if ov ~= cur and ov ~= pin and ov ~= v then
+    redis.call('UNLINK', base .. ':v' .. ARGV[i])
+    redis.call('ZREM', base .. ':versions', ARGV[i])
+    redis.call('ZREM', base .. ':created', ARGV[i])
   end
 end
-redis.call('PUBLISH', base .. ':events', ARGV[5])
+redis.call('PUBLISH', base .. ':events', ARGV[4])
 return {'ok', v}
 """
 
@@ -108,11 +119,21 @@ class RedisSnapshotStore:
         return keys.events_channel(self._prefix, model)
 
     def publish(
-        self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
+        self,
+        model: str,
+        version: int,
+        sealed: SealedSnapshot,
+        keep: Retention | int,
+        *,
+        servable: bool = True,
     ) -> PublishResult:
         """Store `version` (the next in sequence) and, if `servable`, make it `current` (unless a
-        rollback pinned `current`). Outcome 'ok', 'exists' (the same bytes: a retry), 'conflict',
-        'gap' (another writer), or 'unstaged' (Redis lost the staged blob: retry)."""
+        rollback pinned `current`), then prune by the rotation `keep`. Outcome 'ok', 'exists'
+        (the same bytes: a retry), 'conflict', 'gap' (another writer), or 'unstaged' (Redis
+        lost the staged blob: retry)."""
+        policy = Retention.of(keep)
+        created = created_at(sealed)
+        prune = self._to_prune(model, version, created, policy, servable=servable)
         # The blob is staged with a plain HSET (Lua would copy megabytes through its stack),
         # then the script checks the sequence and renames it into place atomically. A staged
         # key whose writer died expires by itself.
@@ -136,17 +157,30 @@ class RedisSnapshotStore:
                 self.base(model),
                 version,
                 sealed.sha256,
-                keep,
                 note,
                 staged,
                 time.time(),
                 "1" if servable else "0",
+                created.timestamp(),
+                json.dumps(policy.as_dict()),
+                *prune,
             ],
             client=pipe,
         )
         status, latest = pipe.execute()[-1]
         text = status.decode() if isinstance(status, bytes) else str(status)
         return PublishResult(cast(Outcome, text), int(latest))
+
+    def _to_prune(
+        self, model: str, version: int, created: datetime, policy: Retention, *, servable: bool
+    ) -> list[int]:
+        """The stored versions `policy` drops once `version` is stored (the script re-checks
+        current and pinned; one writer per model, so no version appears in between)."""
+        stored = {**self.created(model), version: created}
+        serving, pinned = self.current(model), self.pinned(model)
+        if servable and pinned is None and version > (serving or 0):
+            serving = version
+        return dropped(stored, policy, current=serving, pinned=pinned, newest=version)
 
     def get(self, model: str, version: int) -> SealedSnapshot | None:
         """Everything stored for a version: manifest, signature, state and model parts."""
@@ -215,6 +249,26 @@ class RedisSnapshotStore:
             int(cast(bytes, v))
             for v in self._r.zrange(keys.versions_key(self._prefix, model), 0, -1)
         ]
+
+    def created(self, model: str) -> dict[int, datetime]:
+        """Creation times from the `:created` zset; a version stored before it existed is
+        read from its manifest."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zrange(keys.versions_key(self._prefix, model), 0, -1)
+        pipe.zrange(keys.created_key(self._prefix, model), 0, -1, withscores=True)
+        versions, scored = pipe.execute()
+        times = {int(_text(v)): float(t) for v, t in scored}
+        out: dict[int, datetime] = {}
+        for version in (int(_text(v)) for v in versions):
+            if version in times:
+                out[version] = datetime.fromtimestamp(times[version], UTC)
+            elif (m := self.manifest(model, version)) is not None:
+                out[version] = m.created_at
+        return out
+
+    def retention(self, model: str) -> Retention | None:
+        raw = self._r.get(keys.retention_key(self._prefix, model))
+        return None if raw is None else Retention(**json.loads(_text(raw)))
 
     def models(self) -> list[str]:
         names = set()

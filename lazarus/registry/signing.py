@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,12 +109,28 @@ def parse_public(text: str, setting: str = "signing_public_key") -> Verifier:
     return Verifier(key)
 
 
+def missing_key_hint(setting: str, directory: Path = DEV_KEY_DIR) -> str:
+    """How to get the key `setting` names: the development key's file when it exists.
+
+    >>> missing_key_hint("signing_public_key", Path("/nowhere"))
+    '`lazarus keys generate` makes a pair; while `lazarus up` runs, commands use its key'
+    """
+    name = DEV_PRIVATE if setting == "signing_private_key" else DEV_PUBLIC
+    path = directory / name
+    if not path.exists():
+        return "`lazarus keys generate` makes a pair; while `lazarus up` runs, commands use its key"
+    return (
+        f"the development key of `lazarus up` is {path}: "
+        f'export {env_name(setting)}="$(cat {shlex.quote(str(path))})"'
+    )
+
+
 def signer_from(settings: Settings) -> Signer:
     """The trainer's signer, or ConfigError saying which setting to set."""
     if settings.signing_private_key is None:
         raise ConfigError(
             f"no snapshot signing key: set {env_name('signing_private_key')} "
-            "(create a pair with `lazarus keys generate`)"
+            f"({missing_key_hint('signing_private_key')})"
         )
     return parse_private(settings.signing_private_key.get_secret_value())
 
@@ -125,8 +142,8 @@ def verifier_from(settings: Settings) -> Verifier:
     if settings.signing_private_key is not None:
         return signer_from(settings).verifier
     raise ConfigError(
-        f"no snapshot verification key: set {env_name('signing_public_key')} "
-        "(the trainer's public key; `lazarus keys generate` makes a pair)"
+        f"no snapshot verification key: set {env_name('signing_public_key')}, the trainer's "
+        f"public key ({missing_key_hint('signing_public_key')})"
     )
 
 

@@ -7,8 +7,10 @@ the package docstring (`lazarus.registry`) tells the whole protocol in prose.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
+from lazarus.registry.retention import Retention, dropped
 from lazarus.registry.sealing import SealedSnapshot
 from lazarus.schemas.manifest import SnapshotManifest
 
@@ -40,15 +42,23 @@ class SnapshotStore(Protocol):
     """
 
     def publish(
-        self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
+        self,
+        model: str,
+        version: int,
+        sealed: SealedSnapshot,
+        keep: Retention | int,
+        *,
+        servable: bool = True,
     ) -> PublishResult:
         """Store `sealed` as `version` of `model`, atomically.
 
         `version` must be `latest(model) + 1`. If `servable` (the version learned at
         least its model's `min_learned` events), it becomes `current` unless a rollback
         pinned `current`; a version that is not servable is stored (a trainer resumes
-        from it) but never served. Then only the newest `keep` versions are kept
-        (never the current one), and followers are notified.
+        from it) but never served. Then the versions the rotation `keep` does not keep
+        are pruned (`retention.dropped`: never the current, pinned or newest one; a
+        number n keeps the newest n), `keep` is recorded (`retention`), and followers
+        are notified.
 
         Outcomes: 'ok'; 'exists' (this version is already stored with the same sha256:
         a retry after a lost reply, a success); 'conflict' (stored with other bytes) or
@@ -88,6 +98,14 @@ class SnapshotStore(Protocol):
         """Every model that has published, sorted by name."""
         ...
 
+    def created(self, model: str) -> dict[int, datetime]:
+        """When each stored version was created (its manifest's `created_at`), by version."""
+        ...
+
+    def retention(self, model: str) -> Retention | None:
+        """The rotation the latest publish pruned by; None before one recorded it."""
+        ...
+
     def move_current(
         self, model: str, version: int, action: Move, reason: str, actor: str
     ) -> tuple[MoveOutcome, int]:
@@ -116,6 +134,11 @@ AUDIT_MAXLEN = 1000
 """About how many moves of `current` a store remembers per model."""
 
 
+def created_at(sealed: SealedSnapshot) -> datetime:
+    """The `created_at` of a sealed snapshot's manifest (read, not verified)."""
+    return SnapshotManifest.model_validate_json(sealed.manifest).created_at
+
+
 @dataclass
 class MemorySnapshotStore:
     """The `SnapshotStore` contract in memory, for unit tests of pure logic."""
@@ -124,12 +147,19 @@ class MemorySnapshotStore:
     latest_: dict[str, int] = field(default_factory=dict)
     current_: dict[str, int] = field(default_factory=dict)
     pinned_: dict[str, int] = field(default_factory=dict)
+    retention_: dict[str, Retention] = field(default_factory=dict)
     audit: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     clock: float = 0.0
     """The `at` of audit rows (tests set it; memory has no wall clock to ask)."""
 
     def publish(
-        self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
+        self,
+        model: str,
+        version: int,
+        sealed: SealedSnapshot,
+        keep: Retention | int,
+        *,
+        servable: bool = True,
     ) -> PublishResult:
         latest = self.latest_.get(model, 0)
         existing = self.snapshots.get((model, version))
@@ -145,9 +175,12 @@ class MemorySnapshotStore:
         if servable and version > current and model not in self.pinned_:
             self.current_[model] = version
             self._record(model, "publish", version, current, "trainer published", "trainer")
-        for old in self.versions(model)[:-keep]:
-            if old != self.current_.get(model):
-                del self.snapshots[(model, old)]
+        policy = self.retention_[model] = Retention.of(keep)
+        serving, pinned = self.current_.get(model), self.pinned_.get(model)
+        for old in dropped(
+            self.created(model), policy, current=serving, pinned=pinned, newest=version
+        ):
+            del self.snapshots[(model, old)]
         return PublishResult("ok", version)
 
     def get(self, model: str, version: int) -> SealedSnapshot | None:
@@ -174,6 +207,12 @@ class MemorySnapshotStore:
 
     def models(self) -> list[str]:
         return sorted(self.latest_)
+
+    def created(self, model: str) -> dict[int, datetime]:
+        return {v: created_at(s) for (m, v), s in self.snapshots.items() if m == model}
+
+    def retention(self, model: str) -> Retention | None:
+        return self.retention_.get(model)
 
     def move_current(
         self, model: str, version: int, action: Move, reason: str, actor: str

@@ -7,6 +7,7 @@ Needs Debian's `chromium` and `chromium-driver` (/usr/bin/chromium, /usr/bin/chr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -35,7 +36,8 @@ from tests.integration.trainerkit import with_keys
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = REPO / "artifacts"
+ARTIFACTS = Path(os.environ.get("LAZARUS_TEST_ARTIFACTS") or REPO / "artifacts")
+"""Where the browser tests save screenshots (artifacts/ is git-ignored)."""
 PAGE_TIMEOUT_S = 90
 
 
@@ -309,7 +311,7 @@ def test_dashboard_shows_lag_roles_and_versions_in_a_browser(
         assert "0.7000" in page["versions"][0]["text"]
 
         until(chrome, "the scorer's events/s above 0", scorer_busy)
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         full_page_screenshot(chrome, ARTIFACTS / "dashboard.png")
     finally:
         if feed is not None:

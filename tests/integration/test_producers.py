@@ -7,10 +7,12 @@ import threading
 import time
 from pathlib import Path
 
+import redis
 from confluent_kafka import TIMESTAMP_CREATE_TIME
 
 from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.ports import free_port
+from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
@@ -87,6 +89,22 @@ def test_ctrl_c_flushes_and_prints_counts(settings: Settings, topics: list[str])
     )
     assert events == outcomes, "held-back outcomes must be sent on Ctrl-C, not lost"
     assert f"acked {sent}" in line
+
+
+def test_heartbeat_counts_events_and_outcomes_apart(settings: Settings, topics: list[str]) -> None:
+    """`--rate` paces events; the heartbeat's `events_out` (what events/s is the rate of)
+    counts those alone, and the outcomes go in `outcomes_out`."""
+    env = cli_env(settings, LAZARUS_HEARTBEAT_SECONDS="2")  # the last beat lives 10 s
+    done = lazarus(
+        "produce", "sensors", "--count", "40", "--rate", "200", "--label-delay", "0", env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "sent 80 (events 40, outcomes 40)" in done.stderr and "events/s" in done.stderr
+    client = redis.Redis.from_url(settings.redis_url_value)
+    (beat,) = read_heartbeats(client, settings.redis_key_prefix)
+    client.close()
+    assert beat["state"] == "stopped" and beat["role"] == "producer:sensors"
+    assert (beat["events_out"], beat["outcomes_out"]) == ("40", "40")
 
 
 def test_replay_dead_letters_exactly_the_bad_rows(

@@ -36,11 +36,11 @@ def test_rollback_pins_promote_releases_and_scorers_follow(
         wait_until(lambda: app.model is not None and app.model.version == 5, 5, "v5")
     history = json.loads(lazarus("models", "history", "habitat", "--json", env=env).stdout)
     assert [(h["action"], h["version"]) for h in history[:3]] == [
-        ("publish", "5"),
-        ("promote", "4"),
-        ("rollback", "1"),
+        ("publish", 5),
+        ("promote", 4),
+        ("rollback", 1),
     ]
-    assert history[2]["reason"] == "v2+ drift badly" and history[2]["previous"] == "3"
+    assert history[2]["reason"] == "v2+ drift badly" and history[2]["previous"] == 3
     assert "@" in history[1]["actor"]
     table = lazarus("models", "history", "habitat", env=env)
     assert "rollback" in table.stdout and "v4 validated" in table.stdout

@@ -15,6 +15,7 @@ from lazarus.settings import Settings
 from tests.unit.registry_contract import (
     check_model_part_and_manifest,
     check_move_current_pin_and_history,
+    check_rotation_and_rollback_reach,
 )
 from tests.unit.test_registry import fields
 
@@ -70,6 +71,13 @@ def test_moves_of_current_are_atomic_pinned_and_audited(settings: Settings) -> N
         redis.Redis.from_url(settings.redis_url_value), settings.redis_key_prefix
     )
     check_move_current_pin_and_history(store)
+
+
+def test_publishes_prune_by_the_rotation_atomically(settings: Settings) -> None:
+    store = RedisSnapshotStore(
+        redis.Redis.from_url(settings.redis_url_value), settings.redis_key_prefix
+    )
+    check_rotation_and_rollback_reach(store)
 
 
 def test_scorers_fetch_the_model_part_alone(settings: Settings) -> None:

@@ -40,6 +40,7 @@ ROLE_COMMANDS = {
     "trainer-habitat": ["python", "-m", "lazarus.trainer", "habitat"],
     "trainer-viability": ["python", "-m", "lazarus.trainer", "viability"],
     "scorer-habitat": ["python", "-m", "lazarus.scorer", "habitat"],
+    "lag-exporter": ["python", "-m", "lazarus", "lag-exporter"],
 }
 LONG_RUNNING_ROLES = sorted(ROLE_COMMANDS)
 LAZARUS_SERVICES = sorted({*ROLE_COMMANDS, ONE_SHOT})

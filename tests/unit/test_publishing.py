@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import redis
 
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.registry.retention import Retention
 from lazarus.registry.sealing import SealedSnapshot
 from lazarus.registry.signing import generate, parse_private
 from lazarus.registry.store import MemorySnapshotStore, PublishResult
@@ -24,7 +25,13 @@ class LosesReplies(MemorySnapshotStore):
     lose = 1
 
     def publish(
-        self, model: str, version: int, sealed: SealedSnapshot, keep: int, *, servable: bool = True
+        self,
+        model: str,
+        version: int,
+        sealed: SealedSnapshot,
+        keep: Retention | int,
+        *,
+        servable: bool = True,
     ) -> PublishResult:
         result = super().publish(model, version, sealed, keep, servable=servable)
         if self.lose:

@@ -195,6 +195,12 @@ def test_memory_store_moves_pins_and_audits_current_as_redis_does() -> None:
     check_move_current_pin_and_history(MemorySnapshotStore())
 
 
+def test_memory_store_prunes_by_the_rotation_as_redis_does() -> None:
+    from tests.unit.registry_contract import check_rotation_and_rollback_reach
+
+    check_rotation_and_rollback_reach(MemorySnapshotStore())
+
+
 def test_memory_store_serves_the_model_part_alone() -> None:
     from tests.unit.registry_contract import check_model_part_and_manifest
 

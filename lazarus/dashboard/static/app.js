@@ -105,7 +105,14 @@
 
   window.lazarusCharts = { lag: lagChart, throughput: throughputChart };
 
-  function drawLag(lag) {
+  // null when a sample is fresh, else how old it is ("37 s old"): lazarus/lag_text.py's rule.
+  function staleness(sampledAt, state) {
+    if (!sampledAt) return "no sample yet";
+    const age = state.now - sampledAt;
+    return age <= (state.stale_after_s || 5) ? null : duration(age) + " old";
+  }
+
+  function drawLag(lag, state) {
     const series = lag.series;
     lagChart.data.labels = series.at.map(clock);
     const names = Object.keys(series.groups);
@@ -119,14 +126,14 @@
     lagChart.update();
 
     const rows = lag.groups.map((g) => {
-      let note = "";
-      if (g.error) note = g.error;
-      else if (!g.partitions) note = "its topics do not exist";
-      else if (!g.committed) note = "never committed (lag counts the whole log)";
-      return el("tr", { "data-group": g.group },
+      const known = g.lag !== null && g.lag !== undefined;
+      const old = known ? staleness(g.sampled_at, state) : null;
+      const unknownAge = known && g.lag > 0 && (g.max_age_s === null || g.max_age_s === undefined);
+      const note = [g.error, g.note].filter(Boolean).join(" · ");
+      return el("tr", { "data-group": g.group, class: old ? "stale" : null },
         el("td", { text: g.group }),
-        el("td", { class: "num", text: num(g.lag) }),
-        el("td", { class: "num", text: duration(g.max_age_s) }),
+        el("td", { class: "num lag", text: num(g.lag) + (old ? " · " + old : "") }),
+        el("td", { class: "num", text: unknownAge ? "age unknown" : duration(g.max_age_s) }),
         el("td", { class: g.error ? "bad" : "details", text: note }));
     });
     fill(document.querySelector("#lag-table tbody"), rows, 4, "no lag sample yet");
@@ -273,16 +280,37 @@
     }
     problems.replaceChildren(...lines.map((t) => el("p", { text: t })));
     problems.hidden = lines.length === 0;
+    // Never "live" over stale figures: a source whose last sample is too old says how old.
+    const stale = state ? Object.entries(state.sources)
+      .map(([name, src]) => [name, staleness(src.sampled_at, state)])
+      .filter(([, old]) => old) : [];
     if (failure) {
       pill.className = "pill pill-bad";
       pill.textContent = "disconnected" + (lastOk ? " since " + clock(lastOk / 1000) : "");
     } else if (lines.length) {
       pill.className = "pill pill-warn";
       pill.textContent = "degraded · updated " + clock(state.now);
+    } else if (stale.length) {
+      pill.className = "pill pill-warn";
+      pill.textContent = "stale · " + stale.map(([name, old]) => name + " " + old).join(", ");
     } else {
       pill.className = "pill pill-ok";
       pill.textContent = "live · updated " + clock(state.now);
     }
+  }
+
+  // ---- health at a glance (lazarus/health.py judges; the page only draws) ----------------------
+
+  function drawHealth(health) {
+    const box = document.getElementById("health");
+    if (!health) return;
+    box.className = "health health-" + health.state;
+    box.dataset.state = health.state;
+    const n = health.reasons.length;
+    document.getElementById("health-state").textContent =
+      "health: " + health.state + (n ? " · " + n + " reason" + (n > 1 ? "s" : "") : "");
+    document.getElementById("health-reasons").replaceChildren(...health.reasons.map((r) =>
+      el("li", { class: "reason reason-" + r.state, "data-code": r.code, text: r.text })));
   }
 
   // ---- the loop ------------------------------------------------------------------------------
@@ -292,11 +320,12 @@
     document.getElementById("namespace").textContent =
       "Redis keys " + state.redis_key_prefix + ":* · topics " + (state.topic_prefix || "(no prefix)");
     document.getElementById("interval").textContent = state.interval;
-    drawLag(state.lag);
+    drawLag(state.lag, state);
     drawThroughput(state.throughput);
     drawRoles(state.roles);
     drawDeadLetters(state.dead_letters);
     drawModels(state.models);
+    drawHealth(state.health);
     drawStatus(state, null);
   }
 
