@@ -7,7 +7,10 @@ unset; a variable that is set always wins. Two exceptions keep stacks from being
 
 - a user who set ``LAZARUS_KAFKA_BOOTSTRAP_SERVERS`` or ``LAZARUS_REDIS_URL`` to somewhere
   else means another stack: nothing is taken;
-- the signing pair is taken whole, and only when neither key is set.
+- the signing pair is taken whole, and only when neither key is set;
+- when `up`'s Redis URL holds a password (its file leaves the URL out), nothing is taken
+  unless the user set ``LAZARUS_REDIS_URL``: a command would otherwise use `up`'s key
+  prefix on the default Redis. It says, in one line, which setting to export.
 
 `up` itself and its children never read the file (they are the stack).
 """
@@ -15,11 +18,12 @@ unset; a variable that is set always wins. Two exceptions keep stacks from being
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from lazarus import runtime_file
 from lazarus.runtime_file import UpStack
-from lazarus.settings import Settings
+from lazarus.settings import Settings, env_name
 
 LOCATION = ("kafka_bootstrap_servers", "redis_url")
 """Settings that say which stack a command talks to."""
@@ -53,11 +57,18 @@ def points_elsewhere(settings: Settings, stack: UpStack) -> bool:
     )
 
 
+def needs_redis_url(settings: Settings, stack: UpStack) -> bool:
+    """True when the stack's Redis URL was left out of its file (it holds a password) and the
+    user did not set one: without it a command would reach the default Redis."""
+    return stack.redis_url is None and "redis_url" not in settings.model_fields_set
+
+
 def fills(settings: Settings, stack: UpStack) -> dict[str, str]:
     """Setting -> value the stack gives, for each setting the user left unset (empty when the
-    user points elsewhere). The signing keys map to their files' paths, not their contents.
+    user points elsewhere, or must give the stack's Redis URL: `needs_redis_url`). The signing
+    keys map to their files' paths, not their contents.
     """
-    if points_elsewhere(settings, stack):
+    if points_elsewhere(settings, stack) or needs_redis_url(settings, stack):
         return {}
     set_here = settings.model_fields_set
     found: dict[str, str] = {}
@@ -85,23 +96,40 @@ def _with_key_contents(found: dict[str, str]) -> dict[str, str]:
 
 
 def attach(
-    settings: Settings, path: Path | None = None, *, own: tuple[int, ...] | None = None
+    settings: Settings,
+    path: Path | None = None,
+    *,
+    own: tuple[int, ...] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> tuple[Settings, UpStack | None]:
     """`settings` completed from the running `up` (and that stack), or unchanged and None: no
-    `up` runs, it no longer answers, nothing was left unset, or it is one of the processes
-    `own` (default: this one and its parent, so `up` and its children never attach).
+    `up` runs, it no longer answers, nothing was left unset, it is one of the processes `own`
+    (default: this one and its parent, so `up` and its children never attach), or its Redis
+    URL is needed (`needs_redis_url`: then `say` gets the one-line hint `redis_url_hint`).
 
     `settings` must come straight from `load_settings` (which settings are set is read from
-    it); `path` defaults to `runtime_file.runtime_path()`. Raises ConfigError when what the
-    stack gives is invalid.
+    it); `path` defaults to each of `runtime_file.reader_paths()`. Raises ConfigError when
+    what the stack gives is invalid.
     """
     stack = runtime_file.running(path)
     if stack is None or stack.pid in (own or (os.getpid(), os.getppid())):
+        return settings, None
+    if say is not None and needs_redis_url(settings, stack):
+        if not points_elsewhere(settings, stack):
+            say(redis_url_hint(stack))
         return settings, None
     found = _with_key_contents(fills(settings, stack))
     if not found:
         return settings, None
     return settings.with_overrides(**found), stack
+
+
+def redis_url_hint(stack: UpStack) -> str:
+    """The one line a command prints when it cannot use `stack` for want of its Redis URL."""
+    return (
+        f"`lazarus up` (pid {stack.pid}) runs, but its Redis URL holds a password, which its "
+        f"runtime file leaves out: export {env_name('redis_url')} to use its stack"
+    )
 
 
 def describe(stack: UpStack) -> str:

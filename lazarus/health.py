@@ -4,8 +4,10 @@ Pure: `assess` takes what `lazarus status` and the dashboard already gather (rol
 consumer lag with its history, the current versions' ages, whether each model's inputs flow)
 and returns a `Health`. The thresholds are the named constants below; where a rule of
 deploy/prometheus/alerts.yml watches the same thing, the constant is that rule's number (named
-beside it), so the banner and the alerts agree. The heartbeat counts are totals since each
-role started, so the shares below are over a role's life, where Prometheus takes a window.
+beside it), so the banner and the alerts agree. Refusals and learning are judged over the
+alerts' windows from the times roles beat (`last_refused_at`, `last_learned_at`,
+`last_read_at`); dead letters over the dashboard's window of heartbeats, or, for the one-shot
+`lazarus status`, since the role started (the reason says so).
 
 >>> h = assess(HealthInput(groups=(GroupLagFigure("lazarus.trainer.habitat", 4000, 700.0),)))
 >>> h.state, h.reasons[0].code
@@ -20,9 +22,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lazarus.health_facts import GroupLagFigure, HealthInput, RoleBeat
+from lazarus.health_facts import CountWindow, GroupLagFigure, HealthInput, RoleBeat
 
-__all__ = ["GroupLagFigure", "Health", "HealthInput", "Reason", "RoleBeat", "State", "assess"]
+__all__ = [
+    "CountWindow",
+    "GroupLagFigure",
+    "Health",
+    "HealthInput",
+    "Reason",
+    "RoleBeat",
+    "State",
+    "assess",
+]
 
 State = Literal["ok", "degraded", "failing"]
 """ok: nothing to do; degraded: serving or learning falls behind (act today); failing: data is
@@ -49,14 +60,20 @@ JOIN_EXPIRED_SHARE = 0.5
 (alerts.yml LazarusTrainerJoinsExpiring)."""
 JOIN_MIN_LEFT = 100
 """... judged once this many features have left the join."""
-NOT_LEARNING_EVENTS = 2000
-"""A trainer that read this many events and learned none learned nothing (alerts.yml
-LazarusTrainerNotLearning watches 15 minutes of events instead)."""
+NOT_LEARNING_S = 900.0
+"""A trainer that read events in this many seconds and learned none in them learns nothing
+(alerts.yml LazarusTrainerNotLearning: 15 minutes)."""
+REFUSED_WINDOW_S = 600.0
+"""A scorer that refused a snapshot version in this many seconds is refusing (alerts.yml
+LazarusScorerRefusingVersions: 10 minutes)."""
 DEAD_LETTER_SHARE = 0.05
 """Over this share of a role's inputs dead-lettered is a spike (alerts.yml
 LazarusDeadLetterRateHigh)."""
+DEAD_LETTER_WINDOW_S = 600.0
+"""The dashboard judges the share over this many seconds of heartbeats (alerts.yml
+LazarusDeadLetterRateHigh: 10 minutes)."""
 DEAD_LETTER_MIN_INPUTS = 100
-"""... judged once the role read this many inputs."""
+"""... judged once the role read this many inputs (in the window, or since start)."""
 HEARTBEAT_STALE_BEATS = 3.0
 """A heartbeat older than this many heartbeat intervals is gone stale (its key lives 5)."""
 
@@ -172,33 +189,51 @@ def model_reasons(
 def role_reasons(
     roles: Sequence[RoleBeat], expected: Iterable[str], heartbeat_s: float
 ) -> list[Reason]:
-    """Roles missing or gone quiet, scorers refusing versions, trainers not learning, and
-    roles dead-lettering over `DEAD_LETTER_SHARE` of their inputs."""
+    """Roles missing or gone quiet, scorers that refused a version in `REFUSED_WINDOW_S`,
+    trainers not learning, and roles dead-lettering over `DEAD_LETTER_SHARE` of their
+    inputs."""
     out = _missing(roles, expected, heartbeat_s)
     for r in roles:
         who = f"{r.role} ({r.instance})" if r.instance else r.role
-        if r.refused:
-            out.append(
-                Reason(
-                    "scorer_refusing",
-                    "failing",
-                    r.role,
-                    f"{who} refused {r.refused} snapshot version(s): it keeps serving "
-                    + (f"v{r.model_version}" if r.model_version else "nothing"),
-                )
-            )
+        out += _refusing(r, who)
         out += _trainer(r, who)
-        events, dead = r.events_in or 0, r.dead_lettered or 0
-        if events >= DEAD_LETTER_MIN_INPUTS and dead > DEAD_LETTER_SHARE * events:
-            out.append(
-                Reason(
-                    "dead_letters",
-                    "degraded",
-                    r.role,
-                    f"{who} dead-lettered {dead:,} of {events:,} inputs ({dead / events:.0%})",
-                )
-            )
+        out += _dead_letters(r, who)
     return out
+
+
+def _refusing(r: RoleBeat, who: str) -> list[Reason]:
+    if r.refused_age_s is None or r.refused_age_s > REFUSED_WINDOW_S:
+        return []
+    serving = f"v{r.model_version}" if r.model_version else "nothing"
+    return [
+        Reason(
+            "scorer_refusing",
+            "failing",
+            r.role,
+            f"{who} refused a snapshot version {_duration(r.refused_age_s)} ago (in the last "
+            f"{_duration(REFUSED_WINDOW_S)}): it keeps serving {serving}",
+        )
+    ]
+
+
+def _dead_letters(r: RoleBeat, who: str) -> list[Reason]:
+    """Over the role's recent window when known (the dashboard), else since it started."""
+    if r.window is not None:
+        events, dead = r.window.events_in, r.window.dead_lettered
+        over = f"in the last {_duration(r.window.span_s)}"
+    else:
+        events, dead = r.events_in or 0, r.dead_lettered or 0
+        over = "since start"
+    if events < DEAD_LETTER_MIN_INPUTS or dead <= DEAD_LETTER_SHARE * events:
+        return []
+    return [
+        Reason(
+            "dead_letters",
+            "degraded",
+            r.role,
+            f"{who} dead-lettered {dead:,} of {events:,} inputs ({dead / events:.0%}) {over}",
+        )
+    ]
 
 
 def _missing(
@@ -229,16 +264,17 @@ def _missing(
 def _trainer(r: RoleBeat, who: str) -> list[Reason]:
     if not r.role.startswith("trainer:"):
         return []
-    learned, events = r.n_learned or 0, r.events_in or 0
-    if learned == 0 and events >= NOT_LEARNING_EVENTS:
+    if _not_learning(r):
         return [
             Reason(
                 "trainer_not_learning",
                 "degraded",
                 r.role,
-                f"{who} read {events:,} events and learned none",
+                f"{who} learned nothing for {_duration(NOT_LEARNING_S)} while reading events"
+                + (" (nothing since it started)" if r.learned_age_s is None else ""),
             )
         ]
+    learned = r.n_learned or 0
     gone = (r.unjoined_expired or 0) + (r.unjoined_evicted or 0)
     if gone >= JOIN_MIN_LEFT and gone > JOIN_EXPIRED_SHARE * (gone + learned):
         return [
@@ -251,6 +287,22 @@ def _trainer(r: RoleBeat, who: str) -> list[Reason]:
             )
         ]
     return []
+
+
+def _not_learning(r: RoleBeat) -> bool:
+    """Read in the last `NOT_LEARNING_S` and learned nothing in them: the last learned event is
+    older, or none was learned by a trainer up that long.
+
+    >>> _not_learning(RoleBeat("trainer:m", read_age_s=1.0, learned_age_s=901.0))
+    True
+    >>> _not_learning(RoleBeat("trainer:m", read_age_s=1.0, uptime_s=60.0))
+    False
+    """
+    if r.read_age_s is None or r.read_age_s > NOT_LEARNING_S:
+        return False
+    if r.learned_age_s is None:
+        return r.uptime_s is not None and r.uptime_s > NOT_LEARNING_S
+    return r.learned_age_s > NOT_LEARNING_S
 
 
 def _duration(seconds: float) -> str:

@@ -46,6 +46,7 @@ __all__ = [
     "PartitionLag",
     "group_lag",
     "iso",
+    "lag_exact",
     "log_end",
     "log_ends",
     "max_age",
@@ -86,6 +87,10 @@ class PartitionLag:
     """Age of the oldest unconsumed message (0 when caught up; None: not known in time)."""
     sampled_at: float
     """When the offsets were read (epoch s); `as_dict` gives it as ISO 8601."""
+    end_exact: bool = True
+    """False: the log end was not read in time, so `end` is the high watermark (or the
+    furthest record read), which some brokers (Tansu) report short: `end` and `lag` are then
+    lower bounds, shown as `≥N`."""
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "sampled_at": iso(self.sampled_at)}
@@ -128,7 +133,8 @@ def sample_lag(
     - `ages`: also the age of each lagging partition's oldest unconsumed message (else None);
     - `memo`: what the previous samples learned (pass the same one to every sample);
     - `budget_s`: seconds for reading records; a log end not read in time falls back to the
-      high watermark, an age not read in time is None ("age unknown").
+      high watermark (the row's `end_exact` False: its lag is a lower bound), an age not read
+      in time is None ("age unknown").
 
     Raises ServiceUnavailable naming the setting when the broker fails, also mid-sample."""
     memo = memo if memo is not None else LagMemo()
@@ -146,7 +152,7 @@ def sample_lag(
         if reads.late:  # slow, or gone? A broker that went away raises here, with the setting.
             admin.list_topics(timeout=min(timeout, BROKER_CHECK_S))
     _remember(memo, reads, marks.high)
-    ends = {tp: _end(tp, marks.high[tp], memo, reads) for tp in tps}
+    ends = {tp: _end(tp, marks.low[tp], marks.high[tp], memo, reads) for tp in tps}
     rows = {
         g: tuple(
             partition_lag(
@@ -154,16 +160,17 @@ def sample_lag(
                 (t, p),
                 committed[g].get((t, p)),
                 marks.low[(t, p)],
-                ends[(t, p)],
+                ends[(t, p)][0],
                 memo if ages else None,
                 at,
+                exact=ends[(t, p)][1],
             )
             for t in ts
             for p in parts.get(t, ())
         )
         for g, ts in reading.items()
     }
-    return LagSample(at, rows, {tp: (marks.low[tp], ends[tp]) for tp in tps})
+    return LagSample(at, rows, {tp: (marks.low[tp], ends[tp][0]) for tp in tps})
 
 
 def _groups(
@@ -218,13 +225,15 @@ def _remember(memo: LagMemo, reads: Reads, high: Mapping[TP, int]) -> None:
         memo.stamps.put(position, stamp)
 
 
-def _end(tp: TP, high: int, memo: LagMemo, reads: Reads) -> int:
+def _end(tp: TP, low: int, high: int, memo: LagMemo, reads: Reads) -> tuple[int, bool]:
+    """The log end of `tp` and whether it is exact (read to the end, now or before, or an
+    empty log); else the furthest of the high watermark and the records read, a lower bound."""
     end = reads.ends.get(tp)
     if end is None:
-        end = memo.end(*tp, high) or reads.seen.get(tp)
-    if end is None:  # an empty log, or its last batch not read in time
-        return high
-    return max(end, high)
+        end = memo.end(*tp, high)
+    if end is not None:
+        return max(end, high), True
+    return max(high, reads.seen.get(tp, high)), high <= low
 
 
 def partition_lag(
@@ -235,21 +244,27 @@ def partition_lag(
     end: int,
     stamps: LagMemo | None,
     at: float,
+    *,
+    exact: bool = True,
 ) -> PartitionLag:
     """One partition's lag from its offsets: `end - committed`, or `end - low` (the whole log)
-    when the group never committed; the age from `stamps` (None without, or not known).
+    when the group never committed; the age from `stamps` (None without, or not known). Not
+    `exact` (`end` a lower bound): a lag of 0 may not be caught up, so its age is not known.
 
     >>> memo = LagMemo(); memo.stamps.put(("t", 0, 3), 1_000)
     >>> r = partition_lag("g", ("t", 0), 3, 0, 10, memo, 4.0)
     >>> r.lag, r.lag_seconds, partition_lag("g", ("t", 0), None, 2, 10, None, 4.0).lag
     (7, 3.0, 8)
+    >>> partition_lag("g", ("t", 0), 10, 0, 10, memo, 4.0, exact=False).lag_seconds is None
+    True
     """
     start = low if committed is None else committed
     lag = max(0, end - start)
     age: float | None = None
     if stamps is not None:
-        age = 0.0 if lag == 0 else age_seconds(stamps.stamp(*tp, start), at)
-    return PartitionLag(group, tp[0], tp[1], committed, end, lag, age, at)
+        caught_up = lag == 0 and exact
+        age = 0.0 if caught_up else age_seconds(stamps.stamp(*tp, start), at)
+    return PartitionLag(group, tp[0], tp[1], committed, end, lag, age, at, exact)
 
 
 def group_lag(
@@ -290,13 +305,20 @@ def total_lag(rows: Iterable[PartitionLag]) -> int:
     return sum(r.lag for r in rows)
 
 
+def lag_exact(rows: Iterable[PartitionLag]) -> bool:
+    """Whether `total_lag(rows)` is exact: False when a log end was not read in time (the
+    total is then a lower bound)."""
+    return all(r.end_exact for r in rows)
+
+
 def max_age(rows: Iterable[PartitionLag]) -> float | None:
     """Age of the group's oldest unconsumed message: the oldest over its partitions, None when
-    that of a lagging partition is not known (or none was measured)."""
+    that of a lagging partition (or of one whose log end was not read) is not known, or none
+    was measured."""
     ages = []
     for r in rows:
         if r.lag_seconds is None:
-            if r.lag > 0:
+            if r.lag > 0 or not r.end_exact:
                 return None
             continue
         ages.append(r.lag_seconds)

@@ -6,19 +6,24 @@ turns it into the exporter's metrics at scrape time, with the clock passed in:
 | metric | labels | meaning |
 |---|---|---|
 | `lazarus_consumer_lag_messages` | group, topic, partition | log end minus committed offset |
+| `lazarus_consumer_lag_exact` | group, topic, partition | 0: the lag is a lower bound |
 | `lazarus_consumer_lag_seconds` | group, topic, partition | age of the oldest unconsumed message |
 | `lazarus_lag_sample_age_seconds` | group | seconds since the group's lag was last read |
 | `lazarus_lag_sample_failures_total` | group | reads of the group's lag that failed |
 
 A group whose read fails keeps its last figures; only its sample age grows, so a stale figure
 is visible as stale. Before a group's first read, its age counts from the book's start.
+A log end not read in time gives a lag that is a lower bound (`consumer_lag_exact` 0: the
+figure can only be higher). A partition whose age was not read in time keeps its last known
+age (also a lower bound while its oldest message waits), so a `for:` clause on
+`consumer_lag_seconds` does not start over; a partition never measured has none.
 
 >>> from lazarus.lag import PartitionLag
 >>> book = LagBook(["g"], started_at=100.0)
 >>> book.record("g", [PartitionLag("g", "t", 0, 5, 12, 7, 3.5, sampled_at=110.0)], at=110.0)
 >>> [(s.name, s.value) for s in book.samples(now=112.0)]
-[('consumer_lag_messages', 7), ('consumer_lag_seconds', 3.5), ('lag_sample_age_seconds', 2.0), \
-('lag_sample_failures', 0)]
+[('consumer_lag_messages', 7), ('consumer_lag_exact', 1), ('consumer_lag_seconds', 3.5), \
+('lag_sample_age_seconds', 2.0), ('lag_sample_failures', 0)]
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from dataclasses import dataclass
 
 from lazarus.lag import PartitionLag
 from lazarus.metrics import Sample
+
+Place = tuple[str, str, int]
+"""(group, topic, partition)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class LagBook:
         self._reads: dict[str, GroupRead] = {}
         self._failures: dict[str, int] = dict.fromkeys(groups, 0)
         self._errors: dict[str, str] = {}
+        self._ages: dict[Place, float] = {}
+        """The last age read of each partition (s): what is exported while it is unknown."""
         self._lock = threading.Lock()
 
     def record(self, group: str, rows: Iterable[PartitionLag], at: float) -> None:
@@ -57,6 +67,9 @@ class LagBook:
         read = GroupRead(tuple(rows), at)
         with self._lock:
             self._reads[group] = read
+            for r in read.rows:
+                if r.lag_seconds is not None:
+                    self._ages[(r.group, r.topic, r.partition)] = r.lag_seconds
             self._failures.setdefault(group, 0)
             self._errors.pop(group, None)
 
@@ -73,6 +86,8 @@ class LagBook:
             for table in (self._reads, self._failures, self._errors):
                 for group in [g for g in table if g not in keep]:
                     del table[group]
+            for place in [p for p in self._ages if p[0] not in keep]:
+                del self._ages[place]
 
     def groups(self) -> list[str]:
         """Every group shown: those given at the start and those read since, sorted."""
@@ -96,17 +111,21 @@ class LagBook:
         with self._lock:
             reads = dict(self._reads)
             failures = dict(self._failures)
+            known = dict(self._ages)
         lag: list[Sample] = []
+        exact: list[Sample] = []
         seconds: list[Sample] = []
         for read in reads.values():
             for row in read.rows:
                 where = {"group": row.group, "topic": row.topic, "partition": str(row.partition)}
                 lag.append(Sample("consumer_lag_messages", "gauge", _LAG_DOC, where, row.lag))
-                if row.lag_seconds is not None:
+                exact.append(
+                    Sample("consumer_lag_exact", "gauge", _EXACT_DOC, where, int(row.end_exact))
+                )
+                age = known.get((row.group, row.topic, row.partition))
+                if age is not None:
                     seconds.append(
-                        Sample(
-                            "consumer_lag_seconds", "gauge", _SECONDS_DOC, where, row.lag_seconds
-                        )
+                        Sample("consumer_lag_seconds", "gauge", _SECONDS_DOC, where, age)
                     )
         groups = sorted({*reads, *failures})
         ages = [
@@ -123,11 +142,18 @@ class LagBook:
             Sample("lag_sample_failures", "counter", _FAILED_DOC, {"group": g}, failures.get(g, 0))
             for g in groups
         ]
-        return [*lag, *seconds, *ages, *failed]
+        return [*lag, *exact, *seconds, *ages, *failed]
 
 
 _LAG_DOC = "messages behind the log end: log end minus the group's committed offset"
-_SECONDS_DOC = "age of the oldest message the group has not consumed (0 when caught up)"
+_EXACT_DOC = (
+    "1: the lag is exact; 0: the log end was not read in time, the lag is a lower bound "
+    "(the high watermark, which some brokers report short)"
+)
+_SECONDS_DOC = (
+    "age of the oldest message the group has not consumed (0 when caught up); while it cannot "
+    "be read in time, the last age read"
+)
 _AGE_DOC = (
     "seconds since this group's lag was last read (since the exporter started, before its "
     "first read): the figures are this old"

@@ -54,9 +54,21 @@ def group_note(committed: bool, lag: int, partitions: int = 1) -> str | None:
     )
 
 
-def lag_cell(lag: int | None, note: str | None, sampled_at: float | None, now: float) -> str:
-    """A group's lag for a table cell: the figure, its `note` (`group_note`) in brackets, and
-    the sample's age when stale; `-` when never read.
+def figure(value: int, exact: bool = True) -> str:
+    """An offset or a lag for people; `≥` before one that is a lower bound (a log end not read
+    in time, `lazarus.lag.PartitionLag.end_exact`).
+
+    >>> figure(4030), figure(4030, exact=False)
+    ('4,030', '≥4,030')
+    """
+    return f"{value:,}" if exact else f"≥{value:,}"
+
+
+def lag_cell(
+    lag: int | None, note: str | None, sampled_at: float | None, now: float, exact: bool = True
+) -> str:
+    """A group's lag for a table cell: the figure (`≥N` when not `exact`), its `note`
+    (`group_note`) in brackets, and the sample's age when stale; `-` when never read.
 
     >>> lag_cell(4030, None, 100.0, 101.0)
     '4,030'
@@ -64,25 +76,28 @@ def lag_cell(lag: int | None, note: str | None, sampled_at: float | None, now: f
     '4,030 · 37 s old'
     >>> lag_cell(12, group_note(False, 12), 100.0, 101.0)
     '12 (never committed: lag is the whole log)'
-    >>> lag_cell(None, None, None, 1.0)
-    '-'
+    >>> lag_cell(None, None, None, 1.0), lag_cell(3, None, 100.0, 101.0, exact=False)
+    ('-', '≥3')
     """
     if lag is None:
         return "-"
-    text = f"{lag:,}" if note is None else f"{lag:,} ({note})"
+    text = figure(lag, exact) if note is None else f"{figure(lag, exact)} ({note})"
     old = staleness(sampled_at, now)
     return text if old is None else f"{text} · {old}"
 
 
-def age_cell(lag: int | None, seconds: float | None) -> str:
+def age_cell(lag: int | None, seconds: float | None, exact: bool = True) -> str:
     """The age of the oldest unconsumed message: `12.5` (seconds), `0.0` when caught up,
-    `age unknown` when lagging but not read in time, `-` when lag is not known.
+    `age unknown` when lagging (or, lag not `exact`, maybe lagging) but not read in time, `-`
+    when lag is not known.
 
     >>> age_cell(5, 12.53), age_cell(0, 0.0), age_cell(5, None), age_cell(None, None)
     ('12.5', '0.0', 'age unknown', '-')
+    >>> age_cell(0, None), age_cell(0, None, exact=False)
+    ('0.0', 'age unknown')
     """
     if lag is None:
         return "-"
     if seconds is None:
-        return "age unknown" if lag > 0 else "0.0"
+        return "age unknown" if lag > 0 or not exact else "0.0"
     return f"{seconds:.1f}"

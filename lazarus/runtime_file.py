@@ -6,7 +6,9 @@ user did not set. After a `kill -9` of `up` the file stays behind: a reader uses
 `up`'s process lives (the same process, not a reused pid) and its broker and Redis answer.
 
 Where: ``$XDG_RUNTIME_DIR/lazarus/up.json``, else ``$XDG_CONFIG_HOME/lazarus/up.json``
-(``~/.config/lazarus/up.json``). Mode 0600. It never holds a secret: a Redis URL with a
+(``~/.config/lazarus/up.json``). A reader looks in both places, so a terminal without
+``XDG_RUNTIME_DIR`` (after ``su``, over ``ssh``, in some ``tmux``) finds an `up` started in one
+with it: there it takes ``/run/user/<uid>``, the directory systemd sets it to. Mode 0600. It never holds a secret: a Redis URL with a
 password is left out, and the signing keys are named by their files. The shape (JSON)::
 
     {"format": 1, "pid": 4242, "pid_started": 9137565, "started_at": "2025-03-01T09:00:00Z",
@@ -123,6 +125,19 @@ def runtime_path(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(config) / "lazarus" / FILE_NAME
 
 
+def reader_paths(environ: Mapping[str, str] = os.environ, uid: int | None = None) -> list[Path]:
+    """Where a reader looks for the runtime file, in order: the user's runtime directory
+    (``$XDG_RUNTIME_DIR``, else ``/run/user/<uid>``), then the config directory. `up` writes
+    to one of them (`runtime_path`), whichever its own terminal's environment chose.
+
+    >>> reader_paths({"XDG_CONFIG_HOME": "/home/ana/.config"}, uid=1000)
+    [PosixPath('/run/user/1000/lazarus/up.json'), PosixPath('/home/ana/.config/lazarus/up.json')]
+    """
+    runtime = environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid() if uid is None else uid}"
+    config = runtime_path({k: v for k, v in environ.items() if k != "XDG_RUNTIME_DIR"})
+    return [Path(runtime) / "lazarus" / FILE_NAME, config]
+
+
 def write(stack: UpStack, path: Path | None = None) -> Path:
     """Write `stack` to `path` (default `runtime_path()`, mode 0600), atomically: a reader sees
     the old file or the new one. Returns the path."""
@@ -214,9 +229,10 @@ def _accepts(server: str, timeout: float) -> bool:
 
 
 def running(path: Path | None = None) -> UpStack | None:
-    """The stack of the `up` that wrote `path` (default `runtime_path()`), if it still runs and
-    answers; else None."""
-    stack = read(path or runtime_path())
-    if stack is None or not is_running(stack) or not answers(stack):
-        return None
-    return stack
+    """The stack of the `up` that wrote `path` (default: the first of `reader_paths()` whose
+    `up` still runs and answers), if it still runs and answers; else None."""
+    for candidate in [path] if path else reader_paths():
+        stack = read(candidate)
+        if stack is not None and is_running(stack) and answers(stack):
+            return stack
+    return None

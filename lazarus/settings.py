@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     snapshot_keep: int = Field(
         10, ge=1, le=10_000, description="The newest snapshot versions kept per model."
     )
+    snapshot_keep_minutely: int = Field(
+        60,
+        ge=0,
+        le=10_000,
+        description="Also keep the newest version of each of this many recent UTC minutes "
+        "(0: none).",
+    )
     snapshot_keep_hourly: int = Field(
         24,
         ge=0,

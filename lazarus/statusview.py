@@ -15,7 +15,7 @@ from rich.table import Table
 
 from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.config import KafkaConfig
-from lazarus.lag import LagSample, total_lag
+from lazarus.lag import LagSample, lag_exact, total_lag
 from lazarus.lag_poller import LAG_EVERY_S, LagPoller
 from lazarus.lag_text import group_note, lag_cell
 from lazarus.rates import RateTracker, key_of
@@ -89,14 +89,14 @@ class StatusView:
 
 
 def lag_text_of(sample: LagSample | None, group: str | None, now: float) -> str:
-    """The `lag` cell of a role: its group's total lag in `sample`, stale or not (`-`: no
-    group, or no sample of it yet)."""
+    """The `lag` cell of a role: its group's total lag in `sample`, stale or not, `≥N` when a
+    lower bound (`-`: no group, or no sample of it yet)."""
     rows = sample.groups.get(group) if sample is not None and group else None
     if rows is None or sample is None:
         return "-"
     lag = total_lag(rows)
     note = group_note(any(r.committed is not None for r in rows), lag, len(rows))
-    return lag_cell(lag, note, sample.sampled_at, now)
+    return lag_cell(lag, note, sample.sampled_at, now, lag_exact(rows))
 
 
 def _events(beat: dict[str, str]) -> str | None:

@@ -69,6 +69,7 @@ def heartbeat(app: ScorerApp) -> dict[str, object]:
         "model_version": app.model.version if app.model is not None else "",
         "swaps": app.swaps,
         "refused": w.refused,
+        "last_refused_at": w.last_refused_at,  # epoch s; "" when never (health: 10 min)
         "redis_up": int(w.redis_up),
         "unacknowledged": app.ledger.unacknowledged,
         "partitions": len(app.consumer.assigned),

@@ -129,6 +129,7 @@ class TrainerApp:
         self.dispatch = self._dispatcher()
         self.checkpoint = self._checkpoint()
         self.in_by_topic: dict[str, int] = {}
+        self.learned_growth, self.read_growth = metrics_view.LastGrowth(), metrics_view.LastGrowth()
         self.role = f"trainer:{spec.name}"
         self.metrics = RoleMetrics(self.role)
         self.metrics.collect_with(lambda: metrics_view.samples(self))

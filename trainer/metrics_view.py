@@ -166,12 +166,37 @@ def _snapshots(app: TrainerApp) -> list[Sample]:
     return out
 
 
+class LastGrowth:
+    """When a counter last grew (epoch s), as seen at each heartbeat; None until it grows past
+    the first value seen (a restored trainer's `n_learned` starts at its snapshot's).
+
+    >>> g = LastGrowth()
+    >>> g.see(5, 10.0), g.see(5, 11.0), g.see(7, 12.0), g.see(7, 13.0)
+    (None, None, 12.0, 12.0)
+    """
+
+    def __init__(self) -> None:
+        self._count: int | None = None
+        self.at: float | None = None
+
+    def see(self, count: int, now: float) -> float | None:
+        if self._count is not None and count > self._count:
+            self.at = now
+        self._count = count
+        return self.at
+
+
 def heartbeat(app: TrainerApp) -> dict[str, object]:
-    """The fields of the trainer's heartbeat (`lazarus status`)."""
+    """The fields of the trainer's heartbeat (`lazarus status`). `last_learned_at` and
+    `last_read_at`: when `n_learned` and `events_in` last grew (epoch s, None: not since the
+    trainer started), for health's "learned nothing for 15 min while reading"."""
     s = app.learner.state
+    now = time.time()
     return {
         "events_in": app.events_in,
         "n_learned": s.n_learned,
+        "last_learned_at": app.learned_growth.see(s.n_learned, now),
+        "last_read_at": app.read_growth.see(app.events_in, now),
         "pending": len(s.join.entries),
         "waiting_outcomes": s.join.waiting_outcomes,
         **{f"unjoined_{why}": n for why, n in unjoined(s.join.counters).items()},

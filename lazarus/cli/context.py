@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import click
@@ -55,7 +56,8 @@ class CliContext:
         if self._settings is None:
             self._settings = load_settings(**self.overrides)
             if _command() not in DETACHED:
-                self._settings, stack = attach(self._settings)
+                say = partial(self.err.print, highlight=False)  # the hint when it cannot
+                self._settings, stack = attach(self._settings, say=say)
                 if stack is not None:
                     self.err.print(describe(stack), highlight=False)
         return self._settings

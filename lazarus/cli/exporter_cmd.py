@@ -20,7 +20,10 @@ Examples:
 Reads the lag of every trainer and scorer group in the background and serves,
 at /metrics, per group, topic and partition:
   lazarus_consumer_lag_messages    log end minus the committed offset
-  lazarus_consumer_lag_seconds     age of the oldest unconsumed message
+  lazarus_consumer_lag_exact       0: the log end was not read in time, the
+                                   lag is a lower bound
+  lazarus_consumer_lag_seconds     age of the oldest unconsumed message (the
+                                   last one read while it cannot be read)
 and per group lazarus_lag_sample_age_seconds (how old those figures are) and
 lazarus_lag_sample_failures_total. A broker that fails is retried: the
 figures stay and their age grows. `lazarus up` runs one; the alert rules in

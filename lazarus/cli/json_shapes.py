@@ -54,6 +54,9 @@ class GroupStatus(Shape):
     group: str = Field(description="consumer group: `{prefix}lazarus.{role}.{model}`")
     committed: bool = Field(description="false: the group never committed (lag counts the log)")
     lag: Count = Field(description="messages, summed over partitions")
+    lag_exact: bool = Field(
+        description="false: a log end was not read in time, `lag` is a lower bound"
+    )
     lag_seconds: float | None = Field(description="age of the oldest unconsumed message")
     sampled_at: Time = Field(description="when these offsets were read")
 
@@ -85,6 +88,16 @@ class RoleStatus(Shape):
     n_learned: MaybeCount = Field(None, description="trainers: events learned")
     metrics_url: MaybeText = Field(description="its Prometheus /metrics")
     updated_at: MaybeTime = Field(description="the heartbeat's time")
+    started_at: MaybeTime = Field(None, description="when the role started")
+    last_refused_at: MaybeTime = Field(
+        None, description="scorers: when a snapshot version was last refused; null: never"
+    )
+    last_learned_at: MaybeTime = Field(
+        None, description="trainers: when it last learned; null: not since it started"
+    )
+    last_read_at: MaybeTime = Field(
+        None, description="trainers: when it last read events; null: not since it started"
+    )
     unjoined_expired: MaybeCount = Field(description="trainers: features whose outcome never came")
     unjoined_evicted: MaybeCount = Field(description="trainers: features dropped, buffer full")
     unjoined_unmatched: MaybeCount = Field(description="trainers: outcomes given up on")
@@ -137,6 +150,7 @@ class Rotation(Shape):
     """Which versions a model keeps (`lazarus.registry.retention.Retention`)."""
 
     last: Count = Field(description="the newest versions kept (LAZARUS_SNAPSHOT_KEEP)")
+    minutely: Count = Field(description="UTC minutes whose newest version is kept")
     hourly: Count = Field(description="UTC hours whose newest version is kept")
     daily: Count = Field(description="UTC days whose newest version is kept")
 
@@ -147,7 +161,8 @@ class KeptVersion(Shape):
     age_s: Count = Field(description="seconds since it was made")
     why: list[str] = Field(
         description="why it stays: current, pinned, newest, `last 10`, "
-        "`hourly 2026-11-30T14`, `daily 2026-11-29`, or `goes at the next publish`"
+        "`minutely 2026-11-30T14:05`, `hourly 2026-11-30T14`, `daily 2026-11-29`, "
+        "or `goes at the next publish`"
     )
 
 
@@ -221,6 +236,10 @@ class PartitionLag(Shape):
     partition: Count
     committed: Count | None = Field(description="the group's committed offset; null: never")
     end: Count = Field(description="the offset after the partition's last record")
+    end_exact: bool = Field(
+        description="false: the log end was not read in time; `end` (the high watermark) "
+        "and `lag` are lower bounds"
+    )
     lag: Count = Field(description="end - committed (the whole log when never committed)")
     lag_seconds: float | None = Field(description="age of the oldest unconsumed message")
     sampled_at: Time = Field(description="when these offsets were read")
@@ -229,6 +248,9 @@ class PartitionLag(Shape):
 class GroupLag(Shape):
     group: str
     total_lag: Count = Field(description="messages, summed over partitions")
+    total_lag_exact: bool = Field(
+        description="false: a log end was not read in time, `total_lag` is a lower bound"
+    )
     max_lag_seconds: float | None = Field(description="the oldest unconsumed message's age")
     committed: bool = Field(description="false: the group never committed")
     sampled_at: Time = Field(description="when these offsets were read")
@@ -236,7 +258,7 @@ class GroupLag(Shape):
 
 
 class LagReport(Shape):
-    """`lazarus lag --json` (one such object per refresh with `--watch`)."""
+    """`lazarus lag --json` (with `--watch`: one such object a line, per refresh)."""
 
     at: Time = Field(description="when lag was read")
     groups: list[GroupLag]

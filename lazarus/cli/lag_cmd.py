@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -16,8 +17,8 @@ from lazarus.errors import LazarusError, ServiceUnavailable
 from lazarus.groups import known_groups
 from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config
-from lazarus.lag import LagMemo, PartitionLag, iso, max_age, sample_lag, total_lag
-from lazarus.lag_text import age_cell, group_note
+from lazarus.lag import LagMemo, PartitionLag, iso, lag_exact, max_age, sample_lag, total_lag
+from lazarus.lag_text import age_cell, figure, group_note
 
 UNKNOWN_GROUP_EXIT = 3
 
@@ -58,6 +59,7 @@ def _group_row(name: str, rows: tuple[PartitionLag, ...], at: float) -> dict[str
     return {
         "group": name,
         "total_lag": total_lag(rows),
+        "total_lag_exact": lag_exact(rows),
         "max_lag_seconds": max_age(rows),
         "committed": any(r.committed is not None for r in rows),
         "sampled_at": iso(at),
@@ -67,7 +69,8 @@ def _group_row(name: str, rows: tuple[PartitionLag, ...], at: float) -> dict[str
 
 def render(groups: list[dict[str, Any]]) -> Table:
     """One row per partition and a total per group; a group that never committed says that its
-    lag is the whole log; a lagging partition whose age was not read in time, `age unknown`."""
+    lag is the whole log; a log end not read in time shows `≥N` (it and the lag are lower
+    bounds); a lagging partition whose age was not read in time, `age unknown`."""
     sampled = groups[0]["sampled_at"] if groups else None
     table = Table(
         "group",
@@ -86,21 +89,26 @@ def render(groups: list[dict[str, Any]]) -> Table:
                 r["topic"],
                 str(r["partition"]),
                 "never" if r["committed"] is None else str(r["committed"]),
-                str(r["end"]),
-                str(r["lag"]),
-                age_cell(r["lag"], r["lag_seconds"]),
+                figure(r["end"], r["end_exact"]),
+                figure(r["lag"], r["end_exact"]),
+                age_cell(r["lag"], r["lag_seconds"], r["end_exact"]),
             )
         said = group_note(g["committed"], g["total_lag"], len(g["partitions"]))
         note = "" if said is None else f" ({said})"
+        total = figure(g["total_lag"], g["total_lag_exact"])
+        age = age_cell(
+            g["total_lag"] if g["partitions"] else None,
+            g["max_lag_seconds"],
+            g["total_lag_exact"],
+        )
         table.add_row(
             f"[bold]{g['group']}[/bold]",
             "[bold]total[/bold]",
             "",
             "",
             "",
-            f"[bold]{g['total_lag']}[/bold]{note}",
-            f"[bold]{age_cell(g['total_lag'] if g['partitions'] else None, g['max_lag_seconds'])}"
-            "[/bold]",
+            f"[bold]{total}[/bold]{note}",
+            f"[bold]{age}[/bold]",
             end_section=True,
         )
     return table
@@ -113,11 +121,14 @@ Examples:
   lazarus lag --group lazarus.scorer.habitat   one group (any group with commits)
   lazarus lag --json                           for scripts and alerts
   lazarus lag --watch --interval 2             refresh until Ctrl-C
+  lazarus lag --watch --json                   one JSON object a line, per refresh
 
 Groups: the built-in models' trainers and scorers, and every other
 {LAZARUS_TOPIC_PREFIX}lazarus.* group with commits (your own models').
 Lag is the log-end offset minus the group's committed offset, per partition;
 a group that never committed would read the whole log, so that is its lag.
+A log end not read in time is the broker's high watermark, which some brokers
+report short: it and its lag show as "≥N" (lower bounds; "end_exact": false).
 "lag (s)" is the age of the oldest message the group has not consumed (0 when
 it is caught up; "age unknown" when it could not be read in time). Trainers
 commit their latest snapshot's next offsets to read, so their lag includes
@@ -131,7 +142,9 @@ it was read (no groups shown); 3 no such group.
 )
 @click.option("--group", "group", default=None, help="Only this consumer group.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--watch", is_flag=True, help="Refresh until Ctrl-C.")
+@click.option(
+    "--watch", is_flag=True, help="Refresh until Ctrl-C (with --json: one object a line)."
+)
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.5),
@@ -151,17 +164,37 @@ def lag(cli: CliContext, group: str | None, as_json: bool, watch: bool, interval
     if not watch:
         return _show(cli, groups, lost, as_json)
     try:
-        with Live(render(groups), console=cli.console, auto_refresh=False) as live:
-            while lost is None:
-                time.sleep(interval)
-                groups, lost = collect(cli, group, memo)
-                if as_json:
-                    print_json(_as_json(groups, lost), LagReport)
-                else:
+        if as_json:
+            lost = _watch_json(cli, group, memo, interval, groups, lost)
+        else:
+            with Live(render(groups), console=cli.console, auto_refresh=False) as live:
+                while lost is None:
+                    time.sleep(interval)
+                    groups, lost = collect(cli, group, memo)
                     live.update(render(groups), refresh=True)
     except KeyboardInterrupt:
         return 0
     return _lost(cli, lost) if lost is not None else 0
+
+
+def _watch_json(
+    cli: CliContext,
+    group: str | None,
+    memo: LagMemo,
+    interval: float,
+    groups: list[dict[str, Any]],
+    lost: ServiceUnavailable | None,
+) -> ServiceUnavailable:
+    """`--watch --json`: one `LagReport` a line per refresh (JSON Lines), the first at once,
+    until the broker is lost (that report carries the error, returned)."""
+    while True:
+        line = LagReport.model_validate(_as_json(groups, lost)).model_dump_json(by_alias=True)
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        if lost is not None:
+            return lost
+        time.sleep(interval)
+        groups, lost = collect(cli, group, memo)
 
 
 def _show(

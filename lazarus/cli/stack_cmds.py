@@ -176,15 +176,21 @@ def _fresh_namespace(cli: CliContext, stack: Stack) -> Settings:
 
 def _publish(cli: CliContext, stack: UpStack) -> Path | None:
     """Write the runtime file by which commands in other terminals find this stack (unless
-    another running `up` wrote it), and print the exports for other tools; its path or None."""
+    another running `up` wrote it), and print the exports for other tools; its path or None.
+    A file that cannot be written (a read-only home) is a one-line warning: `up` goes on."""
     path: Path | None = None
-    other = runtime_file.running()
+    other, to = runtime_file.running(), "for other tools"
     if other is not None and other.pid != stack.pid:
         said = f"another `lazarus up` (pid {other.pid}) runs: other terminals use its stack"
     else:
-        path = runtime_file.write(stack)
-        said = f"commands in other terminals use this stack by themselves ({path})"
-    cli.err.print(f"{said}; for other tools:", highlight=False)
+        try:
+            path = runtime_file.write(stack)
+            said = f"commands in other terminals use this stack by themselves ({path})"
+        except OSError as e:
+            where = e.filename or runtime_file.runtime_path()
+            said = f"warning: cannot write {where} ({e.strerror or e}), going on"
+            to = "in other terminals and tools"
+    cli.err.print(f"{said}; {to}:", highlight=False)
     for line in stack.exports():
         cli.err.print(f"  {line}", highlight=False)
     return path

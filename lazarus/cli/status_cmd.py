@@ -19,7 +19,7 @@ from lazarus.groups import known_groups
 from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config
-from lazarus.lag import max_age, sample_lag, total_lag
+from lazarus.lag import lag_exact, max_age, sample_lag, total_lag
 from lazarus.metric_text import learned
 from lazarus.quality_store import read_quality
 from lazarus.registry.redis_store import RedisSnapshotStore
@@ -74,6 +74,7 @@ def _read_kafka(out: dict[str, Any], s: Settings, conf: dict[str, Any]) -> None:
                 "group": group,
                 "committed": any(r.committed is not None for r in rows),
                 "lag": total_lag(rows),
+                "lag_exact": lag_exact(rows),
                 "lag_seconds": max_age(rows),
                 "sampled_at": sample.sampled_at,
             }
@@ -145,6 +146,11 @@ ROLE_FIELDS = (
     "n_learned",
     "metrics_url",
     "updated_at",
+    "started_at",
+    # health's windows: a scorer's last refusal, when a trainer last learned and read
+    "last_refused_at",
+    "last_learned_at",
+    "last_read_at",
     # trainers: what never joined, and outcomes waiting for their features
     "unjoined_expired",
     "unjoined_evicted",

@@ -79,16 +79,19 @@ def print_status(c: Console, data: Mapping[str, Any]) -> None:
 
 
 def groups_table(groups: Sequence[Mapping[str, Any]], now: float | None = None) -> Table:
-    """Consumer groups: `group`, `committed`, `lag` (messages), `lag_seconds`, `sampled_at`
-    (epoch s). A group that never committed shows the whole log as its lag and says so; a
-    figure sampled more than `STALE_AFTER_S` before `now` shows its age."""
+    """Consumer groups: `group`, `committed`, `lag` (messages), `lag_exact` (False: a lower
+    bound, shown `≥N`; absent: exact), `lag_seconds`, `sampled_at` (epoch s). A group that
+    never committed shows the whole log as its lag and says so; a figure sampled more than
+    `STALE_AFTER_S` before `now` shows its age."""
     now = time.time() if now is None else now
     t = Table("group", "lag", "lag (s)", title="consumer groups")
     for g in groups:
-        unknown = g["lag_seconds"] is None and g["lag"] > 0
+        exact = g.get("lag_exact", True)
+        unknown = g["lag_seconds"] is None and (g["lag"] > 0 or not exact)
+        note = group_note(g["committed"], g["lag"])
         t.add_row(
             g["group"],
-            lag_cell(g["lag"], group_note(g["committed"], g["lag"]), g.get("sampled_at"), now),
+            lag_cell(g["lag"], note, g.get("sampled_at"), now, exact),
             "age unknown" if unknown else _age(g["lag_seconds"]),
         )
     return t

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lazarus.lag import PartitionLag, max_age, total_lag
+from lazarus.lag import PartitionLag, lag_exact, max_age, total_lag
 from lazarus.lag_text import group_note
 
 HISTORY_SAMPLES = 300
@@ -37,6 +37,8 @@ class GroupLag:
     """When `lag` and `max_age_s` were read (epoch s; None: never)."""
     note: str | None = None
     """What to say beside the lag (`lazarus.lag_text.group_note`), e.g. that it never committed."""
+    exact: bool = True
+    """False: a log end was not read in time, so `lag` is a lower bound (the page shows `≥N`)."""
 
     @classmethod
     def of(cls, group: str, rows: Sequence[PartitionLag], sampled_at: float) -> GroupLag:
@@ -51,6 +53,7 @@ class GroupLag:
             len(rows),
             sampled_at=sampled_at,
             note=group_note(committed, lag, len(rows)),
+            exact=lag_exact(rows),
         )
 
 
@@ -63,7 +66,7 @@ def carried(
     >>> old = {"g": GroupLag("g", 7, sampled_at=10.0)}
     >>> carried(old, ["g", "h"], "down")["g"]
     GroupLag(group='g', lag=7, max_age_s=None, committed=False, partitions=0, error='down', \
-sampled_at=10.0, note=None)
+sampled_at=10.0, note=None, exact=True)
     >>> carried(old, ["g", "h"], "down")["h"].lag is None
     True
     """

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from lazarus.settings import Settings
 
 from lazarus.dashboard.health_view import dashboard_health
+from lazarus.dashboard.health_window import CountWindows, with_health_facts
 from lazarus.dashboard.lag_view import HISTORY_SAMPLES, GroupLag, LagHistory, carried
 from lazarus.dashboard.models_view import (
     NO_QUALITY,
@@ -116,6 +117,8 @@ class Sampler:
         """Roles a running `lazarus up` of this stack should have alive (health)."""
         self._lag_memo = LagMemo()
         self._rates = RateTracker()
+        self._windows = CountWindows()
+        """Each role's inputs and dead letters over health's window."""
         self._infos: dict[tuple[str, int], VersionInfo | None] = {}
         self._seen: dict[str, Any] = {"roles": [], "models": []}
         self._at: dict[str, float | None] = {"redis": None, "kafka": None}
@@ -134,6 +137,7 @@ class Sampler:
         now = time.time()
         beats = read_heartbeats(self._redis, self._prefix)
         roles = role_rows(beats, self._rates.update(beats), now)
+        with_health_facts(roles, beats, self._windows.update(beats))
         models = [self._model(model, roles, now) for model in self._store.models()]
         self._expected = up_roles(self._prefix, self._settings.topic_prefix)
         with self._lock:

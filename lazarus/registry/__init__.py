@@ -8,7 +8,7 @@ What it holds, module by module:
     canonical    canonical pickling: the same state gives the same bytes (and digest)
     signing      Ed25519 signer (trainer) and verifier (scorers, `lazarus models verify`)
     safe_pickle  the allowlisting unpickler: the second wall after the signature
-    retention    which versions stay: the last K, one per hour, one per day (pure)
+    retention    which versions stay: the last K, one per minute, hour and day (pure)
     store        the `SnapshotStore` protocol and `MemorySnapshotStore` (unit tests)
     redis_store  `RedisSnapshotStore`: the protocol in Redis, atomic by Lua script
     follow       `CurrentFollower`: a thread that follows `current` (notification + poll)
@@ -24,7 +24,7 @@ The protocol (`store.SnapshotStore`, one writer per model, any number of readers
   spec's `min_learned` events) becomes `current`; one that is not is stored so
   a trainer can resume from it, and is never served. The versions kept follow
   a rotation (`retention.Retention`): the newest K, the newest of each of the
-  last hours and days, and always the current, pinned and newest one.
+  last minutes, hours and days, and always the current, pinned and newest one.
 - **move current** `move_current(model, version, "promote" | "rollback", reason,
   actor)`: an operator points `current` at a stored version, as one
   compare-and-set; publishes themselves only ever move it forward.

@@ -45,6 +45,8 @@ Opener = Callable[[SealedSnapshot, int], T]
 class FollowStats:
     refused: int = 0
     """Versions `open` refused."""
+    last_refused_at: float | None = None
+    """When `open` last refused a version (epoch s); None: never."""
     redis_errors: int = 0
     redis_up: bool = False
     refused_versions: dict[int, str] = field(default_factory=dict)
@@ -165,6 +167,7 @@ class CurrentFollower(threading.Thread, Generic[T]):
             opened = self._open(sealed, current)
         except SnapshotRejected as exc:
             self.stats.refused += 1
+            self.stats.last_refused_at = time.time()
             self.stats.refused_versions[current] = str(exc)
             log.error(
                 "REFUSED %s v%d: %s. Still serving %s. %s",

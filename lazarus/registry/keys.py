@@ -9,8 +9,8 @@ own a prefix. The layouts:
     {prefix}:model:{name}:staging:{N}:{h} hash    a blob being published (expires by itself)
     {prefix}:model:{name}:versions        zset    every stored version
     {prefix}:model:{name}:created         zset    stored version -> its created_at (epoch s)
-    {prefix}:model:{name}:retention       string  JSON {"last", "hourly", "daily"}: the rotation
-                                                  the latest publish pruned by
+    {prefix}:model:{name}:retention       string  JSON {"last", "minutely", "hourly", "daily"}:
+                                                  the rotation the latest publish pruned by
     {prefix}:model:{name}:latest          int     the highest version ever published
     {prefix}:model:{name}:current         int     the version scorers serve
     {prefix}:model:{name}:pinned          int     set by a rollback, cleared by a promote

@@ -41,7 +41,7 @@ class Reach:
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         """`models list --json`'s reach fields: `kept` (count), `oldest_kept` (version),
-        `oldest_kept_at` (ISO 8601 UTC), `oldest_kept_age_s` (int), `retention` (the three
+        `oldest_kept_at` (ISO 8601 UTC), `oldest_kept_age_s` (int), `retention` (the four
         counts) and `kept_versions` (version, created_at, age_s, why; oldest first)."""
         oldest = self.oldest
         return {

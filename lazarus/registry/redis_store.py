@@ -268,7 +268,8 @@ class RedisSnapshotStore:
 
     def retention(self, model: str) -> Retention | None:
         raw = self._r.get(keys.retention_key(self._prefix, model))
-        return None if raw is None else Retention(**json.loads(_text(raw)))
+        # a rotation recorded before the per-minute rule had none
+        return None if raw is None else Retention(**{"minutely": 0, **json.loads(_text(raw))})
 
     def models(self) -> list[str]:
         names = set()

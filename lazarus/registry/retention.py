@@ -3,6 +3,8 @@
 A `Retention` keeps, out of the versions stored:
 
 - the newest `last` (by version number): "last 10";
+- the newest version of each of the `minutely` most recent UTC minutes that hold a version:
+  "minutely 2026-11-30T14:05";
 - the newest version of each of the `hourly` most recent UTC hours that hold a version:
   "hourly 2026-11-30T14";
 - the newest version of each of the `daily` most recent UTC days that hold a version:
@@ -11,17 +13,17 @@ A `Retention` keeps, out of the versions stored:
   the newest ("newest": a restarting trainer resumes from it).
 
 "Newest" in a bucket is the highest version number: versions are published in order, so
-it is also the last created unless a clock went back. The hours and days counted are those
+it is also the last created unless a clock went back. The minutes, hours and days counted are those
 that hold a version, as restic's `--keep-hourly` counts them: a trainer stopped over a
 weekend still keeps a week of days. A version may be kept for several reasons; at most
-`last + hourly + daily` are kept besides the current, pinned and newest ones. Pruning what
+`last + minutely + hourly + daily` are kept besides the current, pinned and newest ones. Pruning what
 `kept` keeps drops nothing more: a kept version stays until newer ones displace it.
 
 >>> from datetime import UTC, datetime
 >>> created = {v: datetime(2026, 11, 30, 13 + v // 3, 10 * v, tzinfo=UTC) for v in range(1, 6)}
->>> kept(created, Retention(last=2, hourly=2, daily=0), current=5, newest=5)
+>>> kept(created, Retention(last=2, minutely=0, hourly=2, daily=0), current=5, newest=5)
 {2: ('hourly 2026-11-30T13',), 4: ('last 2',), 5: ('current', 'newest', 'last 2', 'hourly 2026-11-30T14')}
->>> dropped(created, Retention(last=2, hourly=2, daily=0), current=5, newest=5)
+>>> dropped(created, Retention(last=2, minutely=0, hourly=2, daily=0), current=5, newest=5)
 [1, 3]
 """
 
@@ -46,6 +48,8 @@ class Retention:
 
     last: int = 10
     """The newest versions kept (LAZARUS_SNAPSHOT_KEEP)."""
+    minutely: int = 60
+    """UTC minutes whose newest version is kept (LAZARUS_SNAPSHOT_KEEP_MINUTELY)."""
     hourly: int = 24
     """UTC hours whose newest version is kept (LAZARUS_SNAPSHOT_KEEP_HOURLY)."""
     daily: int = 7
@@ -58,31 +62,41 @@ class Retention:
 
     @classmethod
     def of(cls, keep: Retention | int) -> Retention:
-        """`keep` itself, or for a number n only the newest n versions (no hourly or daily).
+        """`keep` itself, or for a number n only the newest n versions (no per-minute, hourly
+        or daily ones).
 
         >>> Retention.of(3)
-        Retention(last=3, hourly=0, daily=0)
+        Retention(last=3, minutely=0, hourly=0, daily=0)
         """
-        return keep if isinstance(keep, Retention) else cls(last=keep, hourly=0, daily=0)
+        if isinstance(keep, Retention):
+            return keep
+        return cls(last=keep, minutely=0, hourly=0, daily=0)
 
     @classmethod
     def of_settings(cls, settings: Settings) -> Retention:
-        """The rotation configured by LAZARUS_SNAPSHOT_KEEP, _KEEP_HOURLY and _KEEP_DAILY."""
+        """The rotation configured by LAZARUS_SNAPSHOT_KEEP, _KEEP_MINUTELY, _KEEP_HOURLY and
+        _KEEP_DAILY."""
         return cls(
-            settings.snapshot_keep, settings.snapshot_keep_hourly, settings.snapshot_keep_daily
+            last=settings.snapshot_keep,
+            minutely=settings.snapshot_keep_minutely,
+            hourly=settings.snapshot_keep_hourly,
+            daily=settings.snapshot_keep_daily,
         )
 
     def as_dict(self) -> dict[str, int]:
-        """`{"last": ..., "hourly": ..., "daily": ...}` (what a store records, what JSON shows)."""
+        """`{"last": ..., "minutely": ..., "hourly": ..., "daily": ...}` (what a store records, what JSON shows)."""
         return asdict(self)
 
     def describe(self) -> str:
         """In words, for people.
 
         >>> Retention().describe()
-        'the last 10, the newest of each of 24 hours and of 7 days'
+        'the last 10, the newest of each of 60 minutes, 24 hours and 7 days'
         """
-        return f"the last {self.last}, the newest of each of {self.hourly} hours and of {self.daily} days"
+        return (
+            f"the last {self.last}, the newest of each of {self.minutely} minutes, "
+            f"{self.hourly} hours and {self.daily} days"
+        )
 
 
 def kept(
@@ -106,7 +120,11 @@ def kept(
     newest_first = sorted(created, reverse=True)
     for version in newest_first[: policy.last]:
         why[version].append(f"last {policy.last}")
-    rules = (("hourly", policy.hourly, _hour), ("daily", policy.daily, _day))
+    rules = (
+        ("minutely", policy.minutely, _minute),
+        ("hourly", policy.hourly, _hour),
+        ("daily", policy.daily, _day),
+    )
     for rule, count, bucket in rules:
         for label, version in _newest_per_bucket(created, newest_first, bucket)[:count]:
             why[version].append(f"{rule} {label}")
@@ -140,6 +158,10 @@ def _utc(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError(f"a version's creation time must carry its timezone, not {at!r}")
     return at.astimezone(UTC)
+
+
+def _minute(at: datetime) -> str:
+    return _utc(at).strftime("%Y-%m-%dT%H:%M")
 
 
 def _hour(at: datetime) -> str:

@@ -1,10 +1,11 @@
-"""The dashboard's health banner in a real browser: a scorer that refused snapshot versions
-(its heartbeat, in the real Redis) turns the banner red with the reason. A screenshot of the
+"""The dashboard's health banner in a real browser: a scorer that refused a snapshot version
+in the last 10 minutes (its heartbeat, in the real Redis) turns the banner red with the reason. A screenshot of the
 top of the page lands in $LAZARUS_TEST_ARTIFACTS (default artifacts/) as dashboard-health.png."""
 
 from __future__ import annotations
 
 import subprocess
+import time
 from typing import Any
 
 import pytest
@@ -43,12 +44,19 @@ def test_the_banner_says_failing_and_why_when_a_scorer_refuses_versions(
     settings: Settings, topics: list[str], chrome: webdriver.Chrome
 ) -> None:
     client = redis.Redis.from_url(settings.redis_url_value)
+    refused_at = time.time() - 30
     beat = HeartbeatThread(
         client,
         settings.redis_key_prefix,
         "scorer:habitat",
         "test-host-1",
-        lambda: {"refused": 2, "model_version": 1, "events_in": 10, "scored": 10},
+        lambda: {
+            "refused": 2,
+            "last_refused_at": refused_at,
+            "model_version": 1,
+            "events_in": 10,
+            "scored": 10,
+        },
         interval=1.0,
     )
     beat.start()
@@ -67,7 +75,9 @@ def test_the_banner_says_failing_and_why_when_a_scorer_refuses_versions(
         )
         assert shown["headline"].startswith("health: failing")
         refusing = [r for r in shown["reasons"] if r["code"] == "scorer_refusing"]
-        assert refusing and "refused 2 snapshot version(s)" in refusing[0]["text"], shown
+        assert refusing, shown
+        assert "refused a snapshot version" in refusing[0]["text"], shown
+        assert "keeps serving v1" in refusing[0]["text"], shown
         assert shown["colour"] == "rgb(192, 57, 43)"  # --bad
         assert shown["above"], "the banner is not at the top of the page"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

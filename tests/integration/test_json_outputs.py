@@ -65,7 +65,13 @@ def live_roles(s: Settings) -> Iterator[None]:
             ("producer:sensors", lambda: feed_beat(stats, DeliveryCounts(sent=230))),
             (
                 "scorer:habitat",
-                lambda: {"events_in": 96, "scored": 95, "model_version": 2, "dead_lettered": 1},
+                lambda: {
+                    "events_in": 96,
+                    "scored": 95,
+                    "model_version": 2,
+                    "dead_lettered": 1,
+                    "last_refused_at": 1_700_000_000.0,  # long ago: health does not judge it
+                },
             ),
         ):
             stack.enter_context(running_heartbeat(s, role, beat))
@@ -116,6 +122,8 @@ def test_every_json_output_matches_its_schema(settings: Settings, topics: list[s
     )
     assert (scorer["events_in"], scorer["model_version"]) == (96, 2)
     assert is_utc(scorer["updated_at"]) and scorer["metrics_url"] is None
+    assert is_utc(scorer["started_at"]) and scorer["last_refused_at"] == "2023-11-14T22:13:20Z"
+    assert not [r for r in status["health"]["reasons"] if r["code"] == "scorer_refusing"]
 
     history = seen["models history habitat"]
     assert [(h["action"], h["version"], h["previous"]) for h in history] == [

@@ -19,7 +19,7 @@ from tests.integration.scorerkit import ModelMaker
 from tests.integration.trainerkit import store_of, with_keys
 from tests.unit.test_registry import fields
 
-POLICY = Retention(last=3, hourly=4, daily=3)
+POLICY = Retention(last=3, minutely=0, hourly=4, daily=3)
 # (days before today, hour, minute) of versions 1..12, in publishing order
 MADE = [
     (3, 10, 0),
@@ -72,7 +72,7 @@ def test_versions_made_over_days_are_kept_by_the_rotation_and_reachable(
     assert (row["kept"], row["oldest_kept"], row["retention"]) == (
         8,
         2,
-        {"last": 3, "hourly": 4, "daily": 3},
+        {"last": 3, "minutely": 0, "hourly": 4, "daily": 3},
     )
     assert datetime.fromisoformat(row["oldest_kept_at"]) == made[2]
     age = (datetime.now(UTC) - made[2]).total_seconds()
@@ -139,6 +139,10 @@ def test_versions_stored_before_creation_times_were_kept_are_read_from_manifests
         assert store.publish("habitat", v, snaps[v - 1], keep=10).outcome == "ok"
     client.delete(keys.created_key(settings.redis_key_prefix, "habitat"))  # as an older Lazarus
     assert store.created("habitat") == {v: made[v] for v in (1, 2, 3)}
-    assert store.publish("habitat", 4, snaps[3], Retention(1, 0, 2)).outcome == "ok"
+    policy = Retention(last=1, minutely=0, hourly=0, daily=2)
+    assert store.publish("habitat", 4, snaps[3], policy).outcome == "ok"
     assert store.versions("habitat") == [3, 4]  # daily: the last two days; v1, v2 pruned
-    assert store.retention("habitat") == Retention(1, 0, 2)
+    assert store.retention("habitat") == policy
+    old = json.dumps({"last": 1, "hourly": 0, "daily": 2})  # before the per-minute rule
+    client.set(keys.retention_key(settings.redis_key_prefix, "habitat"), old)
+    assert store.retention("habitat") == policy

@@ -177,6 +177,8 @@ def test_a_tampered_snapshot_is_refused_and_the_old_model_keeps_serving(
             sealed = replace(sealed, model=pickle.dumps(Evil()))
         maker.force(sealed, version)  # `current` now points at the bad version
         wait_until(lambda: app.watcher.stats.refused == 1, 10, "refusal")
+        refused_at = app.stats()["last_refused_at"]  # health: "refused in the last 10 min"
+        assert isinstance(refused_at, float) and abs(time.time() - refused_at) < 60
         ids = send_sensors(s, 100)
         wait_until(lambda: app.scored >= 100, 60, "scores")
         assert app.model is not None and app.model.version == v1.version

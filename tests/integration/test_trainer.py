@@ -183,8 +183,11 @@ def test_redis_outage_keeps_learning_and_never_skips_a_version(
             app.step()
         proxy.cut()
         learned_when_cut = app.learner.state.n_learned
+        assert app.stats()["last_learned_at"] is None  # the first beat sees where it starts
         run_to_end(app, ends)
         assert app.learner.state.n_learned > learned_when_cut, "learning stopped with Redis"
+        beat = app.stats()  # health's "learned nothing for 15 min while reading" reads it
+        assert isinstance(beat["last_learned_at"], float), beat
         app.maybe_snapshot(force=True)  # whatever the cadence said, a publish now meets no Redis
         assert app.snapshots.stats.failures >= 1
         proxy.restore()

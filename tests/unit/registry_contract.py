@@ -73,7 +73,7 @@ def check_rotation_and_rollback_reach(store: SnapshotStore) -> None:
     """Publishes prune by the rotation: the last K, the newest of recent hours and days, never
     the current, pinned or newest version; a rollback reaches an hourly one and pins it."""
     s = parse_private(generate()[0])
-    policy = Retention(last=2, hourly=3, daily=2)
+    policy = Retention(last=2, minutely=0, hourly=3, daily=2)
     spread = [10, 22, 33, 33.5, 34.25, 35.1, 35.2, 35.3]  # hours after DAY0: two days
     for version, hours in enumerate(spread, 1):
         _at(store, s, version, hours, keep=policy)
@@ -99,9 +99,9 @@ def check_rotation_and_rollback_reach(store: SnapshotStore) -> None:
     _at(store, s, 10, 36.2, keep=policy)
     assert store.versions("habitat") == [2, 5, 8, 9, 10]  # v4 is neither pinned nor current
     _at(store, s, 11, 36.3, keep=1, servable=False)  # a number: the newest only
-    assert store.retention("habitat") == Retention(1, 0, 0)
+    assert store.retention("habitat") == Retention.of(1)
     assert store.current("habitat") == 10 and store.versions("habitat") == [10, 11]
-    assert kept(store.created("habitat"), Retention(1, 0, 0), current=10, newest=11) == {
+    assert kept(store.created("habitat"), Retention.of(1), current=10, newest=11) == {
         10: ("current",),
         11: ("newest", "last 1"),
     }

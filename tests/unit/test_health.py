@@ -4,6 +4,7 @@ dashboard's data, and the `health` of `lazarus status --json` against its schema
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -14,7 +15,8 @@ from lazarus.cli.json_schemas import cli_schema
 from lazarus.cli.json_shapes import HealthReport
 from lazarus.cli.status_health import health_lines
 from lazarus.dashboard.health_view import dashboard_health
-from lazarus.health import GroupLagFigure, HealthInput, RoleBeat, assess
+from lazarus.dashboard.health_window import CountWindows
+from lazarus.health import CountWindow, GroupLagFigure, HealthInput, RoleBeat, assess
 from lazarus.health_inputs import from_status, heartbeat_names
 from tests.unit.test_json_shapes import run
 
@@ -77,32 +79,86 @@ def test_a_model_is_stale_only_while_its_inputs_flow() -> None:
     assert codes(HealthInput(model_ages={"m": 60.0}, flowing={"m": True})) == []
 
 
-def test_a_trainer_that_learned_nothing_or_whose_joins_expire() -> None:
-    idle = trainer(events_in=health.NOT_LEARNING_EVENTS, n_learned=0)
+def test_a_trainer_learned_nothing_for_15_minutes_while_reading() -> None:
+    window = health.NOT_LEARNING_S
+    stopped = trainer(n_learned=9000, read_age_s=2.0, learned_age_s=window + 1, uptime_s=9e4)
+    never = trainer(n_learned=0, read_age_s=2.0, uptime_s=window + 1)
+    young = trainer(n_learned=0, read_age_s=2.0, uptime_s=window - 1)
+    learning = trainer(n_learned=9000, read_age_s=2.0, learned_age_s=30.0, uptime_s=9e4)
+    idle = trainer(n_learned=9000, read_age_s=window + 1, learned_age_s=window + 1)
+    assert codes(HealthInput(roles=[stopped])) == [("trainer_not_learning", "degraded")]
+    text = assess(HealthInput(roles=[stopped])).reasons[0].text
+    assert "learned nothing for 15 min while reading" in text
+    assert codes(HealthInput(roles=[never])) == [("trainer_not_learning", "degraded")]
+    for fine in (young, learning, idle):  # too young to judge, learning, nothing to read
+        assert codes(HealthInput(roles=[fine])) == []
+
+
+def test_a_trainer_whose_joins_expire() -> None:
     expiring = trainer(events_in=9000, n_learned=100, unjoined_expired=300, unjoined_evicted=20)
     young = trainer(events_in=50, n_learned=0, unjoined_expired=40)
-    assert codes(HealthInput(roles=[idle])) == [("trainer_not_learning", "degraded")]
     assert codes(HealthInput(roles=[expiring])) == [("joins_expiring", "degraded")]
     assert "76%" in assess(HealthInput(roles=[expiring])).reasons[0].text
     assert codes(HealthInput(roles=[young])) == []
 
 
-def test_a_scorer_refusing_versions_fails() -> None:
-    scorer = RoleBeat(role="scorer:habitat", instance="h-2", refused=2, model_version=3)
-    result = assess(HealthInput(roles=[scorer]))
-    assert (result.state, codes(HealthInput(roles=[scorer]))) == (
+def test_a_scorer_that_refused_a_version_in_10_minutes_fails_and_later_clears() -> None:
+    recent = RoleBeat("scorer:habitat", "h-2", refused=2, model_version=3, refused_age_s=60.0)
+    result = assess(HealthInput(roles=[recent]))
+    assert (result.state, codes(HealthInput(roles=[recent]))) == (
         "failing",
         [("scorer_refusing", "failing")],
     )
+    assert "refused a snapshot version 60 s ago" in result.reasons[0].text
     assert "keeps serving v3" in result.reasons[0].text
+    old = RoleBeat("scorer:habitat", refused=2, refused_age_s=health.REFUSED_WINDOW_S + 1)
+    assert codes(HealthInput(roles=[old])) == []  # the count stays, the reason goes
 
 
-def test_dead_letters_over_five_percent_of_inputs() -> None:
+def test_dead_letters_over_five_percent_of_inputs_since_start() -> None:
     many = RoleBeat(role="scorer:habitat", events_in=1000, dead_lettered=60)
     few = RoleBeat(role="scorer:habitat", events_in=1000, dead_lettered=50)
     early = RoleBeat(role="scorer:habitat", events_in=20, dead_lettered=10)
     assert codes(HealthInput(roles=[many])) == [("dead_letters", "degraded")]
+    assert assess(HealthInput(roles=[many])).reasons[0].text.endswith("(6%) since start")
     assert codes(HealthInput(roles=[few])) == codes(HealthInput(roles=[early])) == []
+
+
+def test_dead_letters_judged_over_a_window_when_one_is_known() -> None:
+    spiked_early = CountWindow(span_s=600.0, events_in=5000, dead_lettered=3)
+    spiking = CountWindow(span_s=600.0, events_in=5000, dead_lettered=400)
+    beat = RoleBeat(role="scorer:habitat", events_in=6000, dead_lettered=900)  # 15% since start
+    assert codes(HealthInput(roles=[replace(beat, window=spiked_early)])) == []
+    shown = assess(HealthInput(roles=[replace(beat, window=spiking)])).reasons
+    assert [(r.code, r.text.split(") ")[-1]) for r in shown] == [
+        ("dead_letters", "in the last 10 min")
+    ]
+
+
+def test_count_windows_keep_the_last_ten_minutes_of_heartbeats() -> None:
+    windows = CountWindows()
+    key = ("scorer:habitat", "h")
+
+    def beat(at: float, events: int, dead: int) -> dict[str, str]:
+        return {
+            "role": key[0],
+            "instance": key[1],
+            "updated_at": str(NOW + at),
+            "events_in": str(events),
+            "dead_lettered": str(dead),
+        }
+
+    assert windows.update([beat(0, 0, 0)]) == {
+        key: {"span_s": 0.0, "events_in": 0, "dead_lettered": 0}
+    }
+    windows.update([beat(10, 1000, 800)])  # an early spike
+    seen = windows.update([beat(700, 9000, 810)])
+    assert seen[key] == {"span_s": 690.0, "events_in": 8000, "dead_lettered": 10}
+    seen = windows.update([beat(1300, 15000, 820)])  # the spike left the window
+    assert seen[key] == {"span_s": 600.0, "events_in": 6000, "dead_lettered": 10}
+    restarted = windows.update([beat(1301, 5, 0)])
+    assert restarted[key] == {"span_s": 0.0, "events_in": 0, "dead_lettered": 0}
+    assert windows.update([]) == {}
 
 
 def test_missing_stopped_and_quiet_roles_fail() -> None:
@@ -124,7 +180,7 @@ def test_missing_stopped_and_quiet_roles_fail() -> None:
 def test_the_worst_reason_sets_the_state_and_comes_first() -> None:
     seen = HealthInput(
         groups=[GroupLagFigure("g", 10, 200.0)],
-        roles=[RoleBeat(role="scorer:m", refused=1)],
+        roles=[RoleBeat(role="scorer:m", refused=1, refused_age_s=5.0)],
     )
     result = assess(seen)
     assert result.state == "failing"
@@ -143,6 +199,22 @@ def test_heartbeat_fields_as_redis_holds_them() -> None:
     )
     producer = RoleBeat.of({"role": "producer:sensors", "events_out": "700"}, NOW)
     assert producer.events_in == 700
+    times = RoleBeat.of(
+        {
+            "role": "trainer:m",
+            "started_at": str(NOW - 3600),
+            "last_learned_at": "2023-11-14T22:03:20+00:00",  # NOW - 600 s, ISO
+            "last_read_at": str(NOW - 1),
+            "last_refused_at": "",
+        },
+        NOW,
+    )
+    assert (times.uptime_s, times.learned_age_s, times.read_age_s, times.refused_age_s) == (
+        3600.0,
+        600.0,
+        1.0,
+        None,
+    )
 
 
 def status_data(**over: Any) -> dict[str, Any]:

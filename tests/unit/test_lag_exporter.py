@@ -178,6 +178,37 @@ def test_an_unmeasured_age_is_left_out_not_shown_as_zero() -> None:
     assert not [n for n, _ in s if n == "lazarus_consumer_lag_seconds"]
 
 
+def test_an_age_not_read_in_time_keeps_the_last_one_read() -> None:
+    """Dropping the series would start a `for:` clause of LazarusLagSecondsHigh over."""
+    book = LagBook(["g"], started_at=T0)
+    book.record("g", [PartitionLag("g", "t", 0, 5, 9, 4, 700.0, T0)], at=T0)
+    book.record("g", [PartitionLag("g", "t", 0, 5, 12, 7, None, T0 + 5)], at=T0 + 5)
+    s = scraped(book, T0 + 5)
+    assert value(s, "lazarus_consumer_lag_messages", group="g") == 7
+    assert value(s, "lazarus_consumer_lag_seconds", group="g") == 700.0
+    book.record("g", [PartitionLag("g", "t", 0, 12, 12, 0, 0.0, T0 + 10)], at=T0 + 10)
+    assert value(scraped(book, T0 + 10), "lazarus_consumer_lag_seconds", group="g") == 0.0
+    book.retain([])  # a group gone from the broker: its ages go too
+    book.record("g", [PartitionLag("g", "t", 0, 12, 15, 3, None, T0 + 15)], at=T0 + 15)
+    assert not [n for n, _ in scraped(book, T0 + 15) if n == "lazarus_consumer_lag_seconds"]
+
+
+def test_a_lag_whose_log_end_was_not_read_is_marked_a_lower_bound() -> None:
+    book = LagBook(["g"], started_at=T0)
+    book.record(
+        "g",
+        [
+            PartitionLag("g", "t", 0, 5, 9, 4, 1.0, T0),
+            PartitionLag("g", "t", 1, 5, 8, 3, None, T0, end_exact=False),
+        ],
+        at=T0,
+    )
+    s = scraped(book, T0)
+    assert value(s, "lazarus_consumer_lag_exact", group="g", partition="0") == 1
+    assert value(s, "lazarus_consumer_lag_exact", group="g", partition="1") == 0
+    assert value(s, "lazarus_consumer_lag_messages", group="g", partition="1") == 3
+
+
 def test_the_thread_reads_until_stopped(exporter: tuple[LagExporter, Broker, Clock]) -> None:
     ex, broker, _ = exporter
     ex.interval = 0.05

@@ -24,13 +24,19 @@ def registries(draw: st.DrawFn) -> tuple[dict[int, datetime], Retention, dict[st
     """Stored versions with creation times (in any time zone, a clock that may go back), a
     rotation, and the current, pinned and newest versions."""
     versions = sorted(draw(st.sets(st.integers(1, 400), max_size=60)))
+    span_s = draw(st.sampled_from([3_600, TWO_WEEKS_S]))  # minutes that share versions, or not
     created = {
-        v: (T0 + timedelta(seconds=draw(st.integers(0, TWO_WEEKS_S)))).astimezone(
+        v: (T0 + timedelta(seconds=draw(st.integers(0, span_s)))).astimezone(
             draw(st.sampled_from(ZONES))
         )
         for v in versions
     }
-    policy = Retention(draw(st.integers(0, 12)), draw(st.integers(0, 30)), draw(st.integers(0, 10)))
+    policy = Retention(
+        last=draw(st.integers(0, 12)),
+        minutely=draw(st.integers(0, 90)),
+        hourly=draw(st.integers(0, 30)),
+        daily=draw(st.integers(0, 10)),
+    )
     pick = st.one_of(st.none(), st.sampled_from(versions)) if versions else st.none()
     latest = versions[-1] if versions else None
     marks = {"current": draw(pick), "pinned": draw(pick), "newest": latest}
@@ -58,11 +64,12 @@ def test_the_rotation_keeps_what_it_promises_and_nothing_else(
         if version is not None:
             assert name in why[version]  # never drops current, pinned or newest
     specials = {v for v in marks.values() if v is not None}
-    assert len(why) <= policy.last + policy.hourly + policy.daily + len(specials)
+    assert len(why) <= policy.last + policy.minutely + policy.hourly + policy.daily + len(specials)
     expected = {v: [k for k, m in marks.items() if m == v] for v in specials}
     for v in sorted(created, reverse=True)[: policy.last]:
         expected.setdefault(v, []).append(f"last {policy.last}")
     for rule, fmt, count in (
+        ("minutely", "%Y-%m-%dT%H:%M", policy.minutely),
         ("hourly", "%Y-%m-%dT%H", policy.hourly),
         ("daily", "%Y-%m-%d", policy.daily),
     ):
@@ -85,15 +92,18 @@ def test_pruning_again_drops_nothing_and_order_or_zone_change_nothing(
     assert kept(reordered, policy, **marks) == why == kept(in_utc, policy, **marks)
 
 
-def test_a_week_at_ten_second_cadence_keeps_last_hours_and_days() -> None:
-    """One version every 10 s for a week: 10 newest, one per hour for a day, one per day."""
+def test_a_week_at_ten_second_cadence_keeps_last_minutes_hours_and_days() -> None:
+    """One version every 10 s for a week: 10 newest, one per minute for an hour, one per hour
+    for a day, one per day."""
     created = {n + 1: T0 + timedelta(seconds=10 * n) for n in range(7 * 8640)}
     newest = len(created)
     why = kept(created, Retention(), current=newest - 3, newest=newest)
-    assert len(why) == 10 + 23 + 6  # the newest hour and day are already among the last 10
+    # the last 10 (100 s) hold the newest two minutes; the newest hour and day are among them
+    assert len(why) == 10 + 58 + 23 + 6
     assert why[newest] == (
         "newest",
         "last 10",
+        f"minutely {created[newest]:%Y-%m-%dT%H:%M}",
         f"hourly {created[newest]:%Y-%m-%dT%H}",
         f"daily {created[newest]:%Y-%m-%d}",
     )
@@ -106,7 +116,7 @@ def test_a_week_at_ten_second_cadence_keeps_last_hours_and_days() -> None:
 
 def test_a_pinned_old_version_is_kept_beyond_the_schedule() -> None:
     created = {v: T0 + timedelta(minutes=v) for v in range(1, 31)}
-    why = kept(created, Retention(3, 0, 0), current=2, pinned=2, newest=30)
+    why = kept(created, Retention.of(3), current=2, pinned=2, newest=30)
     assert why == {
         2: ("current", "pinned"),
         28: ("last 3",),
@@ -116,11 +126,25 @@ def test_a_pinned_old_version_is_kept_beyond_the_schedule() -> None:
     assert kept({}, Retention()) == {}
 
 
+def test_with_the_defaults_a_rollback_reaches_five_minutes_back_at_ten_second_cadence() -> None:
+    """The issue's case: an hour of versions every 10 s; the one made 5 minutes before the
+    newest is kept (by its minute), and every minute of the last hour has one."""
+    created = {n + 1: T0 + timedelta(seconds=10 * n) for n in range(360)}
+    newest = len(created)
+    why = kept(created, Retention(), current=newest, newest=newest)
+    five_back = newest - 30  # 30 versions of 10 s
+    assert created[newest] - created[five_back] == timedelta(minutes=5)
+    assert why[five_back] == (f"minutely {created[five_back]:%Y-%m-%dT%H:%M}",)
+    assert five_back not in kept(created, Retention(minutely=0), newest=newest)  # as before
+    minutes = {created[v].replace(second=0) for v in why}
+    assert len(minutes) == 60  # T0 is 00:00:05: the hour's 60 minutes
+
+
 def test_a_gap_in_publishing_counts_hours_that_hold_versions() -> None:
     """A trainer stopped for two days: its older hours are still reachable."""
     before = {v: T0 + timedelta(minutes=20 * v) for v in range(1, 7)}  # 00:20 .. 02:00
     after = {v: T0 + timedelta(days=2, minutes=v) for v in range(7, 10)}
-    why = kept({**before, **after}, Retention(last=1, hourly=3, daily=0), newest=9)
+    why = kept({**before, **after}, Retention(last=1, minutely=0, hourly=3, daily=0), newest=9)
     assert why == {
         5: ("hourly 2026-11-23T01",),
         6: ("hourly 2026-11-23T02",),
@@ -129,25 +153,32 @@ def test_a_gap_in_publishing_counts_hours_that_hold_versions() -> None:
 
 
 def test_rotations_are_checked_and_a_number_means_the_newest_only() -> None:
-    assert Retention.of(3) == Retention(3, 0, 0)
-    assert Retention.of(Retention(1, 2, 3)) == Retention(1, 2, 3)
-    assert Retention(**Retention(4, 5, 6).as_dict()) == Retention(4, 5, 6)
+    assert Retention.of(3) == Retention(last=3, minutely=0, hourly=0, daily=0)
+    assert Retention.of(Retention(1, 2, 3, 4)) == Retention(1, 2, 3, 4)
+    assert Retention(**Retention(4, 5, 6, 7).as_dict()) == Retention(4, 5, 6, 7)
     with pytest.raises(ValueError, match="hourly"):
-        Retention(1, -1, 0)
+        Retention(1, 0, -1, 0)
+    with pytest.raises(ValueError, match="minutely"):
+        Retention(minutely=True)
     with pytest.raises(ValueError, match="timezone"):
         kept({1: datetime(2026, 1, 1)}, Retention())  # a naive time
 
 
-def test_the_rotation_comes_from_three_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_rotation_comes_from_four_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAZARUS_SNAPSHOT_KEEP", "5")
+    monkeypatch.setenv("LAZARUS_SNAPSHOT_KEEP_MINUTELY", "15")
     monkeypatch.setenv("LAZARUS_SNAPSHOT_KEEP_HOURLY", "0")
     monkeypatch.setenv("LAZARUS_SNAPSHOT_KEEP_DAILY", "30")
-    assert Retention.of_settings(load_settings()) == Retention(5, 0, 30)
-    monkeypatch.setenv("LAZARUS_SNAPSHOT_KEEP_DAILY", "-1")
-    with pytest.raises(ConfigError) as caught:
-        load_settings()
-    line = str(caught.value)
-    assert line.startswith("setting LAZARUS_SNAPSHOT_KEEP_DAILY is invalid: ") and "\n" not in line
+    assert Retention.of_settings(load_settings()) == Retention(
+        last=5, minutely=15, hourly=0, daily=30
+    )
+    for name in ("LAZARUS_SNAPSHOT_KEEP_DAILY", "LAZARUS_SNAPSHOT_KEEP_MINUTELY"):
+        monkeypatch.setenv(name, "-1")
+        with pytest.raises(ConfigError) as caught:
+            load_settings()
+        line = str(caught.value)
+        assert line.startswith(f"setting {name} is invalid: ") and "\n" not in line
+        monkeypatch.setenv(name, "1")
 
 
 def test_a_bad_rotation_setting_exits_2_with_one_line() -> None:

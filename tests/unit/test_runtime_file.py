@@ -49,6 +49,10 @@ def key_files(tmp_path: Path) -> tuple[Path, Path]:
     return paths
 
 
+REDIS = "redis://127.0.0.1:6379/0"
+"""What a user exports for a stack whose Redis URL holds a password (`up_stack` has none)."""
+
+
 def up_stack(pid: int, bootstrap: str, keys: tuple[Path, Path] | None = None) -> UpStack:
     """What `up` (process `pid`) writes; no Redis URL: there is no Redis to ask in a unit test."""
     return UpStack(
@@ -171,7 +175,7 @@ def test_nothing_is_taken_when_the_user_points_at_another_stack(
 def test_the_signing_pair_is_taken_whole_or_not_at_all(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_files: tuple[Path, Path]
 ) -> None:
-    stack = up_stack(4242, "127.0.0.1:40123", key_files)
+    stack = replace(up_stack(4242, "127.0.0.1:40123", key_files), redis_url="redis://h:1/0")
     clean_env(monkeypatch, tmp_path, LAZARUS_SIGNING_PUBLIC_KEY=generate()[1])
     found = fills(load_settings(), stack)
     assert "signing_private_key" not in found and "signing_public_key" not in found
@@ -187,7 +191,7 @@ def test_attach_reads_the_key_files_and_the_env_wins(
     path = runtime_file.write(
         up_stack(other_process.pid, listener, key_files), tmp_path / "up.json"
     )
-    clean_env(monkeypatch, tmp_path, LAZARUS_TOPIC_PREFIX="mine.")
+    clean_env(monkeypatch, tmp_path, LAZARUS_TOPIC_PREFIX="mine.", LAZARUS_REDIS_URL=REDIS)
     settings, stack = attach(load_settings(), path)
     assert stack is not None and stack.pid == other_process.pid
     assert settings.kafka_bootstrap_servers == listener
@@ -251,7 +255,9 @@ def test_a_command_says_it_uses_the_stack_on_stderr_only(
     runtime_file.write(
         up_stack(other_process.pid, listener), tmp_path / "run" / "lazarus" / "up.json"
     )
-    result = run_cli(tmp_path, "config", "show", "--json", LAZARUS_TOPIC_PREFIX="mine.")
+    result = run_cli(
+        tmp_path, "config", "show", "--json", LAZARUS_TOPIC_PREFIX="mine.", LAZARUS_REDIS_URL=REDIS
+    )
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)  # stdout stays JSON
     assert shown["LAZARUS_KAFKA_BOOTSTRAP_SERVERS"] == listener
@@ -265,3 +271,73 @@ def test_a_command_says_it_uses_the_stack_on_stderr_only(
     stale = run_cli(tmp_path, "config", "show", "--json")
     assert stale.returncode == 0 and "using the stack" not in stale.stderr
     assert json.loads(stale.stdout)["LAZARUS_KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:9092"
+
+
+def test_a_reader_looks_in_the_runtime_and_the_config_directory(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    listener: str,
+    other_process: subprocess.Popen[bytes],
+) -> None:
+    """`up` in a terminal without XDG_RUNTIME_DIR writes to ~/.config; one with it, there:
+    a reader in the other kind of terminal finds it all the same."""
+    run, config = tmp_path / "run", tmp_path / "config"
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    assert runtime_file.reader_paths() == [run / "lazarus/up.json", config / "lazarus/up.json"]
+    assert runtime_file.running() is None
+    written = runtime_file.write(
+        up_stack(other_process.pid, listener),
+        runtime_file.runtime_path({"XDG_CONFIG_HOME": str(config)}),
+    )
+    assert written == config / "lazarus" / "up.json"
+    found = runtime_file.running()  # this reader's runtime directory holds no file
+    assert found is not None and found.pid == other_process.pid
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert runtime_file.reader_paths()[0] == Path(f"/run/user/{os.getuid()}/lazarus/up.json")
+
+
+def test_without_its_redis_url_a_stack_is_not_used_and_the_hint_says_what_to_export(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    listener: str,
+    other_process: subprocess.Popen[bytes],
+) -> None:
+    """`up`'s Redis URL holds a password, so its file has none: taking its Kafka and key prefix
+    alone would send a command to the default Redis under `up`'s prefix."""
+    path = runtime_file.write(up_stack(other_process.pid, listener), tmp_path / "up.json")
+    clean_env(monkeypatch, tmp_path)
+    plain, said = load_settings(), list[str]()
+    assert attach(plain, path, say=said.append) == (plain, None)
+    assert said == [
+        f"`lazarus up` (pid {other_process.pid}) runs, but its Redis URL holds a password, "
+        "which its runtime file leaves out: export LAZARUS_REDIS_URL to use its stack"
+    ]
+    clean_env(monkeypatch, tmp_path, LAZARUS_REDIS_URL=REDIS)
+    settings, stack = attach(load_settings(), path, say=said.append)
+    assert stack is not None and len(said) == 1
+    assert (settings.kafka_bootstrap_servers, settings.redis_key_prefix) == (
+        listener,
+        "lazarus:embedded",
+    )
+    clean_env(monkeypatch, tmp_path, LAZARUS_KAFKA_BOOTSTRAP_SERVERS="kafka-1:9092")
+    assert attach(load_settings(), path, say=said.append)[1] is None and len(said) == 1
+
+
+def test_up_goes_on_with_a_warning_when_it_cannot_write_its_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from rich.console import Console
+
+    from lazarus.cli.context import CliContext
+    from lazarus.cli.stack_cmds import _publish
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")  # as a read-only home: the directory cannot be made
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(blocker))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    cli = CliContext(err=Console(record=True, width=500))
+    assert _publish(cli, up_stack(os.getpid(), "127.0.0.1:9092")) is None
+    lines = cli.err.export_text().splitlines()
+    assert lines[0].startswith(f"warning: cannot write {blocker}") and "going on" in lines[0]
+    assert lines[1] == "  export LAZARUS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"

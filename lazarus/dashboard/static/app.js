@@ -128,11 +128,12 @@
     const rows = lag.groups.map((g) => {
       const known = g.lag !== null && g.lag !== undefined;
       const old = known ? staleness(g.sampled_at, state) : null;
-      const unknownAge = known && g.lag > 0 && (g.max_age_s === null || g.max_age_s === undefined);
+      const lower = g.exact === false;  // a log end not read in time: the lag is a lower bound
+      const unknownAge = known && (g.lag > 0 || lower) && (g.max_age_s === null || g.max_age_s === undefined);
       const note = [g.error, g.note].filter(Boolean).join(" · ");
       return el("tr", { "data-group": g.group, class: old ? "stale" : null },
         el("td", { text: g.group }),
-        el("td", { class: "num lag", text: num(g.lag) + (old ? " · " + old : "") }),
+        el("td", { class: "num lag", text: (lower ? "≥" : "") + num(g.lag) + (old ? " · " + old : "") }),
         el("td", { class: "num", text: unknownAge ? "age unknown" : duration(g.max_age_s) }),
         el("td", { class: g.error ? "bad" : "details", text: note }));
     });
