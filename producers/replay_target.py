@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lazarus.errors import ConfigError
+from lazarus.model_topics import model_topics
 from lazarus.producers.record_replay import RecordLayout, RecordReplayer
 from lazarus.producers.replay import ReplayConfig, Replayer
 from lazarus.producers.replay_run import ReplayTarget
@@ -57,9 +58,7 @@ def replay_target(options: TargetOptions) -> ReplayTarget:
     header = _header(options.file, options.encoding)
     if header is not None:
         checked.check_columns(header)
-    names = [t.name for t in (*contract.inputs, contract.outcomes)]
-    if contract.scores is not None:
-        names.append(contract.scores.name)
+    names = model_topics(contract)  # its own three, and the shared dead-letter topic
     return ReplayTarget(
         contract.inputs[0].name,
         contract.outcomes.name,

@@ -1,6 +1,7 @@
 """Real services for integration tests: a Kafka-protocol broker and a Redis, once per session.
 
-- Kafka: the broker named by LAZARUS_TEST_KAFKA, else the embedded Tansu broker on a free port.
+- Kafka: the broker named by LAZARUS_TEST_KAFKA (`host:port`, or `apache`: a real Apache Kafka
+  started by scripts/kafka for the session), else the embedded Tansu broker on a free port.
 - Redis: LAZARUS_TEST_REDIS_URL (default redis://127.0.0.1:6379/0), else the embedded redis-server.
 A service that cannot start fails the test with the reason; nothing is skipped.
 Each test gets its own topic prefix and Redis key prefix, removed afterwards.
@@ -9,15 +10,19 @@ Each test gets its own topic prefix and Redis key prefix, removed afterwards.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
 from lazarus import redisconn
 from lazarus.embedded.broker import EmbeddedBroker
-from lazarus.embedded.ports import free_port
+from lazarus.embedded.ports import free_port, port_is_free
 from lazarus.embedded.redis_server import EmbeddedRedis
 from lazarus.errors import LazarusError
 from lazarus.kafka.admin import delete_topics, ensure_topics, wait_for_broker
@@ -31,6 +36,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     external = os.environ.get("LAZARUS_TEST_KAFKA")
+    if external == "apache":
+        yield from _apache_kafka()
+        return
     if external:
         try:
             wait_for_broker({"bootstrap.servers": external, "logger": quiet_logger()}, timeout=15)
@@ -47,6 +55,28 @@ def kafka_bootstrap() -> Iterator[str]:
         )
     yield broker.bootstrap
     broker.stop()
+
+
+def _apache_kafka() -> Iterator[str]:
+    """A real Apache Kafka (KRaft, one node) started by scripts/kafka for this session."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "kafka"
+    root = Path(tempfile.mkdtemp(prefix="lazarus-test-kafka-"))
+    port = free_port()
+    while not port_is_free("127.0.0.1", port + 1):
+        port = free_port()
+    started = subprocess.run(
+        [sys.executable, str(script), "start", "--port", str(port), "--dir", str(root)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    if started.returncode != 0:
+        pytest.fail(f"LAZARUS_TEST_KAFKA=apache: scripts/kafka could not start Apache Kafka: "
+                    f"{started.stderr.strip() or started.stdout.strip()}")  # fmt: skip
+    bootstrap = started.stdout.strip().splitlines()[-1]
+    try:
+        wait_for_broker({"bootstrap.servers": bootstrap, "logger": quiet_logger()}, timeout=60)
+        yield bootstrap
+    finally:
+        subprocess.run([sys.executable, str(script), "stop", "--dir", str(root)], check=False)
 
 
 @pytest.fixture(scope="session")
