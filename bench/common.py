@@ -7,14 +7,16 @@ import resource
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lazarus import redisconn
 from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.ports import free_port
-from lazarus.settings import Settings
+from lazarus.embedded.redis_server import EmbeddedRedis
+from lazarus.settings import DEFAULT_REDIS_URL, Settings
 
 
 @contextmanager
@@ -28,6 +30,16 @@ def embedded_broker(**overrides: Any) -> Iterator[tuple[EmbeddedBroker, Settings
         )
     finally:
         broker.stop()
+
+
+def redis_url(stack: ExitStack) -> str:
+    """The Redis at the default URL if one answers, else an embedded one that `stack` stops."""
+    if redisconn.answers(DEFAULT_REDIS_URL):
+        return DEFAULT_REDIS_URL
+    server = EmbeddedRedis()
+    server.start()
+    stack.callback(server.stop)
+    return server.url
 
 
 @contextmanager

@@ -37,15 +37,14 @@ from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from lazarus import redisconn
+from bench.common import redis_url
 from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.ports import free_port
-from lazarus.embedded.redis_server import EmbeddedRedis
 from lazarus.groups import group_name, known_groups
 from lazarus.kafka.admin import ensure_topics, wait_for_broker
 from lazarus.kafka.config import client_config
 from lazarus.schemas.topics import topic_names
-from lazarus.settings import DEFAULT_REDIS_URL, Settings
+from lazarus.settings import Settings
 
 PARTITIONS = 4
 REPO = Path(__file__).resolve().parents[1]
@@ -57,12 +56,7 @@ RUN_TIMEOUT_S = 600.0
 def services(kafka: str | None) -> Iterator[Settings]:
     """A broker and a Redis, and settings naming them under a fresh prefix."""
     with ExitStack() as stack:
-        url = DEFAULT_REDIS_URL
-        if not redisconn.answers(url):
-            server = EmbeddedRedis()
-            server.start()
-            stack.callback(server.stop)
-            url = server.url
+        url = redis_url(stack)
         if kafka is None:
             broker = EmbeddedBroker(free_port())
             broker.start()

@@ -40,10 +40,8 @@ from typing import Any
 import redis
 from river import evaluate
 
-from bench.common import embedded_broker
+from bench.common import embedded_broker, redis_url
 from bench.real_datasets import DATASETS, Dataset, write
-from lazarus import redisconn
-from lazarus.embedded.redis_server import EmbeddedRedis
 from lazarus.inputchecks import InputRejected, check_label
 from lazarus.producers.record_replay import RecordLayout, RecordReplayer
 from lazarus.quality_store import ModelQuality, read_overall
@@ -51,7 +49,7 @@ from lazarus.recording import read_rows
 from lazarus.registry.redis_store import RedisSnapshotStore
 from lazarus.registry.signing import generate
 from lazarus.schemas.specfile import SpecFile, read_spec_file
-from lazarus.settings import DEFAULT_REDIS_URL, Settings
+from lazarus.settings import Settings
 from lazarus.trainer.specfile import spec_from_file
 
 SNAPSHOT_SECONDS = 1.0
@@ -122,12 +120,7 @@ def services() -> Iterator[Settings]:
     """An embedded broker, a Redis (the one at the default URL, else an embedded one), and
     signing keys."""
     with ExitStack() as stack:
-        url = DEFAULT_REDIS_URL
-        if not redisconn.answers(url):
-            server = EmbeddedRedis()
-            server.start()
-            stack.callback(server.stop)
-            url = server.url
+        url = redis_url(stack)
         _, settings = stack.enter_context(embedded_broker())
         private, public = generate()
         yield settings.with_overrides(
