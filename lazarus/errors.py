@@ -39,7 +39,8 @@ LazarusError                  root; the CLI turns it into one line and exit 1
     ├── ClockSkew             stamped too far after its Kafka timestamp [inputchecks]
     ├── NonFiniteFeatures     a feature is NaN, infinite or not a number [inputchecks]
     ├── WrongLabel            an outcome's label is not of the model's task or classes [inputchecks]
-    └── ModelOutputError      the model's output for it is not finite [scorer.predictors]
+    ├── ModelOutputError      the model's output for it is not finite [scorer.predictors]
+    └── OutputRefused         the broker refused its score for good, exactly-once [scorer.scoring]
 
 Outside the tree on purpose: `Aborted` [testing], the simulated crash of a `TestingSource`,
 which no handler of `LazarusError` may catch.

@@ -12,7 +12,7 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from lazarus.errors import ConfigError
@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     kafka_ssl_certificate_location: str | None = Field(None, description="ssl.certificate.location")
     kafka_ssl_key_location: str | None = Field(None, description="ssl.key.location")
     kafka_ssl_key_password: SecretStr | None = Field(None, description="ssl.key.password (secret)")
+    # Before kafka_options: its validator refuses options this protocol does not take.
+    kafka_group_protocol: Literal["classic", "consumer"] = Field(
+        "classic",
+        description="group.protocol of consumer groups: `classic`, or `consumer` (KIP-848: the "
+        "broker assigns partitions incrementally and keeps the session; Apache Kafka 4.0 or "
+        "newer, not the embedded broker).",
+    )
     # NoDecode: the JSON is parsed by `_options_from_json`, so a syntax error names this field.
     kafka_options: Annotated[dict[str, KafkaOptionValue], NoDecode] = Field(
         default_factory=dict,
@@ -72,7 +79,12 @@ class Settings(BaseSettings):
         ge=1000,
         description="max.poll.interval.ms for consumer groups (also bounds join time).",
     )
-    kafka_session_timeout_ms: int = Field(6000, ge=1000, description="session.timeout.ms")
+    kafka_session_timeout_ms: int = Field(
+        6000,
+        ge=1000,
+        description="session.timeout.ms of the classic group protocol (with `consumer` the "
+        "broker's group.consumer.session.timeout.ms applies).",
+    )
 
     # Redis
     redis_url: SecretStr = Field(
@@ -84,7 +96,11 @@ class Settings(BaseSettings):
     topic_prefix: str = Field("", description="Prefix put before every topic name.")
     topic_partitions: int = Field(4, ge=1, le=1024, description="Partitions per created topic.")
     topic_replication_factor: int = Field(
-        1, ge=1, le=16, description="Replication factor of created topics."
+        -1,
+        ge=-1,
+        le=16,
+        description="Replication factor of created topics; -1: the brokers' "
+        "default.replication.factor.",
     )
     redis_key_prefix: str = Field("lazarus", min_length=1, description="Prefix of every Redis key.")
 
@@ -151,6 +167,13 @@ class Settings(BaseSettings):
         description="Scorers subscribe to snapshot notifications (Redis pub/sub). Turn off "
         "where the Redis endpoint has no pub/sub (some proxies); they then poll only.",
     )
+    scorer_delivery: Literal["at-least-once", "exactly-once"] = Field(
+        "at-least-once",
+        description="`exactly-once`: each scorer consumes, scores and produces inside a Kafka "
+        "transaction, so a read_committed reader of the scores sees each input once (Apache "
+        "Kafka only: refused at start on a broker that cannot honour it, such as Tansu). "
+        "`at-least-once`: faster; a crash can repeat scores, each with the same score id.",
+    )
     trainer_decoder: Literal["inline", "process"] = Field(
         "inline",
         description="Where trainers consume, validate and featurize: `inline` (in the learner's "
@@ -200,6 +223,24 @@ class Settings(BaseSettings):
                 raise ValueError(f"option {key!r}: {problem}")
         return value
 
+    @field_validator("kafka_options")
+    @classmethod
+    def _options_fit_the_group_protocol(
+        cls, value: dict[str, KafkaOptionValue], info: ValidationInfo
+    ) -> dict[str, KafkaOptionValue]:
+        from lazarus.kafka.config import CLASSIC_ONLY_OPTIONS
+
+        if "group.protocol" in value:
+            raise ValueError(f"option 'group.protocol': set {env_name('kafka_group_protocol')}")
+        classic_only = sorted(value.keys() & CLASSIC_ONLY_OPTIONS.keys())
+        if classic_only and info.data.get("kafka_group_protocol") == "consumer":
+            key = classic_only[0]
+            raise ValueError(
+                f"option {key!r} does not apply with {env_name('kafka_group_protocol')}="
+                f"consumer ({CLASSIC_ONLY_OPTIONS[key]})"
+            )
+        return value
+
     @field_validator("snapshot_modules", mode="before")
     @classmethod
     def _modules_from_text(cls, value: Any) -> Any:
@@ -214,6 +255,13 @@ class Settings(BaseSettings):
             problem = module_prefix_problem(prefix)
             if problem is not None:
                 raise ValueError(problem)
+        return value
+
+    @field_validator("topic_replication_factor")
+    @classmethod
+    def _replicas_or_broker_default(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("must be -1 (the brokers' default.replication.factor) or 1 to 16")
         return value
 
     @field_validator("redis_url")

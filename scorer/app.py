@@ -30,11 +30,13 @@ from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.kafka.consumer import GroupConsumer
 from lazarus.kafka.ledger import Ledger
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
+from lazarus.kafka.transactional import TransactionalConsumer
+from lazarus.kafka.txn_probe import require_transactions
 from lazarus.metrics import LATENCY_BUCKETS, STATS_INTERVAL_MS, KafkaStats, RoleMetrics
 from lazarus.registry.signing import Verifier
 from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.topics import DEAD_LETTERS, Topic
-from lazarus.scorer import metrics_view
+from lazarus.scorer import delivery, metrics_view
 from lazarus.scorer.checkpoint import COMMIT_INTERVAL_MS, ScorerCheckpoint
 from lazarus.scorer.predictors import describe
 from lazarus.scorer.scoring import BatchScorer
@@ -86,8 +88,12 @@ class ScorerApp:
             notifications=settings.scorer_notifications if notifications is None else notifications,
             modules=settings.snapshot_modules,
         )
+        self.exactly_once = settings.scorer_delivery == "exactly-once"
         # Every acknowledgement is needed: offsets are stored only after their output is acked.
-        self._publisher = publisher or Publisher(producer_config(settings), on_delivery=_ignore)
+        self._publisher = publisher or Publisher(
+            producer_config(settings, **delivery.producer_options(settings, self.group)),
+            on_delivery=_ignore,
+        )
         self.dead_letters = DeadLetterSink(self._publisher, DEAD_LETTERS.full(prefix), "scorer")
         self.model: ServingModel | None = None
         self.scored = 0
@@ -107,7 +113,18 @@ class ScorerApp:
             latency.observe,
         )
         self.checkpoint = ScorerCheckpoint(self._publisher, self.dead_letters, self._unscore)
-        self.consumer = GroupConsumer(self._consumer_config(), self.checkpoint)
+        self.consumer: GroupConsumer | TransactionalConsumer
+        if self.exactly_once:
+            counts = delivery.Counters(self)
+            self.consumer = TransactionalConsumer(
+                self._consumer_config(),
+                self._publisher.client,
+                on_begin=counts.keep,
+                on_abort=counts.restore,
+            )
+            self.scoring.refused_reason = self.consumer.refused_reason
+        else:
+            self.consumer = GroupConsumer(self._consumer_config(), self.checkpoint)
 
     def _consumer_config(self) -> dict[str, Any]:
         conf = consumer_config(
@@ -150,6 +167,8 @@ class ScorerApp:
         redis_wait = min(timeout, redisconn.START_TIMEOUT_S)
         redisconn.require(self.settings.redis_url_value, timeout=redis_wait).close()
         wait_with_backoff(client_config(self.settings, quiet=True), timeout, stopped)
+        if self.exactly_once:
+            require_transactions(self.settings)
         self._publisher.start(timeout, stopped)
         self.watcher.start()
 
@@ -216,7 +235,8 @@ class ScorerApp:
         """Flush scores, store and commit what was acknowledged, leave the group. Exit code."""
         code = 0
         left = self._publisher.flush(SHUTDOWN_FLUSH_S)
-        self._settle()
+        if not self.exactly_once:  # a transaction commits in close(), which never raises
+            self._settle()
         if left:
             log.error(
                 "%d scores were not acknowledged within %.0fs; their inputs will be scored again",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from lazarus.kafka.transactional import TransactionalConsumer
 from lazarus.metrics import Sample, counted
 
 if TYPE_CHECKING:
@@ -42,6 +43,18 @@ def samples(app: ScorerApp) -> list[Sample]:
         ),
         Sample("model_swaps", "counter", "model versions swapped in", ids, app.swaps),
     ]
+    consumer = app.consumer
+    if isinstance(consumer, TransactionalConsumer):  # exactly-once: one transaction per batch
+        for outcome, n in (("committed", consumer.commits), ("aborted", consumer.aborts)):
+            out.append(
+                Sample(
+                    "transactions",
+                    "counter",
+                    "scoring transactions, by outcome (exactly-once delivery)",
+                    {"role": role, "outcome": outcome},
+                    n,
+                )
+            )
     if app.model is not None:
         m = app.model.manifest
         out.append(Sample("model_version", "gauge", "the model version in use", ids, m.version))
@@ -74,4 +87,5 @@ def heartbeat(app: ScorerApp) -> dict[str, object]:
         "unacknowledged": app.ledger.unacknowledged,
         "partitions": len(app.consumer.assigned),
         "group": app.group,
+        "delivery": app.settings.scorer_delivery,
     }

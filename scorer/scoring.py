@@ -16,7 +16,7 @@ from typing import Any
 from confluent_kafka import Message
 
 from lazarus.dead_letters.sink import DeadLetterSink
-from lazarus.inputchecks import checked_features
+from lazarus.inputchecks import InputRejected, checked_features
 from lazarus.kafka.decoding import decode_batch, rejection_of
 from lazarus.kafka.ledger import TP, PendingBatch
 from lazarus.kafka.outage import OutageLog
@@ -25,6 +25,11 @@ from lazarus.schemas.base import Event, Features
 from lazarus.schemas.topics import Topic
 from lazarus.scorer.predictors import Prediction, predict_checked
 from lazarus.scorer.serving import ServingModel
+
+
+class OutputRefused(InputRejected):
+    """The broker refused an input's score for good inside a transaction (exactly-once):
+    the input is dead-lettered with the broker's reason instead."""
 
 
 class BatchScorer:
@@ -47,6 +52,9 @@ class BatchScorer:
         self._observe = observe_seconds
         self._outage = OutageLog()
         self.in_by_topic: dict[str, int] = {}
+        self.refused_reason: Callable[[Message], str | None] | None = None
+        """Exactly-once only: why an input's score was refused for good in an aborted
+        transaction (it is dead-lettered instead of scored again), or None."""
 
     def score(
         self,
@@ -61,9 +69,9 @@ class BatchScorer:
         n = sum(len(batch) for batch in by_topic.values())
         if not n:
             return 0
+        batch = open_batch(offsets, n)  # first: an exactly-once transaction keeps the counts
         for topic, msgs in by_topic.items():
             self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + len(msgs)
-        batch = open_batch(offsets, n)
         out: list[tuple[str, str | bytes | None, bytes]] = []
         for topic, msgs in by_topic.items():
             self._score_topic(model, topic, msgs, batch.ack, started, out)
@@ -98,6 +106,8 @@ class BatchScorer:
         """Decode, featurize, predict and render one topic's messages, appending the
         (topic, key, value) of each score to `out`; every failure is dead-lettered with `ack`.
         `started` is the batch's `time.perf_counter()`, for the scores' latency_ms."""
+        if self.refused_reason is not None:
+            msgs = self._without_refused(msgs, ack)
         events, rejections = decode_batch(self._inputs[topic], msgs, stage="scorer")
         for rejection in rejections:
             self.dead_letters.send(rejection, on_delivery=ack)
@@ -127,6 +137,20 @@ class BatchScorer:
                 self._dead_letter(msg, exc, ack)
                 continue
             out.append((topic_out, subject, value))
+
+    def _without_refused(
+        self, msgs: list[Message], ack: Callable[[Any, Any], None]
+    ) -> list[Message]:
+        """`msgs` but those whose score the broker refused for good: dead-lettered."""
+        assert self.refused_reason is not None
+        keep = []
+        for msg in msgs:
+            why = self.refused_reason(msg)
+            if why is None:
+                keep.append(msg)
+            else:
+                self._dead_letter(msg, OutputRefused(why), ack)
+        return keep
 
     def _predict(
         self,

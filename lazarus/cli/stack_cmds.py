@@ -15,7 +15,9 @@ from lazarus import redisconn, runtime_file
 from lazarus.cli.context import CliContext, pass_cli
 from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.stack import Stack
+from lazarus.errors import LazarusError
 from lazarus.kafka.config import client_config
+from lazarus.kafka.txn_probe import require_transactions
 from lazarus.registry.keys import embedded_prefix
 from lazarus.registry.signing import DEV_KEY_DIR, DEV_PRIVATE, DEV_PUBLIC, dev_pair
 from lazarus.roles import demo_roles
@@ -112,6 +114,12 @@ def up(
     settings = cli.settings if embedded is None else cli.settings.with_overrides(embedded=embedded)
     stack = Stack(settings)
     info = stack.start()
+    if settings.scorer_delivery == "exactly-once":
+        try:
+            require_transactions(stack.settings)
+        except LazarusError:
+            stack.stop()
+            raise
     for line in info.describe():
         cli.err.print(line, highlight=False)
     settings, key_files = _with_signing_keys(cli, _fresh_namespace(cli, stack))

@@ -15,10 +15,11 @@ from types import TracebackType
 from lazarus import redisconn
 from lazarus.embedded.broker import EmbeddedBroker
 from lazarus.embedded.redis_server import EmbeddedRedis
+from lazarus.errors import ConfigError
 from lazarus.kafka.admin import ensure_topics, wait_for_broker
 from lazarus.kafka.config import client_config
 from lazarus.schemas.topics import topic_names
-from lazarus.settings import Settings, redact_url
+from lazarus.settings import Settings, env_name, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,12 @@ class Stack:
         if not settings.embedded:
             wait_for_broker(client_config(settings, quiet=True))
             return settings
+        if settings.kafka_group_protocol == "consumer":
+            raise ConfigError(
+                f"setting {env_name('kafka_group_protocol')}=consumer needs Apache Kafka 4.0 or "
+                f"newer: the embedded broker (Tansu) never completes that group join; use "
+                f"classic, or {env_name('embedded')}=false with such a Kafka"
+            )
         self.broker = EmbeddedBroker(settings.embedded_broker_port)
         self.broker.start()
         return settings.with_overrides(kafka_bootstrap_servers=self.broker.bootstrap)

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 0.5
 DEFAULT_READY_TIMEOUT_S = 10.0
+BROKER_DEFAULT_REPLICATION = -1
+"""Asks the brokers for their `default.replication.factor` (KIP-464; Kafka 2.4+, Tansu)."""
 
 
 @dataclass(frozen=True)
@@ -174,10 +176,12 @@ def ensure_topics(
     conf: KafkaConfig,
     names: Iterable[str],
     partitions: int,
-    replication_factor: int = 1,
+    replication_factor: int = BROKER_DEFAULT_REPLICATION,
     timeout: float = 10.0,
 ) -> dict[str, bool]:
-    """Create the topics that are missing. Returns {name: created_now}; existing ones are fine."""
+    """Create the topics that are missing, each with `partitions` partitions and
+    `replication_factor` replicas (-1: the brokers' default, 3 on a production cluster).
+    Returns {name: created_now}; existing ones are fine."""
     wanted = list(dict.fromkeys(names))
     if not wanted:
         return {}

@@ -32,6 +32,16 @@ OPTION_FIELDS = {
 }
 """librdkafka option -> the setting that sets it (the rest come from LAZARUS_KAFKA_OPTIONS)."""
 
+CLASSIC_ONLY_OPTIONS = {
+    "session.timeout.ms": "the broker sets it: group.consumer.session.timeout.ms",
+    "heartbeat.interval.ms": "the broker sets it: group.consumer.heartbeat.interval.ms",
+    "partition.assignment.strategy": "use group.remote.assignor",
+    "group.protocol.type": "the classic protocol's alone",
+}
+"""Consumer options librdkafka (2.16) refuses with ``group.protocol=consumer`` (KIP-848 moved
+them to the broker) -> why, or what to use instead. `Consumer()` fails on each of them:
+``session.timeout.ms is not supported for group.protocol=consumer``."""
+
 CODE_ONLY_OPTIONS = frozenset(
     {"logger", "error_cb", "throttle_cb", "stats_cb", "oauth_cb", "on_delivery", "on_commit"}
 )
@@ -132,20 +142,33 @@ def producer_config(settings: Settings, **overrides: Any) -> KafkaConfig:
 
 
 def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> KafkaConfig:
-    """A group consumer that stores offsets only when told (at-least-once)."""
+    """A group consumer that stores offsets only when told (at-least-once).
+
+    ``group.protocol`` is LAZARUS_KAFKA_GROUP_PROTOCOL. With ``consumer`` (KIP-848) the broker
+    keeps the session and assigns the partitions, so ``session.timeout.ms`` is left out
+    (librdkafka refuses it, and every option in `CLASSIC_ONLY_OPTIONS`, with that protocol).
+
+    >>> sorted(k for k in consumer_config(Settings(), "g") if "session" in k or "protocol" in k)
+    ['group.protocol', 'security.protocol', 'session.timeout.ms']
+    >>> conf = consumer_config(Settings(kafka_group_protocol="consumer"), "g")
+    >>> conf["group.protocol"], "session.timeout.ms" in conf
+    ('consumer', False)
+    """
     conf = client_config(settings)
     conf.update(
         {
             "group.id": group_id,
+            "group.protocol": settings.kafka_group_protocol,
             "enable.auto.commit": True,
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
             "max.poll.interval.ms": settings.kafka_max_poll_interval_ms,
-            "session.timeout.ms": min(
-                settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms
-            ),
         }
     )
+    if settings.kafka_group_protocol == "classic":
+        conf["session.timeout.ms"] = min(
+            settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms
+        )
     conf.update(overrides)
     return conf
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -30,6 +31,9 @@ CLOSE_TIMEOUT_S = 15.0
 """How long `close()` waits for the final commit and the group leave. librdkafka's synchronous
 commit has no timeout of its own: with the broker gone it would block a stopping worker
 forever, deaf to SIGTERM."""
+JOIN_WARN_S = 30.0
+"""How long a member of a `group.protocol=consumer` group waits for partitions before it says
+why it may have none (a broker without KIP-848 never assigns any, and never says so)."""
 
 
 def metadata_consumer(conf: KafkaConfig) -> Consumer:
@@ -76,6 +80,7 @@ class GroupConsumer:
         self.assigned: set[TP] = set()
         """(topic, partition) this member owns now."""
         self.rebalances = 0
+        self.join_watch = JoinWatch(conf)
         self._consumer: Consumer | None = None
 
     @property
@@ -92,11 +97,14 @@ class GroupConsumer:
             on_lost=self._on_lost,
         )
         self._consumer = consumer
+        self.join_watch.joined(time.monotonic())
 
     def consume(self, n: int, timeout: float) -> list[Message]:
         """Up to `n` messages (some may carry errors) within `timeout` seconds."""
         assert self._consumer is not None, "subscribe() first"
-        return self._consumer.consume(n, timeout)
+        messages: list[Message] = self._consumer.consume(n, timeout)
+        self.join_watch.check(time.monotonic())
+        return messages
 
     def open(self, offsets: dict[TP, int], expected: int) -> PendingBatch:
         """A ledger batch: `offsets` (next offset per partition) become storable after
@@ -164,10 +172,14 @@ class GroupConsumer:
         return True
 
     # -- rebalance hooks (run inside consume()) ------------------------------------------------
+    # Eager protocols (classic range, roundrobin) revoke everything, then assign the full set;
+    # incremental ones (cooperative-sticky, and every KIP-848 group) pass only the partitions
+    # added or taken away. A union on assign and a difference on revoke is right for both.
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assigned = {(tp.topic, tp.partition) for tp in partitions}
+        self.assigned |= {(tp.topic, tp.partition) for tp in partitions}
         self.rebalances += 1
+        self.join_watch.assigned()
         log.info("assigned %s", describe(partitions))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -186,6 +198,44 @@ class GroupConsumer:
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
         log.warning("lost %s (session timed out); their new owner re-reads", describe(partitions))
+
+
+class JoinWatch:
+    """Says once, as a warning, when a member of a `group.protocol=consumer` group still has no
+    partitions `after_s` seconds after joining: a broker without KIP-848 (Kafka before 4.0,
+    Tansu) takes that join in silence and never assigns anything. A spare member (the group
+    has more members than partitions) looks the same from inside, so the line names both.
+    Classic groups are not watched: their members always hear of an assignment, if empty.
+
+    `conf` is the member's librdkafka configuration; times are `time.monotonic()` seconds."""
+
+    def __init__(self, conf: KafkaConfig, after_s: float = JOIN_WARN_S) -> None:
+        self.group = str(conf.get("group.id", ""))
+        self.watching = conf.get("group.protocol") == "consumer"
+        self.after_s = after_s
+        self._since: float | None = None
+
+    def joined(self, now: float) -> None:
+        """The member subscribed at `now`."""
+        self._since = now if self.watching else None
+
+    def assigned(self) -> None:
+        """The member heard of its partitions (some or none): nothing to say."""
+        self._since = None
+
+    def check(self, now: float) -> None:
+        """Warn (once) when `after_s` went by since `joined()` without `assigned()`."""
+        if self._since is None or now - self._since < self.after_s:
+            return
+        waited, self._since = now - self._since, None
+        log.warning(
+            "no partitions assigned in group %s %.0f s after joining with group.protocol="
+            "consumer (LAZARUS_KAFKA_GROUP_PROTOCOL): a broker without KIP-848 (Kafka before "
+            "4.0, Tansu) never assigns any, so set LAZARUS_KAFKA_GROUP_PROTOCOL=classic for it; "
+            "on Kafka 4.0+ this member may be spare (more members than partitions)",
+            self.group,
+            waited,
+        )
 
 
 def describe(partitions: list[TopicPartition]) -> str:

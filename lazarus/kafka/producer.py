@@ -248,6 +248,11 @@ class Publisher:
         self._counts = DeliveryCounts(counts.sent, counts.failed + remaining, 0)
         return self._counts
 
+    def client(self) -> Producer:
+        """The confluent-kafka producer (after `start()`): for calls this wrapper does not
+        make, such as a transactional producer's (`lazarus.kafka.transactional`)."""
+        return self._require()
+
     def _require(self) -> Producer:
         if self._producer is None:
             raise RuntimeError("Publisher.start() was not called")

@@ -2,6 +2,8 @@
 
 - Kafka: the broker named by LAZARUS_TEST_KAFKA (`host:port`, or `apache`: a real Apache Kafka
   started by scripts/kafka for the session), else the embedded Tansu broker on a free port.
+- Apache Kafka, for tests of what Tansu cannot do (`apache_bootstrap`): the session broker with
+  LAZARUS_TEST_KAFKA=apache, else a one-node Apache Kafka started by scripts/kafka.
 - Redis: LAZARUS_TEST_REDIS_URL (default redis://127.0.0.1:6379/0), else the embedded redis-server.
 A service that cannot start fails the test with the reason; nothing is skipped.
 Each test gets its own topic prefix and Redis key prefix, removed afterwards.
@@ -80,6 +82,18 @@ def _apache_kafka() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def apache_bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A real Apache Kafka (KRaft, one node), for tests of what Tansu cannot do (KIP-848 groups,
+    transactions): the session broker with LAZARUS_TEST_KAFKA=apache, else one started by
+    scripts/kafka for this session (on its own ports and directory; a few seconds once the
+    jars are cached) and stopped at its end. One that cannot start fails the test."""
+    if os.environ.get("LAZARUS_TEST_KAFKA") == "apache":
+        yield request.getfixturevalue("kafka_bootstrap")
+        return
+    yield from _apache_kafka()
+
+
+@pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     configured = os.environ.get("LAZARUS_TEST_REDIS_URL")
     url = configured or DEFAULT_REDIS_URL
@@ -100,10 +114,16 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def settings(kafka_bootstrap: str, redis_url: str) -> Iterator[Settings]:
     """Settings isolated to this test: unique topic prefix and Redis key prefix, cleaned up after."""
+    yield from isolated_settings(kafka_bootstrap, redis_url)
+
+
+def isolated_settings(bootstrap: str, redis_url: str) -> Iterator[Settings]:
+    """Settings with a unique topic prefix and Redis key prefix on the broker at `bootstrap`;
+    the topics and keys are removed when the generator resumes."""
     tag = uuid.uuid4().hex[:10]
     s = Settings(
         embedded=False,
-        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_bootstrap_servers=bootstrap,
         redis_url=redis_url,
         topic_prefix=f"test.{tag}.",
         redis_key_prefix=f"lazarus-test:{tag}",

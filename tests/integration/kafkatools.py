@@ -18,14 +18,17 @@ def read_all(
     expect: int | None = None,
     timeout: float = 30.0,
     idle: float = 2.0,
+    read_committed: bool = False,
 ) -> list[Message]:
-    """Every message on `topic` (by assignment, no group join): stops at `expect`, or after `idle` s of silence."""
+    """Every message on `topic` (by assignment, no group join): stops at `expect`, or after
+    `idle` s of silence. `read_committed`: only committed transactions' messages."""
     conf = client_config(settings, quiet=True)
     conf.update(
         {
             "group.id": f"reader-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "enable.partition.eof": False,
+            "isolation.level": "read_committed" if read_committed else "read_uncommitted",
         }
     )
     consumer = Consumer(conf)

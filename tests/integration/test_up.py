@@ -133,3 +133,13 @@ def test_port_in_use_is_one_line_naming_the_setting(settings: Settings) -> None:
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, result.stderr
     assert str(port) in lines[0] and "LAZARUS_EMBEDDED_BROKER_PORT" in lines[0]
+
+
+def test_up_refuses_exactly_once_scores_on_the_embedded_broker(settings: Settings) -> None:
+    env, marker, _port = _env(settings)
+    env["LAZARUS_SCORER_DELIVERY"] = "exactly-once"
+    result = lazarus("up", "--duration", "6", env=env, timeout=60)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "LAZARUS_SCORER_DELIVERY=exactly-once is refused" in lines[-1], result.stderr
+    assert wait_gone(marker) == [], "no role was started"

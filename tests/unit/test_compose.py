@@ -32,7 +32,8 @@ MISSING_COMPOSE = (
     "`apt-get install -y docker-compose` (the .ci/run script does this)"
 )
 
-INFRA = {"kafka", "redis"}
+KAFKA_NODES = ["kafka-1", "kafka-2", "kafka-3"]
+INFRA = {*KAFKA_NODES, "redis"}
 ONE_SHOT = "topics"
 ROLE_COMMANDS = {
     "producers-sensors": ["python", "-m", "lazarus.producers", "sensors", "--rate", "200"],
@@ -45,10 +46,12 @@ ROLE_COMMANDS = {
 LONG_RUNNING_ROLES = sorted(ROLE_COMMANDS)
 LAZARUS_SERVICES = sorted({*ROLE_COMMANDS, ONE_SHOT})
 ALL_SERVICES = INFRA | {ONE_SHOT} | set(ROLE_COMMANDS)
-VOLUMES = {"kafka-data", "redis-data"}
+VOLUMES = {"kafka-1-data", "kafka-2-data", "kafka-3-data", "redis-data"}
+BOOTSTRAP = "kafka-1:9092,kafka-2:9092,kafka-3:9092"
 
+KAFKA_HEALTHY = dict.fromkeys(KAFKA_NODES, "service_healthy")
 ROLE_DEPENDS_ON = {
-    "kafka": "service_healthy",
+    **KAFKA_HEALTHY,
     "redis": "service_healthy",
     "topics": "service_completed_successfully",
 }
@@ -206,25 +209,43 @@ def test_services_and_volumes(compose: Compose) -> None:
     assert set(compose.services()) == ALL_SERVICES  # the parser saw the same services
 
 
-def test_kafka_is_single_node_kraft(compose: Compose) -> None:
-    kafka = compose.services()["kafka"]
-    assert _scalar(kafka["image"]).startswith("apache/kafka")
+def _kafka_version() -> str:
+    script = (REPO / "scripts" / "kafka").read_text()
+    found = re.search(r'^VERSION = "([^"]+)"$', script, re.MULTILINE)
+    assert found, "scripts/kafka pins no VERSION"
+    return found[1]
+
+
+@pytest.mark.parametrize(("node", "name"), list(enumerate(KAFKA_NODES, start=1)))
+def test_kafka_is_three_kraft_nodes(compose: Compose, node: int, name: str) -> None:
+    kafka = compose.services()[name]
+    # The release the tests run on (scripts/kafka), so production is what was proven.
+    assert _scalar(kafka["image"]) == f"apache/kafka:{_kafka_version()}"
     env = _env(kafka)
+    assert env["KAFKA_NODE_ID"] == str(node)
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == ("1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093")
     assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] == "CONTROLLER"
-    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
     assert env["KAFKA_NUM_PARTITIONS"] == "4"
-    for single_replica in (
+    for replicas in (
+        "KAFKA_DEFAULT_REPLICATION_FACTOR",
         "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
         "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
-        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
     ):
-        assert env[single_replica] == "1", single_replica
+        assert env[replicas] == "3", replicas
+    for in_sync in ("KAFKA_MIN_INSYNC_REPLICAS", "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"):
+        assert env[in_sync] == "2", in_sync
     probe = " ".join(_sequence(_mapping(kafka["healthcheck"])["test"]))
     assert "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092" in probe
-    assert any(v.startswith("kafka-data:") for v in _sequence(kafka["volumes"]))
+    assert _sequence(kafka["volumes"])[0].startswith(f"{name}-data:")
+
+
+def test_kafka_nodes_share_one_cluster(compose: Compose) -> None:
+    ids = {_env(compose.services()[name])["CLUSTER_ID"] for name in KAFKA_NODES}
+    assert len(ids) == 1 and None not in ids
 
 
 def test_redis_persists_and_is_probed(compose: Compose) -> None:
@@ -253,7 +274,7 @@ def test_lazarus_services_share_one_image(compose: Compose, name: str) -> None:
     assert _scalar(service["image"]) == "lazarus:latest"
     env = _env(service)
     assert env["LAZARUS_EMBEDDED"] == "false"
-    assert env["LAZARUS_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert env["LAZARUS_KAFKA_BOOTSTRAP_SERVERS"] == BOOTSTRAP
     assert env["LAZARUS_REDIS_URL"] == "redis://redis:6379/0"
     assert env["LAZARUS_TOPIC_PARTITIONS"] == "4"
     assert env["LAZARUS_METRICS_PORT"] == "8000"
@@ -277,11 +298,11 @@ def test_roles_run_their_command_after_dependencies(compose: Compose, name: str)
     assert _mapping(service["healthcheck"])["test"]
 
 
-def test_topics_is_a_one_shot_after_kafka(compose: Compose) -> None:
+def test_topics_is_a_one_shot_after_every_kafka_node(compose: Compose) -> None:
     topics = compose.services()[ONE_SHOT]
     assert _sequence(topics["command"]) == ["lazarus", "topics", "create"]
     assert _scalar(topics["restart"]) == "no"
-    assert _conditions(topics) == {"kafka": "service_healthy"}
+    assert _conditions(topics) == KAFKA_HEALTHY
 
 
 def test_secrets_are_passed_through_never_written(compose: Compose) -> None:

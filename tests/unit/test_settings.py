@@ -19,6 +19,7 @@ def test_env_prefix_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.topic_partitions == 8
     assert s.kafka_options == {"client.id": "lab-7"}
     assert s.kafka_bootstrap_servers == "127.0.0.1:9092"
+    assert s.topic_replication_factor == -1  # the brokers' default.replication.factor
 
 
 def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,6 +94,8 @@ def test_redact_url_leaves_passwordless_urls_alone() -> None:
         ("LAZARUS_KAFKA_BOOTSTRAP_SERVERS", "kafka-1:90x2", "a port is a number"),
         ("LAZARUS_KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092,:9093", "is not host:port"),
         ("LAZARUS_TOPIC_PARTITIONS", "zero", "valid integer"),
+        ("LAZARUS_TOPIC_REPLICATION_FACTOR", "0", "must be -1 (the brokers' default"),
+        ("LAZARUS_TOPIC_REPLICATION_FACTOR", "-2", "greater than or equal to -1"),
         ("LAZARUS_LOG_LEVEL", "LOUD", "'DEBUG', 'INFO'"),
     ],
 )

@@ -1,0 +1,274 @@
+"""Exactly-once consume-score-produce: one Kafka transaction per consumed batch.
+
+`TransactionalConsumer` is the exactly-once twin of `lazarus.kafka.consumer.GroupConsumer`
+(same calls, so the scorer drives either): a batch's outputs and its input offsets
+(`send_offsets_to_transaction`, with the consumer's group metadata, KIP-447) commit together
+or not at all. A `read_committed` reader of the outputs sees each input's output once, across
+worker crashes, rebalances and broker loss:
+
+- a crash (even `kill -9`) leaves an open transaction, which the broker aborts after
+  `transaction.timeout.ms` (`TRANSACTION_TIMEOUT_MS`); the partitions' next owner reads from
+  the last committed offsets, and its offset fetch waits for that abort (KIP-447's stable
+  offsets), so nothing is scored twice and nothing is skipped;
+- a zombie (a member the group has moved on from) is fenced: its offsets carry a stale group
+  generation, its transaction aborts;
+- an abortable error (a delivery failed, the coordinator moved) aborts the transaction and
+  rewinds each partition to the batch's first offset: the batch is scored again;
+- a batch aborted because the broker refused an output for good is scored again one input per
+  transaction, and the input whose output is refused is handed to `refused_reason()` callers
+  (the scorer dead-letters it): one bad output cannot stall a partition.
+
+Rebalances need no flush here: a transaction never stays open across `consume()`, where the
+rebalance callbacks run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from lazarus.errors import ServiceUnavailable
+from lazarus.kafka.config import KafkaConfig
+from lazarus.kafka.consumer import CLOSE_TIMEOUT_S, JoinWatch, describe
+from lazarus.kafka.ledger import TP, Ledger, PendingBatch
+from lazarus.kafka.producer import retriable
+
+log = logging.getLogger("lazarus.kafka")
+
+TRANSACTION_TIMEOUT_MS = 10_000
+"""`transaction.timeout.ms` of a scorer's producer: how long a crashed worker's open
+transaction holds back read_committed readers (and the partitions' next owner) before the
+broker aborts it. A transaction lives for one batch, well under a second."""
+TXN_CALL_TIMEOUT_S = 30.0
+"""How long one transactional call (init, send offsets, commit, abort) may take."""
+TXN_RETRY_FOR_S = 120.0
+"""How long retriable failures of a commit are retried (a coordinator moving, a broker lost)
+before the worker gives up with ServiceUnavailable (and is restarted)."""
+
+Position = tuple[str, int, int]
+"""(topic, partition, offset) of one input."""
+
+
+class TransactionalConsumer:
+    """A consumer-group member whose outputs and offsets commit in one transaction per batch.
+
+    Use as `GroupConsumer`: `subscribe(topics)`; per step `consume()`, `open()` once per
+    consumed batch (this begins the transaction), produce the outputs through `producer()`'s
+    producer with `batch.ack` as their delivery callback, then `checkpoint()` (this commits);
+    `close()`. `on_begin()` runs as a transaction begins, `on_abort()` after one aborted (so
+    counters can be restored: its outputs were never seen by read_committed readers).
+    """
+
+    def __init__(
+        self,
+        conf: KafkaConfig,
+        producer: Callable[[], Producer],
+        *,
+        on_begin: Callable[[], None] = lambda: None,
+        on_abort: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.conf = conf
+        self._producer = producer
+        self.on_begin = on_begin
+        self.on_abort = on_abort
+        self.ledger = Ledger()
+        self.assigned: set[TP] = set()
+        self.rebalances = 0
+        self.commits = 0
+        self.aborts = 0
+        self._consumer: Consumer | None = None
+        self._in_txn = False
+        self._starts: dict[TP, int] = {}
+        """First offset of each partition in the open transaction: where an abort rewinds to."""
+        self._nexts: dict[TP, int] = {}
+        self._single_until: dict[TP, int] = {}
+        """While set, batches are one input each, until these offsets are passed."""
+        self._refused: dict[Position, str] = {}
+        self.join_watch = JoinWatch(conf)
+
+    @property
+    def subscribed(self) -> bool:
+        return self._consumer is not None
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        """Register the transactional producer (fencing an older one with its id), then
+        connect and join the group, reading `topics` (full names)."""
+        _call(lambda: self._producer().init_transactions(TXN_CALL_TIMEOUT_S), "init")
+        conf = {
+            **self.conf,
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+        self.join_watch = JoinWatch(conf)
+        consumer = Consumer(conf)
+        self.join_watch.joined(time.monotonic())
+        consumer.subscribe(
+            list(topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._lost
+        )
+        self._consumer = consumer
+
+    def consume(self, n: int, timeout: float) -> list[Message]:
+        """Up to `n` messages (one while a refused output is being isolated)."""
+        assert self._consumer is not None, "subscribe() first"
+        self.join_watch.check(time.monotonic())
+        messages: list[Message] = self._consumer.consume(1 if self._single_until else n, timeout)
+        for msg in messages:
+            if msg.error() is None:
+                tp = (msg.topic() or "", msg.partition() or 0)
+                self._starts.setdefault(tp, msg.offset() or 0)
+                until = self._single_until.get(tp)
+                if until is not None and (msg.offset() or 0) + 1 >= until:
+                    del self._single_until[tp]
+        return messages
+
+    def refused_reason(self, msg: Message) -> str | None:
+        """Why this input's output was refused for good in an earlier, aborted transaction
+        (its caller dead-letters the input instead of scoring it), or None."""
+        return self._refused.pop((msg.topic() or "", msg.partition() or 0, msg.offset() or 0), None)
+
+    def open(self, offsets: dict[TP, int], expected: int) -> PendingBatch:
+        """Begin the batch's transaction (if not begun): `offsets` (next offset per partition)
+        commit with the outputs that report to the returned batch's `ack`."""
+        if not self._in_txn:
+            self.on_begin()
+            self._producer().begin_transaction()
+            self._in_txn = True
+        self._nexts.update(offsets)
+        return self.ledger.open(offsets, expected)
+
+    def checkpoint(self, retry_for: float = TXN_RETRY_FOR_S) -> None:
+        """Commit the open transaction: its outputs and its input offsets, atomically. On an
+        abortable failure, abort and rewind (the batch is read again); retriable failures are
+        retried for `retry_for` seconds, then ServiceUnavailable; a fatal one (this producer
+        was fenced) raises KafkaException."""
+        if not self._in_txn or self._consumer is None:
+            return
+        consumer = self._consumer
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._nexts.items()]
+        call = min(TXN_CALL_TIMEOUT_S, retry_for)
+        abortable = _call(
+            lambda: self._producer().send_offsets_to_transaction(
+                offsets, consumer.consumer_group_metadata(), call
+            ),
+            "send offsets",
+            retry_for,
+        ) or _call(lambda: self._producer().commit_transaction(call), "commit", retry_for)
+        if abortable is not None:
+            self._abort(abortable)
+            return
+        self.commits += 1
+        self._finished()
+
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
+        """Commit what is open (the caller flushed) and leave the group, each within `timeout`
+        seconds; never raises. False when the last transaction did not commit (the broker
+        aborts it: its inputs are read again by their next owner, nothing is delivered twice)."""
+        consumer = self._consumer
+        if consumer is None:
+            return True
+        aborts = self.aborts
+        try:
+            self.checkpoint(retry_for=timeout)
+            ok = self.aborts == aborts
+        except (KafkaException, ServiceUnavailable) as exc:
+            log.error("the last transaction did not commit (%s); its inputs are read again", exc)
+            ok = False
+        self._consumer = None
+        leaving = threading.Thread(target=consumer.close, name="consumer-close", daemon=True)
+        leaving.start()
+        leaving.join(timeout)
+        return ok and not leaving.is_alive()
+
+    # -- aborting ---------------------------------------------------------------------------
+
+    def _abort(self, err: KafkaError) -> None:
+        """Abort the open transaction and rewind each partition to its first offset in it."""
+        self._producer().flush(TXN_CALL_TIMEOUT_S)
+        failures = [msg for _, msg in self.ledger.failures()]
+        _call(lambda: self._producer().abort_transaction(TXN_CALL_TIMEOUT_S), "abort")
+        self.aborts += 1
+        refused = [m for m in failures if not retriable(m.error())]
+        log.warning(
+            "transaction aborted (%s); %d inputs are read again%s",
+            err.str(),
+            sum(self._nexts[tp] - start for tp, start in self._starts.items() if tp in self._nexts),
+            f"; {len(refused)} outputs were refused for good" if refused else "",
+        )
+        if refused:
+            self._isolate(refused[0])
+        self._rewind()
+        self.on_abort()
+        self._finished()
+
+    def _isolate(self, refused: Message) -> None:
+        """A batch of one: its input's output is refused for good, remember why. A larger
+        batch: read it again one input per transaction, to find the input."""
+        starts, nexts = self._starts, self._nexts
+        if sum(nexts[tp] - s for tp, s in starts.items() if tp in nexts) == 1:
+            ((tp, start),) = starts.items()
+            err = refused.error()
+            why = err.str() if isinstance(err, KafkaError) else "refused"
+            self._refused[(tp[0], tp[1], start)] = f"the broker refused its output for good: {why}"
+        else:
+            self._single_until.update({tp: nexts[tp] for tp in starts if tp in nexts})
+
+    def _rewind(self) -> None:
+        assert self._consumer is not None
+        for (topic, partition), offset in self._starts.items():
+            if (topic, partition) not in self.assigned:
+                continue  # revoked meanwhile: its next owner reads from the committed offset
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:
+                log.warning("could not rewind %s[%d] to %d: %s", topic, partition, offset, exc)
+
+    def _finished(self) -> None:
+        self._in_txn = False
+        self._starts = {}
+        self._nexts = {}
+        self.ledger = Ledger()
+
+    # -- rebalance hooks (run inside consume(), never inside a transaction) ---------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned |= {(tp.topic, tp.partition) for tp in partitions}
+        self.join_watch.assigned()
+        self.rebalances += 1
+        log.info("assigned %s", describe(partitions))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+        log.info("revoked %s", describe(partitions))
+
+    def _lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+        log.warning("lost %s (session timed out); their new owner re-reads", describe(partitions))
+
+
+def _call(
+    call: Callable[[], Any], what: str, retry_for: float = TXN_RETRY_FOR_S
+) -> KafkaError | None:
+    """Run one transactional call: retry retriable failures for `retry_for` s (then raise
+    ServiceUnavailable); return the error when the transaction must be aborted, None when the
+    call succeeded; re-raise a fatal error (KafkaException: this producer is fenced)."""
+    deadline = time.monotonic() + retry_for
+    while True:
+        try:
+            call()
+            return None
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+            if err is None or err.fatal():
+                raise
+            if err.txn_requires_abort():
+                return err
+            if not err.retriable() or time.monotonic() > deadline:
+                raise ServiceUnavailable(
+                    f"transaction {what} failed for {retry_for:.0f} s: {err.str()}"
+                ) from exc
+            log.warning("transaction %s: %s; retrying", what, err.str())
