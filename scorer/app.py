@@ -121,6 +121,9 @@ class ScorerApp:
                 self._publisher.client,
                 on_begin=counts.keep,
                 on_abort=counts.restore,
+                renew=lambda: self._publisher.renew(
+                    **delivery.producer_options(settings, self.group)
+                ),
             )
             self.scoring.refused_reason = self.consumer.refused_reason
         else:

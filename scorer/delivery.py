@@ -45,11 +45,13 @@ class Counters:
         letters = app.dead_letters
         self._kept = (app.scored, dict(app.in_by_topic), letters.count, dict(letters.by_origin))
 
-    def restore(self) -> None:
+    def restore(self) -> str | None:
+        """Put the counts back (in place: a scrape may be reading the dicts); returns why a
+        dead letter of the aborted batch was refused for good, or None (`on_abort`)."""
         app = self.app
         letters = app.dead_letters
         app.scored, in_by_topic, letters.count, by_origin = self._kept
-        app.in_by_topic.clear()
-        app.in_by_topic.update(in_by_topic)
-        letters.by_origin.clear()
-        letters.by_origin.update(by_origin)
+        for counts, kept in ((app.in_by_topic, in_by_topic), (letters.by_origin, by_origin)):
+            for key in list(counts):
+                counts[key] = kept.get(key, 0)
+        return letters.discard_refused()

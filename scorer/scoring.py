@@ -52,7 +52,7 @@ class BatchScorer:
         self._observe = observe_seconds
         self._outage = OutageLog()
         self.in_by_topic: dict[str, int] = {}
-        self.refused_reason: Callable[[Message], str | None] | None = None
+        self.refused_reason: Callable[[Message], tuple[str, int] | None] | None = None
         """Exactly-once only: why an input's score was refused for good in an aborted
         transaction (it is dead-lettered instead of scored again), or None."""
 
@@ -145,11 +145,13 @@ class BatchScorer:
         assert self.refused_reason is not None
         keep = []
         for msg in msgs:
-            why = self.refused_reason(msg)
-            if why is None:
+            refused = self.refused_reason(msg)
+            if refused is None:
                 keep.append(msg)
-            else:
-                self._dead_letter(msg, OutputRefused(why), ack)
+            else:  # refused again: the full letter itself is refused, send it shrunk
+                why, times = refused
+                rejection = rejection_of(msg, OutputRefused(why), stage="scorer")
+                self.dead_letters.send(rejection, on_delivery=ack, shrunk=times > 1)
         return keep
 
     def _predict(

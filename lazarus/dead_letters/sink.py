@@ -42,14 +42,18 @@ class DeadLetterSink:
         """Dead letters per origin topic (or file), for metrics."""
         self._refused: list[tuple[Message, OnDelivery | None]] = []
 
-    def send(self, rejection: Rejection, on_delivery: OnDelivery | None = None) -> DeadLetter:
-        """Publish the dead letter of one rejected input; never raises (but for a fatal
-        producer error). Returns the letter sent.
+    def send(
+        self, rejection: Rejection, on_delivery: OnDelivery | None = None, *, shrunk: bool = False
+    ) -> DeadLetter:
+        """Publish the dead letter of one rejected input (`shrunk`: without its payload);
+        never raises (but for a fatal producer error). Returns the letter sent.
 
         `on_delivery` (if given) hears of the letter's fate: acknowledged; a retriable failure
         (send it again with `redeliver`); or, when the broker refused it even shrunk, an
         acknowledgement anyway."""
         letter = rejection.letter()
+        if shrunk:
+            letter = letter.shrunk()
         self._counted(letter, rejection.topic or rejection.file or "")
         self._publish(letter, on_delivery)
         self.settle()
@@ -84,6 +88,12 @@ class DeadLetterSink:
         else:
             self._refused.append((msg, on_delivery))
             self.settle()
+
+    def discard_refused(self) -> str | None:
+        """Forget the letters refused for good that wait for `settle()` (their transaction was
+        aborted: exactly-once); why the first was refused, or None when there were none."""
+        refused, self._refused = self._refused, []
+        return _error(refused[0][0]) if refused else None
 
     def settle(self) -> None:
         """Handle the letters the broker refused: resend each once without its payload; give

@@ -248,6 +248,17 @@ class Publisher:
         self._counts = DeliveryCounts(counts.sent, counts.failed + remaining, 0)
         return self._counts
 
+    def renew(self, **overrides: Any) -> None:
+        """Replace the producer with a new one, built from the same configuration updated with
+        `overrides` (a new `transactional.id`): after a fatal error, such as a transactional
+        producer fenced during a coordinator's failover. What the old one still held is
+        purged, unreported: its transaction never commits."""
+        old = self._producer
+        self._conf.update(overrides)
+        self._producer = Producer(self._conf)
+        if old is not None:
+            old.purge(blocking=False)  # a call may still be blocked in it
+
     def client(self) -> Producer:
         """The confluent-kafka producer (after `start()`): for calls this wrapper does not
         make, such as a transactional producer's (`lazarus.kafka.transactional`)."""

@@ -28,7 +28,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -36,7 +35,7 @@ from lazarus.errors import ServiceUnavailable
 from lazarus.kafka.config import KafkaConfig
 from lazarus.kafka.consumer import CLOSE_TIMEOUT_S, JoinWatch, describe
 from lazarus.kafka.ledger import TP, Ledger, PendingBatch
-from lazarus.kafka.producer import retriable
+from lazarus.kafka.txn_calls import TXN_CALL_TIMEOUT_S, TXN_RETRY_FOR_S, is_refusal, txn_call
 
 log = logging.getLogger("lazarus.kafka")
 
@@ -44,11 +43,8 @@ TRANSACTION_TIMEOUT_MS = 10_000
 """`transaction.timeout.ms` of a scorer's producer: how long a crashed worker's open
 transaction holds back read_committed readers (and the partitions' next owner) before the
 broker aborts it. A transaction lives for one batch, well under a second."""
-TXN_CALL_TIMEOUT_S = 30.0
-"""How long one transactional call (init, send offsets, commit, abort) may take."""
-TXN_RETRY_FOR_S = 120.0
-"""How long retriable failures of a commit are retried (a coordinator moving, a broker lost)
-before the worker gives up with ServiceUnavailable (and is restarted)."""
+MIN_MAX_POLL_INTERVAL_MS = 60_000
+"""`max.poll.interval.ms` of an exactly-once member, at least: a step includes the commit."""
 
 Position = tuple[str, int, int]
 """(topic, partition, offset) of one input."""
@@ -61,7 +57,9 @@ class TransactionalConsumer:
     consumed batch (this begins the transaction), produce the outputs through `producer()`'s
     producer with `batch.ack` as their delivery callback, then `checkpoint()` (this commits);
     `close()`. `on_begin()` runs as a transaction begins, `on_abort()` after one aborted (so
-    counters can be restored: its outputs were never seen by read_committed readers).
+    counters can be restored: its outputs were never seen by read_committed readers); it
+    returns why an output was refused for good outside the ledger (a dead letter), or None.
+    `renew()` replaces the producer with a new transactional one after a fatal error.
     """
 
     def __init__(
@@ -70,12 +68,14 @@ class TransactionalConsumer:
         producer: Callable[[], Producer],
         *,
         on_begin: Callable[[], None] = lambda: None,
-        on_abort: Callable[[], None] = lambda: None,
+        on_abort: Callable[[], object | None] = lambda: None,
+        renew: Callable[[], None] | None = None,
     ) -> None:
         self.conf = conf
         self._producer = producer
         self.on_begin = on_begin
         self.on_abort = on_abort
+        self.renew = renew
         self.ledger = Ledger()
         self.assigned: set[TP] = set()
         self.rebalances = 0
@@ -88,7 +88,9 @@ class TransactionalConsumer:
         self._nexts: dict[TP, int] = {}
         self._single_until: dict[TP, int] = {}
         """While set, batches are one input each, until these offsets are passed."""
-        self._refused: dict[Position, str] = {}
+        self._refused: dict[Position, tuple[str, int]] = {}
+        """Inputs whose output was refused for good: why, and how many times so far."""
+        self._refused_before: dict[Position, int] = {}
         self.join_watch = JoinWatch(conf)
 
     @property
@@ -98,11 +100,18 @@ class TransactionalConsumer:
     def subscribe(self, topics: Sequence[str]) -> None:
         """Register the transactional producer (fencing an older one with its id), then
         connect and join the group, reading `topics` (full names)."""
-        _call(lambda: self._producer().init_transactions(TXN_CALL_TIMEOUT_S), "init")
+        failed = txn_call(lambda: self._producer().init_transactions(TXN_CALL_TIMEOUT_S), "init")
+        if failed is not None:
+            raise KafkaException(failed)
         conf = {
             **self.conf,
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
+            # A commit waits out a transaction coordinator's failover (~10 s when a broker
+            # dies); being dropped from the group meanwhile would abort the batch for nothing.
+            "max.poll.interval.ms": max(
+                int(self.conf.get("max.poll.interval.ms", 0)), MIN_MAX_POLL_INTERVAL_MS
+            ),
         }
         self.join_watch = JoinWatch(conf)
         consumer = Consumer(conf)
@@ -126,9 +135,11 @@ class TransactionalConsumer:
                     del self._single_until[tp]
         return messages
 
-    def refused_reason(self, msg: Message) -> str | None:
-        """Why this input's output was refused for good in an earlier, aborted transaction
-        (its caller dead-letters the input instead of scoring it), or None."""
+    def refused_reason(self, msg: Message) -> tuple[str, int] | None:
+        """Why this input's output was refused for good in an earlier, aborted transaction, and
+        how many times (its caller dead-letters the input instead of scoring it: without its
+        payload from the second time, when the refused output was its full dead letter), or
+        None."""
         return self._refused.pop((msg.topic() or "", msg.partition() or 0, msg.offset() or 0), None)
 
     def open(self, offsets: dict[TP, int], expected: int) -> PendingBatch:
@@ -149,19 +160,49 @@ class TransactionalConsumer:
         if not self._in_txn or self._consumer is None:
             return
         consumer = self._consumer
+        failures = [msg for _, msg in self.ledger.failures()]
         offsets = [TopicPartition(t, p, o) for (t, p), o in self._nexts.items()]
         call = min(TXN_CALL_TIMEOUT_S, retry_for)
-        abortable = _call(
-            lambda: self._producer().send_offsets_to_transaction(
-                offsets, consumer.consumer_group_metadata(), call
-            ),
-            "send offsets",
-            retry_for,
-        ) or _call(lambda: self._producer().commit_transaction(call), "commit", retry_for)
-        if abortable is not None:
-            self._abort(abortable)
+        try:
+            if failures:  # refused at produce(): never in the transaction, so it cannot commit
+                self._abort(failures[0].error(), failures, retry_for)
+                return
+            abortable = txn_call(
+                lambda: self._producer().send_offsets_to_transaction(
+                    offsets, consumer.consumer_group_metadata(), call
+                ),
+                "send offsets",
+                retry_for,
+            ) or txn_call(lambda: self._producer().commit_transaction(call), "commit", retry_for)
+            if abortable is not None:
+                self._abort(abortable, [], retry_for)
+                return
+        except KafkaException as exc:  # fatal: e.g. fenced after a coordinator's failover
+            self._replace_producer(exc)
             return
         self.commits += 1
+        self._finished()
+
+    def _replace_producer(self, exc: KafkaException) -> None:
+        """The transactional producer cannot go on (a fatal error: fenced, or its abort
+        failed): a new one (`renew()`, a new transactional.id) takes over, and the batch is
+        read again. Its open transaction never commits: the broker aborts it. Without
+        `renew`, re-raises `exc` (the worker restarts)."""
+        if self.renew is None:
+            raise exc
+        log.error(
+            "the transactional producer cannot go on (%s): a new one takes over; "
+            "%d inputs are read again",
+            exc,
+            sum(self._nexts[tp] - start for tp, start in self._starts.items() if tp in self._nexts),
+        )
+        self.renew()
+        failed = txn_call(lambda: self._producer().init_transactions(TXN_CALL_TIMEOUT_S), "init")
+        if failed is not None:
+            raise KafkaException(failed)
+        self.aborts += 1
+        self.on_abort()
+        self._rewind()
         self._finished()
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
@@ -186,34 +227,42 @@ class TransactionalConsumer:
 
     # -- aborting ---------------------------------------------------------------------------
 
-    def _abort(self, err: KafkaError) -> None:
-        """Abort the open transaction and rewind each partition to its first offset in it."""
-        self._producer().flush(TXN_CALL_TIMEOUT_S)
-        failures = [msg for _, msg in self.ledger.failures()]
-        _call(lambda: self._producer().abort_transaction(TXN_CALL_TIMEOUT_S), "abort")
+    def _abort(self, err: KafkaError | None, failures: list[Message], retry_for: float) -> None:
+        """Abort the open transaction and rewind each partition to its first offset in it.
+        `failures` are outputs whose delivery failed (more are collected here)."""
+        call = min(TXN_CALL_TIMEOUT_S, retry_for)
+        self._producer().flush(call)
+        failures = failures + [msg for _, msg in self.ledger.failures()]
+        failed = txn_call(lambda: self._producer().abort_transaction(call), "abort", retry_for)
+        if failed is not None:  # the producer cannot go on: the worker restarts
+            raise KafkaException(failed)
         self.aborts += 1
-        refused = [m for m in failures if not retriable(m.error())]
+        refused = [m for m in failures if is_refusal(m.error())]
         log.warning(
             "transaction aborted (%s); %d inputs are read again%s",
-            err.str(),
+            err.str() if isinstance(err, KafkaError) else err,
             sum(self._nexts[tp] - start for tp, start in self._starts.items() if tp in self._nexts),
             f"; {len(refused)} outputs were refused for good" if refused else "",
         )
+        refused_elsewhere = self.on_abort()
         if refused:
-            self._isolate(refused[0])
+            self._isolate(refused[0].error())
+        elif refused_elsewhere is not None:
+            self._isolate(refused_elsewhere)
         self._rewind()
-        self.on_abort()
         self._finished()
 
-    def _isolate(self, refused: Message) -> None:
-        """A batch of one: its input's output is refused for good, remember why. A larger
-        batch: read it again one input per transaction, to find the input."""
+    def _isolate(self, err: object) -> None:
+        """A batch of one: its input's output is refused for good (`err`), remember why. A
+        larger batch: read it again one input per transaction, to find the input."""
         starts, nexts = self._starts, self._nexts
         if sum(nexts[tp] - s for tp, s in starts.items() if tp in nexts) == 1:
             ((tp, start),) = starts.items()
-            err = refused.error()
-            why = err.str() if isinstance(err, KafkaError) else "refused"
-            self._refused[(tp[0], tp[1], start)] = f"the broker refused its output for good: {why}"
+            why = err.str() if isinstance(err, KafkaError) else str(err)
+            position = (tp[0], tp[1], start)
+            times = self._refused_before.get(position, 0) + 1
+            self._refused_before[position] = times
+            self._refused[position] = (f"the broker refused its output for good: {why}", times)
         else:
             self._single_until.update({tp: nexts[tp] for tp in starts if tp in nexts})
 
@@ -222,10 +271,8 @@ class TransactionalConsumer:
         for (topic, partition), offset in self._starts.items():
             if (topic, partition) not in self.assigned:
                 continue  # revoked meanwhile: its next owner reads from the committed offset
-            try:
-                self._consumer.seek(TopicPartition(topic, partition, offset))
-            except KafkaException as exc:
-                log.warning("could not rewind %s[%d] to %d: %s", topic, partition, offset, exc)
+            # A failed seek raises: reading on would commit offsets past the aborted batch.
+            self._consumer.seek(TopicPartition(topic, partition, offset))
 
     def _finished(self) -> None:
         self._in_txn = False
@@ -235,6 +282,17 @@ class TransactionalConsumer:
 
     # -- rebalance hooks (run inside consume(), never inside a transaction) ---------------------
 
+    def _let_go(self, partitions: list[TopicPartition]) -> None:
+        """Forget partitions that went to another member, with their isolation state."""
+        gone = {(tp.topic, tp.partition) for tp in partitions}
+        self.assigned -= gone
+        for tp in gone:
+            self._single_until.pop(tp, None)
+        self._refused = {k: v for k, v in self._refused.items() if (k[0], k[1]) not in gone}
+        self._refused_before = {
+            k: v for k, v in self._refused_before.items() if (k[0], k[1]) not in gone
+        }
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned |= {(tp.topic, tp.partition) for tp in partitions}
         self.join_watch.assigned()
@@ -242,33 +300,9 @@ class TransactionalConsumer:
         log.info("assigned %s", describe(partitions))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+        self._let_go(partitions)
         log.info("revoked %s", describe(partitions))
 
     def _lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+        self._let_go(partitions)
         log.warning("lost %s (session timed out); their new owner re-reads", describe(partitions))
-
-
-def _call(
-    call: Callable[[], Any], what: str, retry_for: float = TXN_RETRY_FOR_S
-) -> KafkaError | None:
-    """Run one transactional call: retry retriable failures for `retry_for` s (then raise
-    ServiceUnavailable); return the error when the transaction must be aborted, None when the
-    call succeeded; re-raise a fatal error (KafkaException: this producer is fenced)."""
-    deadline = time.monotonic() + retry_for
-    while True:
-        try:
-            call()
-            return None
-        except KafkaException as exc:
-            err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-            if err is None or err.fatal():
-                raise
-            if err.txn_requires_abort():
-                return err
-            if not err.retriable() or time.monotonic() > deadline:
-                raise ServiceUnavailable(
-                    f"transaction {what} failed for {retry_for:.0f} s: {err.str()}"
-                ) from exc
-            log.warning("transaction %s: %s; retrying", what, err.str())

@@ -104,6 +104,7 @@ def test_exactly_once_scores_survive_the_loss_of_a_partition_leader(
         **counts_of(s, acked, committed, fault),
         **fault.times(),
         "transactions_aborted": log.read_text().count("transaction aborted"),
+        "producers_replaced": log.read_text().count("a new one takes over"),
         "wall_s": round(time.monotonic() - began, 1),
     }
     record(tmp_path / "exactly_once_broker_loss.json", counts)
