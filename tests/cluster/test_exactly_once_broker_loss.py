@@ -31,12 +31,12 @@ from tests.cluster.test_scorer_broker_loss import (
     first_score,
     holds_every_partition,
     parse_score,
-    scorer_rows,
     victim,
 )
 from tests.integration.cli import cli_env
 from tests.integration.kafkatools import read_all
 from tests.integration.scorerkit import ModelMaker
+from tests.integration.test_scorer_workers import serving
 from tests.integration.trainerkit import with_keys
 
 pytestmark = pytest.mark.integration
@@ -84,7 +84,7 @@ def test_exactly_once_scores_survive_the_loss_of_a_partition_leader(
                 "every acknowledged reading scored",
             )
         assert scorer.poll() is None, log.read_text()[-3000:]
-        assert [r.get("pid") for r in scorer_rows(s)] == [str(scorer.pid)]
+        assert [r.get("pid") for r in serving(s)] == [str(scorer.pid)]
         scorer.send_signal(signal.SIGTERM)
         assert scorer.wait(60) == 0, log.read_text()[-3000:]
     finally:

@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from confluent_kafka import Message
 
 from lazarus.groups import group_name
-from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
 from lazarus.schemas.scores import Score, score_id
@@ -37,6 +35,7 @@ from tests.cluster.feedkit import Ack, AckedFeed, Tail, wait_until
 from tests.integration.cli import cli_env
 from tests.integration.kafkatools import read_all, value_of
 from tests.integration.scorerkit import ModelMaker
+from tests.integration.test_scorer_workers import serving
 from tests.integration.trainerkit import with_keys
 
 pytestmark = pytest.mark.integration
@@ -51,17 +50,8 @@ def parse_score(msg: Message) -> Score:
     return Score.model_validate_json(value_of(msg))
 
 
-def scorer_rows(s: Settings) -> list[dict[str, str]]:
-    client = redis.Redis.from_url(s.redis_url_value)
-    try:
-        rows = read_heartbeats(client, s.redis_key_prefix)
-    finally:
-        client.close()
-    return [r for r in rows if r.get("role") == "scorer:habitat" and r.get("state") == "running"]
-
-
 def holds_every_partition(s: Settings, pid: int) -> bool:
-    rows = scorer_rows(s)
+    rows = serving(s)
     return [(r.get("pid"), r.get("partitions")) for r in rows] == [(str(pid), str(NODES))]
 
 
@@ -157,7 +147,7 @@ def test_killing_a_partition_leader_mid_stream_loses_no_input(
             seen = len(tail.seen())
         # The same process scored before, during and after the fault: it resumed by itself.
         assert scorer.poll() is None, log.read_text()[-3000:]
-        assert [r.get("pid") for r in scorer_rows(s)] == [str(scorer.pid)]
+        assert [r.get("pid") for r in serving(s)] == [str(scorer.pid)]
         scorer.send_signal(signal.SIGTERM)
         assert scorer.wait(60) == 0, log.read_text()[-3000:]
     finally:
