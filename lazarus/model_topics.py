@@ -13,7 +13,7 @@ from __future__ import annotations
 from lazarus.kafka.admin import ensure_topics, wait_for_broker
 from lazarus.kafka.config import client_config
 from lazarus.schemas.contract import ModelContract
-from lazarus.schemas.topics import DEAD_LETTERS, PREQUENTIAL
+from lazarus.schemas.topics import DEAD_LETTERS, DRIFT, PREQUENTIAL, SHADOW_SCORES
 from lazarus.settings import Settings
 
 
@@ -27,7 +27,7 @@ def model_topics(contract: ModelContract, prefix: str = "") -> list[str]:
     topics = [*contract.inputs, contract.outcomes]
     if contract.scores is not None:
         topics.append(contract.scores)
-    return [t.full(prefix) for t in (*topics, DEAD_LETTERS, PREQUENTIAL)]
+    return [t.full(prefix) for t in (*topics, DEAD_LETTERS, PREQUENTIAL, SHADOW_SCORES, DRIFT)]
 
 
 def ensure_model_topics(

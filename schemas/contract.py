@@ -22,6 +22,7 @@ from lazarus.schemas.base import Event
 from lazarus.schemas.errors import ConfigError
 from lazarus.schemas.fingerprint import schema_fingerprint
 from lazarus.schemas.labels import LabelCodec, same
+from lazarus.schemas.lifecycle import Lifecycle
 from lazarus.schemas.outcomes import OutcomeKind
 from lazarus.schemas.topics import Topic
 
@@ -62,6 +63,8 @@ class ModelContract:
     min_learned: int = 1
     """A version that learned fewer events is stored (for restarts) but never made current:
     scorers never serve a model that has learned (next to) nothing."""
+    lifecycle: Lifecycle = field(default_factory=Lifecycle, compare=False)
+    """Challengers, promotion, rollback and drift (`lazarus.schemas.lifecycle`)."""
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

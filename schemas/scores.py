@@ -52,3 +52,11 @@ class Score(Event):
     )
     scored_at: AwareDatetime
     latency_ms: FiniteFloat = Field(ge=0.0, description="from consume to score, milliseconds")
+    shadow_of: Identifier | None = Field(
+        None,
+        description="shadow scores only (lazarus.shadow_scores.v1): the model whose champion "
+        "this line is compared with; `model` is then the line's registry name",
+    )
+    role: Literal["challenger", "baseline"] | None = Field(
+        None, description="shadow scores only: a challenger line, or the rollback guard's baseline"
+    )

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from lazarus.schemas.base import Event
 from lazarus.schemas.deadletter import DeadLetter
+from lazarus.schemas.drift import DriftEvent
 from lazarus.schemas.genomics import GenomicSample
 from lazarus.schemas.outcomes import Outcome
 from lazarus.schemas.prequential import PrequentialRecord
@@ -97,6 +98,10 @@ DEAD_LETTERS = Topic("lazarus.dead_letters.v1", DeadLetter, "inputs that could n
 PREQUENTIAL = Topic(
     "lazarus.prequential.v1", PrequentialRecord, "the trainers' test-then-train predictions"
 )
+SHADOW_SCORES = Topic(
+    "lazarus.shadow_scores.v1", Score, "challengers' and the baseline's scores, never served"
+)
+DRIFT = Topic("lazarus.drift.v1", DriftEvent, "drifts detected in models' errors and inputs")
 
 ALL_TOPICS: tuple[Topic[Event], ...] = (
     SENSOR_READINGS,  # type: ignore[assignment]
@@ -107,6 +112,8 @@ ALL_TOPICS: tuple[Topic[Event], ...] = (
     VIABILITY_SCORES,  # type: ignore[assignment]
     DEAD_LETTERS,  # type: ignore[assignment]
     PREQUENTIAL,  # type: ignore[assignment]
+    SHADOW_SCORES,  # type: ignore[assignment]
+    DRIFT,  # type: ignore[assignment]
 )
 
 

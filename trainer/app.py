@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from confluent_kafka import OFFSET_BEGINNING, Consumer
 
 from lazarus.dead_letters.sink import DeadLetterSink
@@ -31,16 +32,20 @@ from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.kafka.consumer import metadata_consumer
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
 from lazarus.metrics import LATENCY_BUCKETS, STATS_INTERVAL_MS, KafkaStats, RoleMetrics
+from lazarus.registry.lineup import Lineup
 from lazarus.registry.retention import Retention
 from lazarus.registry.signing import Signer
 from lazarus.registry.store import SnapshotStore
-from lazarus.schemas.topics import DEAD_LETTERS, PREQUENTIAL, Topic
+from lazarus.schemas.lifecycle import fresh_line
+from lazarus.schemas.topics import DEAD_LETTERS, DRIFT, PREQUENTIAL, Topic
 from lazarus.settings import Settings
 from lazarus.trainer import metrics_view
 from lazarus.trainer.checkpoint import Cadence, TrainerCheckpoint
 from lazarus.trainer.dispatch import Dispatcher
+from lazarus.trainer.drift_reports import DriftReporter
 from lazarus.trainer.feed import Feed, FeedBatch, FeedPlan, FeedStopped, InlineFeed
 from lazarus.trainer.feed_process import ProcessFeed
+from lazarus.trainer.fresh_publishing import FreshPublisher
 from lazarus.trainer.partitions import TopicsRecreated, check_offsets, commit_for_lag, discover
 from lazarus.trainer.publishing import SnapshotPublisher, restore
 from lazarus.trainer.rows import RowMaker
@@ -93,8 +98,10 @@ class TrainerApp:
         from_beginning: bool = False,
         publisher: Publisher | None = None,
         feed: FeedFactory | None = None,
+        lineup: Lineup | None = None,
     ) -> None:
         self.settings = settings
+        self.lineup = lineup
         self.spec = spec
         self.cadence = cadence
         prefix = settings.topic_prefix
@@ -128,9 +135,18 @@ class TrainerApp:
         )
         self.dispatch = self._dispatcher()
         self.checkpoint = self._checkpoint()
+        self.fresh = (
+            FreshPublisher(store, spec, signer, Retention.of_settings(settings), modules)
+            if spec.lifecycle.drift.action == "challenger"
+            else None
+        )
+        self._joined: set[tuple[str, str]] = set()
         self.in_by_topic: dict[str, int] = {}
         self.learned_growth, self.read_growth = metrics_view.LastGrowth(), metrics_view.LastGrowth()
         self.role = f"trainer:{spec.name}"
+        self.drifts = DriftReporter(
+            spec.name, self._dlq_publisher, DRIFT.full(prefix), lineup, self.role
+        )
         self.metrics = RoleMetrics(self.role)
         self.metrics.collect_with(lambda: metrics_view.samples(self))
         self._step_seconds = self.metrics.histogram(
@@ -242,6 +258,9 @@ class TrainerApp:
         if batch is not None:
             started = time.perf_counter()
             self.dispatch.learn(batch.items)
+            reports = self.learner.take_drift_reports()
+            if reports:
+                self.drifts.report(reports)
             for topic, count in batch.counts.items():
                 self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + count
                 n += count
@@ -296,6 +315,7 @@ class TrainerApp:
                     code = 1
                     break
                 time.sleep(0.5)
+        self._after_snapshot()
         self._dlq_publisher.close(SHUTDOWN_FLUSH_S)
         if self._consumer is not None:
             self._consumer.close()
@@ -303,7 +323,31 @@ class TrainerApp:
 
     def maybe_snapshot(self, force: bool = False) -> None:
         """Publish a snapshot when the checkpoint is due (or `force`d) and the model moved."""
+        before = self.snapshots.stats.published
         self.checkpoint.maybe_commit(force)
+        if self.snapshots.stats.published != before:
+            self._after_snapshot()
+
+    def _after_snapshot(self) -> None:
+        """The lifecycle after each snapshot: publish the fresh challenger line, enter the
+        lineup (a declared challenger, the fresh line), learn which line is the champion."""
+        name, lineup = self.spec.name, self.lineup
+        fresh = self.fresh.publish(self.learner) if self.fresh is not None else None
+        if lineup is None:
+            return
+        wanted = []
+        if fresh is not None:
+            wanted.append((name, fresh_line(name)))
+        if self.spec.lifecycle.challenger_of:
+            wanted.append((self.spec.lifecycle.challenger_of, name))
+        try:
+            for model, line in wanted:
+                if (model, line) not in self._joined:
+                    lineup.join(model, line)
+                    self._joined.add((model, line))
+            self.learner.fresh_is_champion = lineup.champion(name) == fresh_line(name)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("cannot read or join the lineup of %s (%s); retrying", name, exc)
 
     def stats(self) -> dict[str, object]:
         """The heartbeat's fields (`trainer.metrics_view.heartbeat`)."""

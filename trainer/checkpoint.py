@@ -88,7 +88,7 @@ class TrainerCheckpoint:
         if manifest is None:
             return False
         self._report_unjoined(manifest.version)
-        self._learned_at = manifest.n_learned
+        self._learned_at = self.learner.state.n_learned
         self._offsets_at = dict(manifest.trained_through)
         self._at = time.monotonic()
         self._commit_offsets(manifest.trained_through)

@@ -25,11 +25,17 @@ from lazarus.errors import LazarusError
 from lazarus.registry.canonical import canonical_dumps
 from lazarus.schemas.base import Event
 from lazarus.schemas.outcomes import Outcome
+from lazarus.trainer.drift import DriftWatch
 from lazarus.trainer.evaluation import Prequential
 from lazarus.trainer.finite import first_nonfinite
 from lazarus.trainer.join import Joined, PendingJoin
+from lazarus.trainer.lifecycle import DriftReport, FreshLine, response
 from lazarus.trainer.rows import RowMaker
 from lazarus.trainer.specs import ModelSpec
+
+CYCLIC = frozenset(("hour_sin", "hour_cos", "season_sin", "season_cos"))
+"""Time-of-day and season encodings: they cycle by design, so a window of them is never like
+another; the feature drift test leaves them out (it assumes exchangeable rows)."""
 
 CHECKPOINT_EVERY = 1000
 """Learned events between two verified checkpoints: what a repair may have to learn again."""
@@ -64,6 +70,14 @@ class LearnerState:
     """Outcomes of another kind on the outcome topic (not ours to learn)."""
     offsets: dict[str, int] = field(default_factory=dict)
     """'topic:partition' -> next offset to read."""
+    drift: DriftWatch | None = None
+    """The drift detectors (`trainer.drift`); None in a state saved before they existed."""
+    fresh: FreshLine | None = None
+    """The drift-born challenger (`trainer.lifecycle`), once a drift started one."""
+    reset_base: int = 0
+    """`n_learned` when the main model last started afresh (a drift's `reset`): the model
+    itself learned `n_learned - reset_base` events, which `min_learned` counts."""
+    resets: int = 0
 
 
 class Learner:
@@ -74,6 +88,13 @@ class Learner:
             join=PendingJoin(int(spec.pending_ttl_s * 1000), spec.max_pending, spec.keep_joined),
             evaluation=Prequential(spec.metrics, spec.segment_fields, spec.window),
         )
+        if self.state.drift is None:
+            self.state.drift = DriftWatch(spec.lifecycle.drift)
+        self._action = spec.lifecycle.drift.action
+        self.fresh_is_champion = False
+        """Set by the trainer app from the lineup: a drift then restarts the main line."""
+        self.drift_reports: list[DriftReport] = []
+        """Drifts detected since the caller last took them (`take_drift_reports`)."""
         self._classify = spec.task == "classification"
         self._kind = spec.outcome_kind.value
         self.rows = RowMaker.for_spec(spec)
@@ -154,14 +175,17 @@ class Learner:
         # to (a tree's choices can depend on the order it walks a set of string classes).
         s.model = pickle.loads(canonical_dumps(s.model))
         self._checkpoint = pickle.dumps(
-            (s.model, s.evaluation, s.n_learned), protocol=pickle.HIGHEST_PROTOCOL
+            (s.model, s.evaluation, s.n_learned, s.drift, s.fresh, s.reset_base, s.resets),
+            protocol=pickle.HIGHEST_PROTOCOL,
         )
         self._since = []
 
     def _restore(self, events: list[tuple[Joined, Any]] | None = None) -> None:
         """Back to the checkpoint, then learn `events` again (known to learn cleanly from it)."""
         s = self.state
-        s.model, s.evaluation, s.n_learned = pickle.loads(self._checkpoint)
+        (s.model, s.evaluation, s.n_learned, s.drift, s.fresh, s.reset_base, s.resets) = (
+            pickle.loads(self._checkpoint)
+        )
         for joined, y in events or ():
             self._test_then_train(joined, y)
 
@@ -252,7 +276,68 @@ class Learner:
         except Exception as exc:  # metrics or model half-updated: the learner rolls back
             return self._fail(joined, exc, learned_partly=True, y=y)
         self.state.n_learned += 1
+        self._watch(x, y, y_pred)
+        if self.state.fresh is not None:
+            self._learn_fresh(self.state.fresh, x, y)
         return joined
+
+    # -- the lifecycle: drift detection and fresh starts ---------------------------------------
+
+    def _watch(self, x: dict[str, float], y: Any, y_pred: Any) -> None:
+        """Feed the drift detectors this learned event's features and error; act on a drift."""
+        watch = self.state.drift
+        assert watch is not None
+        found = watch.observe_features(
+            {k: v for k, v in x.items() if k not in CYCLIC} if CYCLIC.intersection(x) else x
+        )
+        if y_pred is not None:
+            if self._classify:
+                error = 0.0 if y_pred == y else 1.0
+            else:
+                error = abs(float(y) - float(y_pred))
+            found += watch.observe_error(error)
+        for detection in found:
+            self._on_drift(detection)
+
+    def _on_drift(self, detection: Any) -> None:
+        acted_on = response(detection, self._action, self.fresh_is_champion)
+        s = self.state
+        if acted_on == "main":
+            self.reset_model()
+        elif acted_on == "fresh":
+            generation = 1 if s.fresh is None else s.fresh.generation + 1
+            s.fresh = FreshLine(self.spec.pipeline(), generation, dict(s.offsets))
+        self.drift_reports.append(
+            DriftReport(detection, self._action, acted_on, dict(s.offsets), s.n_learned)
+        )
+
+    def reset_model(self) -> None:
+        """Start the main model afresh (a drift's `reset`): join, metrics and offsets go on."""
+        s = self.state
+        s.model = self.spec.pipeline()
+        s.reset_base = s.n_learned
+        s.resets += 1
+        assert s.drift is not None
+        s.drift.reset()
+
+    @property
+    def model_learned(self) -> int:
+        """Events the main model itself learned (since its last fresh start)."""
+        return self.state.n_learned - self.state.reset_base
+
+    def take_drift_reports(self) -> list[DriftReport]:
+        reports, self.drift_reports = self.drift_reports, []
+        return reports
+
+    @staticmethod
+    def _learn_fresh(fresh: FreshLine, x: dict[str, float], y: Any) -> None:
+        """The fresh line learns the event too; one it raises on is left out of it only."""
+        try:
+            fresh.model.learn_one(x, y)
+        except Exception:  # the fresh model must not stop the champion's training
+            fresh.failures += 1
+            return
+        fresh.n_learned += 1
 
     def _unfail(self, failure: ModelFailure) -> None:
         self.failures.remove(failure)

@@ -17,6 +17,7 @@ def samples(app: TrainerApp) -> list[Sample]:
     """The trainer's metrics, read at scrape time (counters are totals since start)."""
     role = app.role
     return [
+        *app.drifts.samples(),
         *counted("events_in", "messages consumed", role, app.in_by_topic),
         *counted(
             "events_out",

@@ -230,7 +230,7 @@ class SnapshotPublisher:
             "model": self._spec.name,
             "version": self.next_version,
             "created_at": datetime.now(UTC),
-            "n_learned": state.n_learned,
+            "n_learned": learner.model_learned,
             "metrics": report["overall"],
             "rolling_metrics": report["rolling"],
             "segment_metrics": state.evaluation.segment_report(),

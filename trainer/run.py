@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from lazarus import redisconn
 from lazarus.heartbeat import running_heartbeat
+from lazarus.registry.lineup import Lineup
 from lazarus.registry.redis_store import RedisSnapshotStore
 from lazarus.registry.signing import signer_from
 from lazarus.settings import Settings
@@ -49,7 +50,16 @@ def run(
         settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
     )
     store = RedisSnapshotStore(client, settings.redis_key_prefix)
-    app = TrainerApp(settings, spec, store, signer, cadence=cadence, from_beginning=from_beginning)
+    lineup = Lineup(client, settings.redis_key_prefix)
+    app = TrainerApp(
+        settings,
+        spec,
+        store,
+        signer,
+        cadence=cadence,
+        from_beginning=from_beginning,
+        lineup=lineup,
+    )
     app.start(timeout, stop.is_set)
     with running_heartbeat(settings, app.role, app.stats, app.metrics):
         while not stop.is_set():

@@ -23,6 +23,7 @@ from river import linear_model, metrics, preprocessing, tree
 from lazarus.errors import ConfigError
 from lazarus.metric_factories import MetricFactory, metric_factory
 from lazarus.schemas.contract import ModelContract, Task
+from lazarus.schemas.lifecycle import Lifecycle
 from lazarus.schemas.models import BUILTIN as CONTRACTS
 from lazarus.schemas.models import HABITAT, VIABILITY, load_factory
 from lazarus.schemas.outcomes import OutcomeKind
@@ -135,6 +136,10 @@ class ModelSpec:
     @property
     def description(self) -> str:
         return self.contract.description
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self.contract.lifecycle
 
 
 def habitat() -> ModelSpec:

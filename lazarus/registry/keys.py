@@ -16,6 +16,16 @@ own a prefix. The layouts:
     {prefix}:model:{name}:pinned          int     set by a rollback, cleared by a promote
     {prefix}:model:{name}:audit           stream  every move of `current`
     {prefix}:model:{name}:events          pub/sub JSON {"model", "version", "action"}
+    {prefix}:lineup:{name}:champion       string  the line scorers serve on the model's score topic
+                                                  (a registry name; absent: the model itself)
+    {prefix}:lineup:{name}:challengers    set     the challenger lines scored in shadow
+    {prefix}:lineup:{name}:baseline       string  JSON {"line", "version", "since"}: what the
+                                                  rollback guard compares current against
+    {prefix}:lineup:{name}:held           string  set by an automatic rollback of a promotion:
+                                                  no automatic promotion until an operator's
+    {prefix}:lineup:{name}:drift          string  JSON: the model's last drift
+    {prefix}:lineup:{name}:action         string  JSON: the last automatic action and evidence
+    {prefix}:lineup:{name}:gate           string  JSON: where each challenger stands (monitor)
     {prefix}:roles:{role}:{instance}      hash    a role's heartbeat (short TTL)
     {prefix}:quality:{name}               hash    served quality: field v{N} per version, `all`
     {prefix}:embedded                     prefix  what `lazarus up` uses for an embedded run
@@ -109,6 +119,23 @@ def audit_key(prefix: str, model: str) -> str:
 def events_channel(prefix: str, model: str) -> str:
     """The pub/sub channel that announces every publish and move of `current`."""
     return f"{model_base(prefix, model)}:events"
+
+
+# -- the lineup: champion, challengers, baseline (`lazarus.registry.lineup`) ----------------
+
+LINEUP_FIELDS = ("champion", "challengers", "baseline", "held", "drift", "action", "gate")
+"""What follows `lineup_key(prefix, model, ...)`."""
+
+
+def lineup_key(prefix: str, model: str, part: str) -> str:
+    """One part (`LINEUP_FIELDS`) of a model's lineup.
+
+    >>> lineup_key("lazarus", "habitat", "champion")
+    'lazarus:lineup:habitat:champion'
+    """
+    if part not in LINEUP_FIELDS:
+        raise ValueError(f"unknown lineup part {part!r}")
+    return f"{prefix}:lineup:{model}:{part}"
 
 
 # -- roles and quality -----------------------------------------------------------------------

@@ -89,7 +89,7 @@ else
   redis.call('DEL', base .. ':pinned')
 end
 redis.call('XADD', base .. ':audit', 'MAXLEN', '~', 1000, '*', 'action', action, 'version', v,
-  'previous', cur, 'reason', ARGV[4], 'actor', ARGV[5], 'at', ARGV[6])
+  'previous', cur, 'reason', ARGV[4], 'actor', ARGV[5], 'at', ARGV[6], 'evidence', ARGV[8])
 redis.call('PUBLISH', base .. ':events', ARGV[7])
 return {'ok', cur}
 """
@@ -214,13 +214,15 @@ class RedisSnapshotStore:
         action: Move,
         reason: str,
         actor: str,
+        evidence: str = "",
     ) -> tuple[MoveOutcome, int]:
-        """Point `current` at a stored version, explicitly, and record it in the audit stream.
-        A rollback must go back, and pins `current` (trainer publishes stop advancing it) until
-        the next promote. Returns (outcome, previous current): 'ok', 'missing' or 'not_older'."""
+        """Point `current` at a stored version, explicitly, and record it in the audit stream
+        (with `evidence`, JSON text, for an automatic move). A rollback must go back, and pins
+        `current` (trainer publishes stop advancing it) until the next promote. Returns
+        (outcome, previous current): 'ok', 'missing' or 'not_older'."""
         note = json.dumps({"model": model, "version": version, "action": action})
         status, previous = self._move(
-            args=[self.base(model), version, action, reason, actor, time.time(), note]
+            args=[self.base(model), version, action, reason, actor, time.time(), note, evidence]
         )
         text = status.decode() if isinstance(status, bytes) else str(status)
         return cast(MoveOutcome, text), int(previous)

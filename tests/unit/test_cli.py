@@ -157,5 +157,6 @@ def test_schemas_export_writes_one_file_per_event(tmp_path: Path) -> None:
             "Score",
             "DeadLetter",
             "PrequentialRecord",
+            "DriftEvent",
         )
     )
