@@ -1,8 +1,8 @@
 """The text of a model spec file, commented for the person who edits it next.
 
 `spec_text(found, ...)` writes what `lazarus.spec_inference` found as TOML that
-`lazarus.schemas.specfile` reads back: every table, every key with its default made explicit,
-and comments that say what each setting does, what the sample showed, which columns were left
+`lazarus.schemas.specfile` reads back: every table, every key with its default made explicit
+(but for `[lifecycle]`, written commented out, so the policies' defaults apply), and comments that say what each setting does, what the sample showed, which columns were left
 out and why, and which estimators the catalogue offers for the task.
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lazarus.schemas.lifecycle import DRIFT_ACTIONS, DRIFT_DETECTORS, Lifecycle
 from lazarus.schemas.tabular import DEFAULT_METRICS, TASKS
 from lazarus.spec_inference import Inference
 
@@ -54,6 +55,7 @@ def spec_text(
     out += _features(found)
     out += _pipeline(found, estimator, choices)
     out += _training(found)
+    out += _lifecycle()
     return "\n".join(out) + "\n"
 
 
@@ -140,6 +142,43 @@ def _training(found: Inference) -> list[str]:
         _kv("label_wait_days", found.label_wait_days, _wait_comment(found)),
         _kv("metrics", list(DEFAULT_METRICS[found.task]), "river metrics, the primary first"),
     ]
+
+
+def _lifecycle() -> list[str]:
+    """The `[lifecycle]` tables, commented out: the policies' defaults, each key explained."""
+    life = Lifecycle()
+    assert life.promotion is not None and life.guard is not None
+    promotion, guard, drift = life.promotion, life.guard, life.drift
+    return [
+        "",
+        "# [lifecycle]                     # challengers, promotion, rollback, drift: uncomment to",
+        "#                                 # change a default (docs/model-specs.md, Lifecycle)",
+        _off("challenger_of", "champion", "this model challenges that one (same columns, classes)"),
+        "#",
+        "# [lifecycle.promotion]           # or: promotion = false (no automatic promotion)",
+        _off("min_events", promotion.min_events, "honest paired events before a challenger..."),
+        _off("margin", promotion.margin, "...beats the champion by more than this (metric units)"),
+        _off("confidence", promotion.confidence, "...with this confidence"),
+        "#",
+        "# [lifecycle.guard]               # or: guard = false (no automatic rollback)",
+        _off("min_events", guard.min_events, "a new current version, after this many events..."),
+        _off("margin", guard.margin, "...worse than the one before by more than this..."),
+        _off("confidence", guard.confidence, "...with this confidence, is rolled back"),
+        _off("max_events", guard.max_events, "inconclusive after this many: kept"),
+        "#",
+        "# [lifecycle.drift]               # drift of the prequential error and of the features",
+        _off("detector", drift.detector, " | ".join(DRIFT_DETECTORS)),
+        _off("delta", drift.delta, "ADWIN's sensitivity (smaller: fewer false alarms)"),
+        _off("threshold", drift.threshold, "Page-Hinkley's"),
+        _off("feature_window", drift.feature_window, "rows per KS test of each numeric feature"),
+        _off("feature_alpha", drift.feature_alpha, "its significance"),
+        _off("action", drift.action, " | ".join(DRIFT_ACTIONS)),
+    ]
+
+
+def _off(key: str, value: Any, comment: str) -> str:
+    """`key = value` with its comment, commented out (the comment in its usual column)."""
+    return f"# {key} = {_value(value)}".ljust(COMMENT_AT - 1) + f" # {comment}"
 
 
 def _wait_comment(found: Inference) -> str:

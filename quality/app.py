@@ -1,9 +1,11 @@
-"""The quality monitor's shell: read a model's served scores and the trainer's prequential
-records, join them (`core`), and keep the per-version and overall report in Redis
-(`quality_store`).
+"""The quality monitor's shell: read a model's served scores, its lines' shadow scores and the
+trainer's prequential records; join served scores with records (`core`) for the per-version and
+overall report in Redis (`quality_store`), and scores with shadow scores and records
+(`lineup_join`) for the lifecycle, acted on every cycle by the `controller` (promotions,
+rollbacks, served drift).
 
-It reads both topics from the beginning on every start (no group commits): the report is
-recomputed from what the topics retain, so a restart never leaves a partial report behind.
+It reads the topics from the beginning on every start (no group commits): the report and the
+pairs are recomputed from what the topics retain, so a restart never leaves a partial report.
 """
 
 from __future__ import annotations
@@ -18,15 +20,23 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from lazarus.errors import ConfigError
 from lazarus.groups import group_name
-from lazarus.kafka.config import consumer_config
+from lazarus.kafka.config import consumer_config, producer_config
 from lazarus.kafka.consumer import assigned_consumer
+from lazarus.kafka.producer import Publisher
 from lazarus.metric_factories import metric_factory
 from lazarus.metrics import RoleMetrics, Sample
-from lazarus.quality.core import Judged, QualityJoin, Served
+from lazarus.quality.controller import Controller, DriftSink
+from lazarus.quality.core import QualityJoin
+from lazarus.quality.lineup_join import LineupJoin
+from lazarus.quality.lineup_view import LineupPort
+from lazarus.quality.paired import judged_metric
+from lazarus.quality.records import Reader
+from lazarus.quality.served_drift import DETECTOR
 from lazarus.quality_store import Report, write_quality
+from lazarus.registry.lineup import Lineup
 from lazarus.schemas.contract import ModelContract
-from lazarus.schemas.prequential import InputPosition
-from lazarus.schemas.topics import PREQUENTIAL
+from lazarus.schemas.drift import DriftEvent
+from lazarus.schemas.topics import DRIFT, PREQUENTIAL, SHADOW_SCORES
 from lazarus.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,10 +48,24 @@ _JUDGED_DOC = (
     "scores of version N paired with a label, by verdict: honest (judged), "
     "learned_before_served or position_unknown (not judged)"
 )
+_ACTIONS_DOC = "automatic promotions and rollbacks of the model by the quality monitor"
+_DRIFT_DOC = "drifts detected, by source (served: the served error, by the quality monitor)"
 
 
 class QualityApp:
-    def __init__(self, settings: Settings, spec: ModelContract, client: redis.Redis) -> None:
+    """The monitor of `spec`'s served quality and lifecycle. `lineup` (default: the Redis
+    lineup of `client`) and `drift` (default: a publisher to the drift topic, made in `start`)
+    are the controller's collaborators."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        spec: ModelContract,
+        client: redis.Redis,
+        *,
+        lineup: LineupPort | None = None,
+        drift: DriftSink | None = None,
+    ) -> None:
         if spec.scores is None:
             raise ConfigError(
                 f"model spec {spec.name!r} names no scores topic: set ModelSpec.scores"
@@ -51,19 +75,30 @@ class QualityApp:
         self._redis = client
         prefix = settings.topic_prefix
         self._scores = spec.scores.full(prefix)
+        self._shadows = SHADOW_SCORES.full(prefix)
         self._prequential = PREQUENTIAL.full(prefix)
         self.join = QualityJoin(tuple(metric_factory(m) for m in spec.metrics))
+        error = "Accuracy" if spec.task == "classification" else "MAE"
+        self.pairs = LineupJoin(judged_metric(spec.metrics), served_error=error)
+        self._publisher: Publisher | None = None
+        self._own_drift = drift is None
+        self.controller = Controller(
+            spec,
+            lineup or Lineup(client, settings.redis_key_prefix),
+            self.pairs,
+            drift or self._publish_drift,
+        )
+        self.reader = Reader(spec.labels)
         self.role = f"quality:{spec.name}"
         self.metrics = RoleMetrics(self.role)
         self.metrics.collect_with(self._samples)
         self._consumer: Consumer | None = None
         self._written = 0.0
-        self._through: dict[int, dict[str, int]] = {}
-        """Each version's trained offsets, shared by all of its waiting scores."""
         self.events_in = 0
         self.unreadable = 0
 
     def start(self) -> None:
+        """Assign every partition of the topics from the beginning; learn the lineup."""
         conf = consumer_config(
             self.settings,
             group_name(self.settings.topic_prefix, "quality", self.spec.name),
@@ -73,7 +108,7 @@ class QualityApp:
         md = consumer.list_topics(timeout=10).topics
         tps = [
             TopicPartition(t, p, OFFSET_BEGINNING)
-            for t in (self._scores, self._prequential)
+            for t in (self._scores, self._shadows, self._prequential)
             if t in md
             for p in md[t].partitions
         ]
@@ -83,6 +118,9 @@ class QualityApp:
             )
         consumer.assign(tps)
         self._consumer = consumer
+        if self._own_drift:
+            self._publisher = Publisher(producer_config(self.settings)).start(10)
+        self.controller.prime()
         log.info(
             "judging the scores of %s on %s against %s",
             self.spec.name,
@@ -90,47 +128,17 @@ class QualityApp:
             self._prequential,
         )
 
-    def _trained_through(self, version: int, score: dict[str, Any]) -> dict[str, int]:
-        """A version's trained offsets, read from its first score and shared by all of them."""
-        through = self._through.get(version)
-        if through is None:
-            through = self._through[version] = {
-                str(k): int(v) for k, v in score["trained_through"].items()
-            }
-        return through
-
     def step(self) -> int:
+        """Read what arrived (at most 1000 records, 0.2 s), and every WRITE_EVERY_S write the
+        report and run a lifecycle cycle; returns the records read."""
         assert self._consumer is not None
         messages = self._consumer.consume(1000, 0.2)
-        labels = self.spec.labels  # as declared in JSON -> targets, as metrics judge them
         for msg in messages:
             if msg.error() is not None:
                 continue
             self.events_in += 1
             try:
-                data: dict[str, Any] = json.loads(msg.value() or b"")
-                if msg.topic() == self._scores:
-                    version = int(data["model_version"])
-                    self.join.add_served(
-                        data["input_event_id"],
-                        Served(
-                            version,
-                            labels.target_of_label(data["prediction"]),
-                            labels.probabilities_in(data["probabilities"]),
-                            self._trained_through(version, data),
-                        ),
-                    )
-                elif data.get("model") == self.spec.name:
-                    self.join.add_judged(
-                        data["input_event_id"],
-                        Judged(
-                            labels.target_of_label(data["label"]),
-                            labels.target_of_label(data["prediction"]),
-                            labels.probabilities_in(data["probabilities"]),
-                            data.get("segment") or {},
-                            _position(data),
-                        ),
-                    )
+                self._take(msg.topic(), json.loads(msg.value() or b""))
             except (ValueError, KeyError, TypeError):
                 self.unreadable += 1  # the scorers and trainers validate what they publish
         now = time.monotonic()
@@ -138,7 +146,30 @@ class QualityApp:
             self.flush()
         return len(messages)
 
+    def _take(self, topic: str | None, data: dict[str, Any]) -> None:
+        input_id = data["input_event_id"]
+        if topic == self._scores:
+            served = self.reader.served(data)
+            self.join.add_served(input_id, served)
+            self.pairs.add_main(input_id, served, data.get("line") or self.spec.name)
+        elif topic == self._shadows:
+            role = data.get("role")
+            if data.get("shadow_of") == self.spec.name and role in ("challenger", "baseline"):
+                self.pairs.add_shadow(input_id, role, data["model"], self.reader.served(data))
+        elif data.get("model") == self.spec.name:
+            judged = self.reader.judged(data)
+            self.join.add_judged(input_id, judged)
+            self.pairs.add_label(input_id, judged)
+
+    def _publish_drift(self, event: DriftEvent) -> None:
+        assert self._publisher is not None, "start() makes the drift topic's publisher"
+        self._publisher.publish(
+            DRIFT.full(self.settings.topic_prefix), event.key, DRIFT.encode(event)
+        )
+        self._publisher.poll(0)
+
     def flush(self) -> None:
+        """Write the served-quality report, then run one lifecycle cycle."""
         self._written = time.monotonic()
         now = time.time()
         rows, overall = self.join.rows(now), self.join.summary(now)
@@ -148,11 +179,14 @@ class QualityApp:
             )
         except (redis.RedisError, OSError) as exc:
             log.warning("cannot write the quality report to Redis (%s); retrying", exc)
+        self.controller.cycle()
 
     def stop(self) -> None:
         self.flush()
         if self._consumer is not None:
             self._consumer.close()
+        if self._publisher is not None:
+            self._publisher.close(5)
 
     def _samples(self) -> list[Sample]:
         """Per version (and `version="all"` over every version): the served and prequential
@@ -179,7 +213,17 @@ class QualityApp:
                 out.append(
                     Sample("served_judged", "gauge", _JUDGED_DOC, {**labels, "verdict": verdict}, n)
                 )
-        return out
+        return out + self._lifecycle_samples()
+
+    def _lifecycle_samples(self) -> list[Sample]:
+        """Automatic actions by kind, and the served drifts detected: counters."""
+        model, actions = self.spec.name, self.controller.actions
+        out = [
+            Sample("lifecycle_actions", "counter", _ACTIONS_DOC, {"model": model, "action": a}, n)
+            for a, n in (("promote", actions["promote"]), ("rollback", actions["rollback"]))
+        ]
+        drift = {"model": model, "source": "served", "detector": DETECTOR}
+        return [*out, Sample("drift", "counter", _DRIFT_DOC, drift, self.controller.drifts)]
 
     def stats(self) -> dict[str, object]:
         return {
@@ -189,12 +233,8 @@ class QualityApp:
             "waiting_scores": len(self.join.served),
             "waiting_labels": len(self.join.judged),
             "duplicates": self.join.duplicates,
+            "pairs_waiting": self.pairs.waiting,
+            "promotions": self.controller.actions["promote"],
+            "rollbacks": self.controller.actions["rollback"],
+            "served_drifts": self.controller.drifts,
         }
-
-
-def _position(record: dict[str, Any]) -> InputPosition | None:
-    """A prequential record's input position; None from a trainer that did not record it."""
-    topic, offset = record.get("input_topic"), record.get("input_offset")
-    if topic is None or offset is None:
-        return None
-    return str(topic), int(record["input_partition"]), int(offset)

@@ -26,6 +26,15 @@ honest scores count: those of events their version had not learned yet; the
 others are counted apart. Read it with `lazarus models show MODEL` or on the
 dashboard. `lazarus up` runs one per model.
 
+It also runs the model's lifecycle (its spec's `lifecycle` policies): it
+compares each challenger line with the champion on the same honest events
+(scores in shadow on lazarus.shadow_scores.v1) and promotes one that is better
+by more than the promotion margin with confidence; it compares what is served
+with the baseline (the version served before) and rolls back a version worse
+by more than the guard's margin with confidence; and it publishes a drift
+event when the served error rises. `lazarus models gate MODEL` shows where
+each challenger stands.
+
 It runs until Ctrl-C or SIGTERM, then says what it judged. To judge the
 scores of a replay honestly, start the trainer, the scorers and this monitor
 first and pace the replay (`--rate`): scores made after their version had
@@ -39,7 +48,8 @@ model creates its topics if they are missing.
 @click.argument("model")
 @pass_cli
 def quality(cli: CliContext, model: str) -> int:
-    """Measure the quality of the predictions actually served, per model version."""
+    """Measure the quality of the predictions actually served, per model version, and
+    promote or roll back by it."""
     settings = cli.settings
     contract = load_contract(model)
     if is_spec_file(model):

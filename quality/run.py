@@ -25,7 +25,8 @@ BROKER_TIMEOUT_S = 30.0
 
 def run(settings: Settings, contract: ModelContract) -> int:
     """Judge `contract`'s served scores until SIGINT or SIGTERM, keeping the per-version report
-    in Redis; returns the exit code, 0. Heartbeats and the /metrics server run for the life of
+    in Redis, and act on its lifecycle (promote a challenger that clears the gate, roll back a
+    version the guard finds worse, publish served drifts); returns the exit code, 0. Heartbeats and the /metrics server run for the life of
     the loop. Raises ServiceUnavailable (no Kafka within BROKER_TIMEOUT_S, or no Redis) or
     ConfigError (a contract without a scores topic), each a LazarusError.
     """
@@ -41,11 +42,15 @@ def run(settings: Settings, contract: ModelContract) -> int:
     s = app.stats()
     log.info(
         "stopped: %s messages read; %s scores judged, %s of them honest (their version had not "
-        "learned the event); %s scores and %s labels still waiting for their other half",
+        "learned the event); %s scores and %s labels still waiting for their other half; "
+        "%s promotions, %s rollbacks, %s served drifts",
         s["events_in"],
         s["judged"],
         s["honest"],
         s["waiting_scores"],
         s["waiting_labels"],
+        s["promotions"],
+        s["rollbacks"],
+        s["served_drifts"],
     )
     return 0

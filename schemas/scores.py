@@ -52,6 +52,11 @@ class Score(Event):
     )
     scored_at: AwareDatetime
     latency_ms: FiniteFloat = Field(ge=0.0, description="from consume to score, milliseconds")
+    line: Identifier | None = Field(
+        None,
+        description="a served score only, when another line than the model's own is its "
+        "champion (a promoted challenger): the registry name `model_version` belongs to",
+    )
     shadow_of: Identifier | None = Field(
         None,
         description="shadow scores only (lazarus.shadow_scores.v1): the model whose champion "

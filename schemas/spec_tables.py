@@ -1,6 +1,6 @@
 """Typed reading of one table of a model spec file, every error naming the file, line and key.
 
-A `Table` hands out its values by key and type (`text`, `flag`, `integer`, `number`,
+A `Table` hands out its values by key and type (`text`, `flag`, `integer`, `number`, `real`,
 `texts`, `classes`, `table`), and `done()` refuses the keys nobody asked for: a typo in a spec
 file is an error, never a silently ignored setting.
 
@@ -48,7 +48,7 @@ class Table:
     def __init__(self, where: Where, name: str, values: Any, known: tuple[str, ...] = ()) -> None:
         """`known`: every key the table may hold (a missing one misspelt is named as such)."""
         if not isinstance(values, dict):
-            raise where.error(name, None, f"must be a table, not {_kind(values)}")
+            raise where.error(name, None, f"must be a table, not {value_kind(values)}")
         self.where, self.name, self.values = where, name, values
         self.known = known
         self._asked: set[str] = set()
@@ -72,20 +72,21 @@ class Table:
     def text(self, key: str, default: Any = _MISSING, hint: str = "") -> Any:
         value = self.get(key, default, hint)
         if value is not default and not (isinstance(value, str) and value):
-            raise self.error(key, f"must be a non-empty string, not {_kind(value)}")
+            raise self.error(key, f"must be a non-empty string, not {value_kind(value)}")
         return value
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.get(key, default)
         if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, not {_kind(value)}")
+            raise self.error(key, f"must be true or false, not {value_kind(value)}")
         return value
 
-    def integer(self, key: str, default: int, minimum: int = 1) -> int:
+    def integer(self, key: str, default: int, minimum: int | None = 1) -> int:
+        """An integer, at least `minimum` (None: any)."""
         value = self.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise self.error(key, f"must be an integer, not {_kind(value)}")
-        if value < minimum:
+            raise self.error(key, f"must be an integer, not {value_kind(value)}")
+        if minimum is not None and value < minimum:
             raise self.error(key, f"must be at least {minimum}, not {value}")
         return value
 
@@ -93,31 +94,42 @@ class Table:
         """A positive finite number (an integer is read as a float)."""
         value = self.get(key, default)
         if not isinstance(value, int | float) or isinstance(value, bool):
-            raise self.error(key, f"must be a number, not {_kind(value)}")
+            raise self.error(key, f"must be a number, not {value_kind(value)}")
         if not (math.isfinite(value) and value > 0):
             raise self.error(key, f"must be a positive number, not {value}")
+        return float(value)
+
+    def real(self, key: str, default: float) -> float:
+        """A finite number of any sign (an integer is read as a float)."""
+        value = self.get(key, default)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise self.error(key, f"must be a number, not {value_kind(value)}")
+        if not math.isfinite(value):
+            raise self.error(key, f"must be a finite number, not {value}")
         return float(value)
 
     def texts(self, key: str, default: Any = _MISSING, hint: str = "") -> tuple[str, ...]:
         """An array of strings."""
         value = self.get(key, default, hint)
         if not isinstance(value, list | tuple):
-            raise self.error(key, f"must be an array of strings, not {_kind(value)}")
+            raise self.error(key, f"must be an array of strings, not {value_kind(value)}")
         for v in value:
             if not isinstance(v, str):
-                raise self.error(key, f"must be an array of strings, not one holding {_kind(v)}")
+                raise self.error(
+                    key, f"must be an array of strings, not one holding {value_kind(v)}"
+                )
         return tuple(value)
 
     def classes(self, key: str, hint: str) -> tuple[Any, ...]:
         """An array of class labels: strings, integers or booleans, as in the data."""
         value = self.get(key, hint=hint)
         if not isinstance(value, list) or not value:
-            raise self.error(key, f"must be an array of labels, not {_kind(value)}")
+            raise self.error(key, f"must be an array of labels, not {value_kind(value)}")
         for v in value:
             if not isinstance(v, str | int):  # bool is an int
                 raise self.error(
                     key,
-                    f"a class is a string, an integer or true/false, not {_kind(v)} "
+                    f"a class is a string, an integer or true/false, not {value_kind(v)} "
                     "(numbers to predict make a regression)",
                 )
         return tuple(value)
@@ -149,7 +161,7 @@ def _suggest(key: str, known: set[str] | tuple[str, ...]) -> str:
     return f" (known: {', '.join(sorted(known))})" if known else ""
 
 
-def _kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
     """How a value reads in a message: `the string 'often'`, `the integer 3`."""
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
@@ -160,7 +172,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, float):
         return f"the number {value}"
     if isinstance(value, list):
-        return "an array" + (f" holding {_kind(value[0])}" if value else " (empty)")
+        return "an array" + (f" holding {value_kind(value[0])}" if value else " (empty)")
     if isinstance(value, dict):
         return "a table"
     return f"a {type(value).__name__}"

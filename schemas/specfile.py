@@ -10,6 +10,9 @@ parts, each for whoever needs it:
   `lazarus.trainer.specfile`; the estimator's name and parameters are checked there, against
   the catalogue).
 
+The optional `[lifecycle]` table (`lazarus.schemas.spec_lifecycle`) goes into the contract's
+`lifecycle`: challengers, promotion, rollback, drift.
+
 A wrong value, a missing key, an unknown key or table (a typo) raises `SpecFileError`, one line
 naming the file, the line and the key: `survey.toml:12: [pipeline] scale: must be true or false,
 not the string 'yes'`. The format is described in docs/model-specs.md.
@@ -44,6 +47,8 @@ from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.errors import ConfigError
 from lazarus.schemas.labels import same
 from lazarus.schemas.records import MODEL_NAME, Column
+from lazarus.schemas.spec_lifecycle import KEYS as LIFECYCLE_KEYS
+from lazarus.schemas.spec_lifecycle import challenger_contract, read_lifecycle
 from lazarus.schemas.spec_tables import SpecFileError, Table, Where, check_tables
 from lazarus.schemas.tabular import DEFAULT_METRICS, TASKS, TaskKind, tabular_contract
 from lazarus.schemas.tomllines import KeyLines
@@ -65,6 +70,7 @@ KEYS = {
     "features": ("numeric", "categorical", "drop"),
     "pipeline": ("estimator", "scale", "params"),
     "training": ("snapshot_every", "snapshot_seconds", "label_wait_days", "metrics"),
+    "lifecycle": LIFECYCLE_KEYS,
 }
 """Every table of a spec file and the keys it may hold."""
 TABLES = tuple(KEYS)
@@ -168,11 +174,12 @@ def parse_spec(text: str, path: Path | str) -> SpecFile:
     data = _data(t["data"], t["features"])
     segment_fields = _segment_fields(t["model"], data)
     recipe = _recipe(t["pipeline"], t["training"], task)
+    lifecycle = read_lifecycle(t["lifecycle"], model["name"])
     for table in t.values():
         table.done()
     try:
         contract = tabular_contract(
-            model["name"],
+            lifecycle.challenger_of or model["name"],  # a challenger reads its champion's data
             data.columns,
             task,
             classes=classes,
@@ -185,6 +192,7 @@ def parse_spec(text: str, path: Path | str) -> SpecFile:
         )
     except ConfigError as exc:
         raise where.error("model", None, str(exc)) from None
+    contract = challenger_contract(contract, model["name"], lifecycle, model["description"])
     return SpecFile(Path(path), task, contract, data, recipe, where)
 
 

@@ -8,8 +8,8 @@ error about a value can name its line. It is a reading aid, not a parser: a key 
 >>> lines = KeyLines('# spec\\n[model]\\nname = "survey"\\n\\n[pipeline.params]\\nl2 = 0.1\\n')
 >>> lines.line("model", "name"), lines.line("pipeline.params", "l2"), lines.line("model", "task")
 (3, 6, 2)
->>> lines.line("training", "metrics")
-1
+>>> lines.line("training", "metrics"), lines.line("pipeline", "params")
+(1, 5)
 """
 
 from __future__ import annotations
@@ -48,10 +48,13 @@ class KeyLines:
                 self._tables.setdefault(".".join(p for p in (owner, part) if p), number)
 
     def line(self, table: str, key: str | None = None) -> int:
-        """The line of `key` in `table` (dotted, as "pipeline.params"), else of the table,
-        else of the nearest enclosing table or key written, else 1."""
+        """The line of `key` in `table` (dotted, as "pipeline.params"), else of the sub-table
+        `key` names (written as its own header), else of the table, else of the nearest
+        enclosing table or key written, else 1."""
         if key is not None and (table, key) in self._keys:
             return self._keys[(table, key)]
+        if key is not None and f"{table}.{key}" in self._tables:
+            return self._tables[f"{table}.{key}"]
         while table:
             if table in self._tables:
                 return self._tables[table]

@@ -35,12 +35,12 @@ from lazarus.kafka.txn_probe import require_transactions
 from lazarus.metrics import LATENCY_BUCKETS, STATS_INTERVAL_MS, KafkaStats, RoleMetrics
 from lazarus.registry.signing import Verifier
 from lazarus.schemas.contract import ModelContract
-from lazarus.schemas.topics import DEAD_LETTERS, Topic
+from lazarus.schemas.topics import DEAD_LETTERS, SHADOW_SCORES, Topic
 from lazarus.scorer import delivery, metrics_view
 from lazarus.scorer.checkpoint import COMMIT_INTERVAL_MS, ScorerCheckpoint
-from lazarus.scorer.predictors import describe
 from lazarus.scorer.scoring import BatchScorer
-from lazarus.scorer.serving import ServingModel, SnapshotWatcher
+from lazarus.scorer.serving import ServingModel, SnapshotWatcher, describe_swap
+from lazarus.scorer.shadow import Shadows, ShadowWatcher, listed
 from lazarus.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ WAIT_LOG_EVERY_S = 30.0
 class ScorerApp:
     """`start()`, `wait_for_model()`, `subscribe()`, then `step()` until done, then `stop()`.
 
-    `publisher` (scores and dead letters) and `watcher` (verified model versions) are built
-    from `settings` unless passed in; nothing connects before `start()`."""
+    `publisher` (scores and dead letters), `watcher` (verified versions of the champion line)
+    and `shadow_watcher` (the challengers' and the baseline's, scored in shadow) are built from
+    `settings` unless passed in; nothing connects before `start()`."""
 
     def __init__(
         self,
@@ -67,6 +68,7 @@ class ScorerApp:
         notifications: bool | None = None,
         publisher: Publisher | None = None,
         watcher: SnapshotWatcher | None = None,
+        shadow_watcher: ShadowWatcher | None = None,
     ) -> None:
         if spec.scores is None:
             raise ConfigError(
@@ -79,15 +81,17 @@ class ScorerApp:
         self._inputs: dict[str, Topic[Any]] = {t.full(prefix): t for t in spec.inputs}
         self.scores_topic = spec.scores.full(prefix)
         self.group = group_name(prefix, "scorer", spec.name)
-        self.watcher = watcher or SnapshotWatcher(
-            settings.redis_url_value,
-            settings.redis_key_prefix,
-            spec,
-            verifier,
-            settings.scorer_poll_seconds,
-            notifications=settings.scorer_notifications if notifications is None else notifications,
-            modules=settings.snapshot_modules,
-        )
+        follow: dict[str, Any] = {
+            "notifications": settings.scorer_notifications
+            if notifications is None
+            else notifications,
+            "modules": settings.snapshot_modules,
+        }
+        where = (settings.redis_url_value, settings.redis_key_prefix, spec, verifier)
+        poll_s = settings.scorer_poll_seconds
+        self.watcher = watcher or SnapshotWatcher(*where, poll_s, **follow)
+        self.shadow_watcher = shadow_watcher or ShadowWatcher(*where, poll_s, **follow)
+        self.shadow_topic = SHADOW_SCORES.full(prefix)
         self.exactly_once = settings.scorer_delivery == "exactly-once"
         # Every acknowledgement is needed: offsets are stored only after their output is acked.
         self._publisher = publisher or Publisher(
@@ -96,6 +100,8 @@ class ScorerApp:
         )
         self.dead_letters = DeadLetterSink(self._publisher, DEAD_LETTERS.full(prefix), "scorer")
         self.model: ServingModel | None = None
+        self.shadows: Shadows = ()
+        """The models scored in shadow now (challengers, then the baseline)."""
         self.scored = 0
         self.swaps = 0
         self.role = f"scorer:{spec.name}"
@@ -111,8 +117,14 @@ class ScorerApp:
             self._publisher,
             self.dead_letters,
             latency.observe,
+            shadow_topic=self.shadow_topic,
         )
-        self.checkpoint = ScorerCheckpoint(self._publisher, self.dead_letters, self._unscore)
+        self.checkpoint = ScorerCheckpoint(
+            self._publisher,
+            self.dead_letters,
+            self._unscore,
+            shadows=(self.shadow_topic, self.scoring.shadow.refused),
+        )
         self.consumer: GroupConsumer | TransactionalConsumer
         if self.exactly_once:
             counts = delivery.Counters(self)
@@ -174,6 +186,7 @@ class ScorerApp:
             require_transactions(self.settings)
         self._publisher.start(timeout, stopped)
         self.watcher.start()
+        self.shadow_watcher.start()
 
     def wait_for_model(self, stopped: Callable[[], bool], timeout: float | None = None) -> bool:
         """Block until a verified model is loaded (True), or `stopped()` / `timeout` (False).
@@ -229,7 +242,9 @@ class ScorerApp:
         messages = self.consumer.consume(self.batch, POLL_S)
         if messages:
             assert self.model is not None
-            self.scored += self.scoring.score(self.model, messages, self.consumer.open)
+            self.scored += self.scoring.score(
+                self.model, messages, self.consumer.open, self.shadows
+            )
         self._publisher.poll(0)
         self._settle()
         return len(messages)
@@ -249,6 +264,7 @@ class ScorerApp:
             code = 1
         self.consumer.close()
         self.watcher.stop()
+        self.shadow_watcher.stop()
         self._publisher.close(1.0)
         return code
 
@@ -260,23 +276,18 @@ class ScorerApp:
         self.scored -= 1  # its input is dead-lettered instead: in = scored + dead-lettered
 
     def _maybe_swap(self) -> bool:
-        new = self.watcher.take()
-        if new is None:
+        """Take new shadows and a new champion version if either is ready (True: a version)."""
+        shadows = self.shadow_watcher.take()
+        if shadows is not None:
+            self.shadows = shadows
+            log.info("scoring in shadow of %s: %s", self.spec.name, listed(shadows) or "nothing")
+        taken = self.watcher.take_why()
+        if taken is None:
             return False
-        old = self.model
-        self.model = new
+        new, why = taken
+        old, self.model = self.model, new
         self.swaps += 1
-        m = new.manifest
-        log.info(
-            "serving %s v%d (%s; learned %d, trained through %s; loaded in %.1f ms)%s",
-            m.model,
-            m.version,
-            describe(new.predict),
-            m.n_learned,
-            m.trained_through,
-            self.watcher.stats.last_load_ms,
-            f", was v{old.version}" if old is not None else "",
-        )
+        log.info(describe_swap(new, old, why, self.watcher.stats.last_load_ms))
         return True
 
     def stats(self) -> dict[str, object]:

@@ -32,13 +32,21 @@ class ScorerCheckpoint:
     """The scorer's outputs as a group consumer sees them: scores and dead letters."""
 
     def __init__(
-        self, publisher: Publisher, dead_letters: DeadLetterSink, on_refused: Callable[[], None]
+        self,
+        publisher: Publisher,
+        dead_letters: DeadLetterSink,
+        on_refused: Callable[[], None],
+        *,
+        shadows: tuple[str, Callable[[bytes], None]] | None = None,
     ) -> None:
         """`on_refused()` is called once per
-        score the broker refused for good (its input is dead-lettered instead)."""
+        score the broker refused for good (its input is dead-lettered instead). `shadows`:
+        (the shadow scores' topic, what to call with a shadow score refused for good): its
+        input was scored, so it is only counted, never dead-lettered."""
         self.publisher = publisher
         self.dead_letters = dead_letters
         self.on_refused = on_refused
+        self.shadows = shadows
 
     def flush(self, timeout: float) -> int:
         """Wait up to `timeout` seconds for every output; the number still unacknowledged."""
@@ -60,6 +68,9 @@ class ScorerCheckpoint:
                 self.publisher.publish(
                     msg.topic(), msg.key(), msg.value() or b"", on_delivery=batch.ack
                 )
+            elif self.shadows is not None and msg.topic() == self.shadows[0]:
+                self.shadows[1](msg.value() or b"")
+                batch.ack(None, msg)  # settled: its input's champion score stands
             else:
                 self.on_refused()  # in = scored + dead-lettered
                 letters.send_refused(msg, batch.ack)

@@ -39,11 +39,13 @@ class Counters:
     def __init__(self, app: ScorerApp) -> None:
         self.app = app
         self._kept: tuple[int, dict[str, int], int, dict[str, int]] = (0, {}, 0, {})
+        self._shadow = app.scoring.shadow.keep()
 
     def keep(self) -> None:
         app = self.app
         letters = app.dead_letters
         self._kept = (app.scored, dict(app.in_by_topic), letters.count, dict(letters.by_origin))
+        self._shadow = app.scoring.shadow.keep()
 
     def restore(self) -> str | None:
         """Put the counts back (in place: a scrape may be reading the dicts); returns why a
@@ -54,4 +56,5 @@ class Counters:
         for counts, kept in ((app.in_by_topic, in_by_topic), (letters.by_origin, by_origin)):
             for key in list(counts):
                 counts[key] = kept.get(key, 0)
+        app.scoring.shadow.restore(self._shadow)
         return letters.discard_refused()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from lazarus.kafka.transactional import TransactionalConsumer
 from lazarus.metrics import Sample, counted
+from lazarus.scorer.shadow import listed
 
 if TYPE_CHECKING:
     from lazarus.scorer.app import ScorerApp
@@ -17,14 +18,13 @@ def samples(app: ScorerApp) -> list[Sample]:
     role, name = app.role, app.spec.name
     ids = {"role": role, "model": name}
     letters = app.dead_letters
+    shadow = app.scoring.shadow
+    published = {app.scores_topic: app.scored, letters.topic: letters.count}
+    if shadow.published:
+        published[shadow.topic] = shadow.total
     out = [
         *counted("events_in", "messages consumed", role, app.in_by_topic),
-        *counted(
-            "events_out",
-            "messages published",
-            role,
-            {app.scores_topic: app.scored, letters.topic: letters.count},
-        ),
+        *counted("events_out", "messages published", role, published),
         *counted("dead_letters", "inputs dead-lettered, by origin", role, letters.by_origin),
         Sample(
             "dead_letters_lost",
@@ -42,6 +42,7 @@ def samples(app: ScorerApp) -> list[Sample]:
             app.watcher.stats.refused,
         ),
         Sample("model_swaps", "counter", "model versions swapped in", ids, app.swaps),
+        *shadow_samples(app),
     ]
     consumer = app.consumer
     if isinstance(consumer, TransactionalConsumer):  # exactly-once: one transaction per batch
@@ -70,6 +71,52 @@ def samples(app: ScorerApp) -> list[Sample]:
     return out
 
 
+def shadow_samples(app: ScorerApp) -> list[Sample]:
+    """Shadow scoring's metrics: scores by line and role, failures, refusals, versions."""
+    role, name = app.role, app.spec.name
+    ids = {"role": role, "model": name}
+    shadow = app.scoring.shadow
+    out = [
+        Sample(
+            "shadow_scores",
+            "counter",
+            "shadow scores published, by line and role (challenger or baseline)",
+            {**ids, "line": line, "shadow": as_},
+            n,
+        )
+        for (line, as_), n in shadow.published.items()
+    ]
+    out.append(
+        Sample(
+            "shadow_failed",
+            "counter",
+            "shadow predictions that failed or were not finite, and shadow scores refused",
+            ids,
+            shadow.failed,
+        )
+    )
+    out.append(
+        Sample(
+            "shadow_snapshots_refused",
+            "counter",
+            "challenger or baseline versions that failed verification",
+            ids,
+            app.shadow_watcher.stats.refused,
+        )
+    )
+    out += [
+        Sample(
+            "shadow_model_version",
+            "gauge",
+            "the version scored in shadow, by line and role",
+            {**ids, "line": s.line, "shadow": s.role},
+            s.version,
+        )
+        for s in app.shadows
+    ]
+    return out
+
+
 def heartbeat(app: ScorerApp) -> dict[str, object]:
     """The fields of the scorer's heartbeat (`lazarus status`)."""
     w = app.watcher.stats
@@ -80,6 +127,10 @@ def heartbeat(app: ScorerApp) -> dict[str, object]:
         "scored": app.scored,
         "dead_lettered": app.dead_letters.count,
         "model_version": app.model.version if app.model is not None else "",
+        "line": app.model.line if app.model is not None else "",
+        "shadows": listed(app.shadows),
+        "shadow_scored": app.scoring.shadow.total,
+        "shadow_failed": app.scoring.shadow.failed,
         "swaps": app.swaps,
         "refused": w.refused,
         "last_refused_at": w.last_refused_at,  # epoch s; "" when never (health: 10 min)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from lazarus.schemas.jsontext import ProbabilitiesText, json_value
 from lazarus.schemas.labels import LabelCodec
@@ -28,8 +28,9 @@ def _string(text: str) -> str:
 class ScoreRenderer:
     """`render(input_id, subject, prediction, probabilities, scored_at, latency_ms)` -> (id, bytes).
 
-    The id is `score_id(input_id, model)`: the same for every version. ValueError when the
-    prediction, a probability or the latency is not a finite number (or not JSON).
+    The id is `score_id(input_id, model)`: the same for every version (a shadow score's: see
+    `__init__`). ValueError when the prediction, a probability or the latency is not a finite
+    number (or not JSON).
     `input_id` is a validated event id (every Event's `event_id` is an Identifier: letters,
     digits and `_.:-`), so it needs no escaping; subjects are checked.
     """
@@ -40,17 +41,37 @@ class ScoreRenderer:
         version: int,
         trained_offsets: dict[str, int],
         labels: LabelCodec | None = None,
+        *,
+        shadow_of: str | None = None,
+        role: Literal["challenger", "baseline"] | None = None,
+        line: str | None = None,
     ) -> None:
         """`trained_offsets`: 'topic:partition' -> the next offset to read (Kafka's
         committed-offset convention), as the version's manifest records it; every score
         carries it in its `trained_through` field. `labels` turns the model's targets into the
-        labels as declared (a binary model's True into "present"); None: they are the same."""
+        labels as declared (a binary model's True into "present"); None: they are the same.
+
+        A shadow score (`lazarus.shadow_scores.v1`): `model` is the line, `shadow_of` the model
+        it is compared with, `role` "challenger" or "baseline"; its id is
+        `score_id(input_id, model + "|" + role)`: never a served score's id (M's own line is
+        scored in shadow after a promotion), and a line scored in both roles never gives two
+        scores one id. A served score of another line than `model` (a promoted challenger)
+        names it in `line`, so the quality monitor knows which line served it."""
         self.model = model
         self._labels = None if labels is None or labels.identity else labels
         self.version = version
+        self._id_name = model if role is None else f"{model}|{role}"
         offsets = json.dumps(trained_offsets, separators=(",", ":"), sort_keys=True)
+        shadow = (
+            f'"shadow_of":{_string(shadow_of)},"role":{_string(role or "challenger")},'
+            if shadow_of is not None
+            else f'"line":{_string(line)},'
+            if line is not None
+            else ""
+        )  # fixed per version, so a served score's bytes and cost stay as they were
         self._lineage = (
             f'"model":{_string(model)},"model_version":{version},"trained_through":{offsets},'
+            f"{shadow}"
         )
         self._probabilities = ProbabilitiesText()
         self._subjects: dict[str, str] = {}
@@ -65,7 +86,7 @@ class ScoreRenderer:
         scored_at: str,
         latency_ms: float,
     ) -> tuple[str, bytes]:
-        sid = score_id(input_id, self.model)
+        sid = score_id(input_id, self._id_name)
         if self._labels is not None:
             prediction = self._labels.label(prediction)
             probabilities = self._labels.probabilities_out(probabilities)

@@ -2,14 +2,18 @@
 
 Every input message of the batch gets exactly one output, its score or its dead letter, and
 each output reports to the ledger batch's `ack`, so the input's offset is stored only once all
-of them are acknowledged (`lazarus.kafka.consumer.GroupConsumer`).
+of them are acknowledged (`lazarus.kafka.consumer.GroupConsumer`). Then, if the model has
+challengers or a baseline, their shadow scores of the inputs the champion scored
+(`scorer.shadow`), published after the champion's and acknowledged to the same batch: the
+input's offset waits for them too (at least once for them as well; in exactly-once mode they
+are in the batch's transaction).
 """
 
 from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +25,12 @@ from lazarus.kafka.decoding import decode_batch, rejection_of
 from lazarus.kafka.ledger import TP, PendingBatch
 from lazarus.kafka.outage import OutageLog
 from lazarus.kafka.producer import Publisher
+from lazarus.registry.lineup_follow import Shadow
 from lazarus.schemas.base import Event, Features
 from lazarus.schemas.topics import Topic
 from lazarus.scorer.predictors import Prediction, predict_checked
 from lazarus.scorer.serving import ServingModel
+from lazarus.scorer.shadow import Output, ShadowInput, ShadowScorer
 
 
 class OutputRefused(InputRejected):
@@ -42,14 +48,19 @@ class BatchScorer:
         publisher: Publisher,
         dead_letters: DeadLetterSink,
         observe_seconds: Callable[[float], None],
+        *,
+        shadow_topic: str,
     ) -> None:
-        """`inputs` maps full topic names to their topics; scores go to `scores_topic`;
-        `observe_seconds(s)` gets each batch's consume-to-score time, in seconds."""
+        """`inputs` maps full topic names to their topics; scores go to `scores_topic`, shadow
+        scores to `shadow_topic`; `observe_seconds(s)` gets each batch's consume-to-score time
+        of the champion's scores, in seconds."""
         self._inputs = inputs
         self.scores_topic = scores_topic
+        self.shadow = ShadowScorer(shadow_topic)
         self._publisher = publisher
         self.dead_letters = dead_letters
-        self._observe = observe_seconds
+        self.observe_seconds = observe_seconds
+        """Replaceable (a bench records each batch's)."""
         self._outage = OutageLog()
         self.in_by_topic: dict[str, int] = {}
         self.refused_reason: Callable[[Message], tuple[str, int] | None] | None = None
@@ -61,9 +72,11 @@ class BatchScorer:
         model: ServingModel,
         messages: list[Message],
         open_batch: Callable[[dict[TP, int], int], PendingBatch],
+        shadows: Sequence[Shadow[ServingModel]] = (),
     ) -> int:
-        """Score `messages` with `model`; returns how many scores were published.
-        `open_batch(offsets, expected)` opens the ledger batch the outputs acknowledge."""
+        """Score `messages` with `model`, then with each of `shadows`; returns how many
+        (champion's) scores were published. `open_batch(offsets, expected)` opens the ledger
+        batch the outputs acknowledge."""
         started = time.perf_counter()
         by_topic, offsets = self._by_topic(messages)
         n = sum(len(batch) for batch in by_topic.values())
@@ -72,12 +85,33 @@ class BatchScorer:
         batch = open_batch(offsets, n)  # first: an exactly-once transaction keeps the counts
         for topic, msgs in by_topic.items():
             self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + len(msgs)
-        out: list[tuple[str, str | bytes | None, bytes]] = []
+        out: list[Output] = []
+        pairs: list[ShadowInput] | None = [] if shadows else None
         for topic, msgs in by_topic.items():
-            self._score_topic(model, topic, msgs, batch.ack, started, out)
+            self._score_topic(model, topic, msgs, batch.ack, started, out, pairs)
         self._publisher.publish_many(out, on_delivery=batch.ack)
-        self._observe(time.perf_counter() - started)
+        self.observe_seconds(time.perf_counter() - started)
+        if pairs:
+            self._score_shadows(model, shadows, pairs, batch, started)
         return len(out)
+
+    def _score_shadows(
+        self,
+        model: ServingModel,
+        shadows: Sequence[Shadow[ServingModel]],
+        pairs: list[ShadowInput],
+        batch: PendingBatch,
+        started: float,
+    ) -> None:
+        """Publish the shadow scores of `pairs`, each acknowledged to `batch`."""
+        scored_at = datetime.now(UTC).isoformat()
+        latency_ms = (time.perf_counter() - started) * 1000
+        out = self.shadow.score(shadows, (model.line, model.version), pairs, scored_at, latency_ms)
+        if out:
+            # The batch expects one ack per input; these are more outputs to wait for. Nothing
+            # reads `done` before the next checkpoint, on this thread, after this.
+            batch.left += len(out)
+            self._publisher.publish_many(out, on_delivery=batch.ack)
 
     def _by_topic(self, messages: list[Message]) -> tuple[dict[str, list[Message]], dict[TP, int]]:
         """The batch's messages grouped by topic, and the next offset to read per partition;
@@ -101,11 +135,13 @@ class BatchScorer:
         msgs: list[Message],
         ack: Callable[[Any, Any], None],
         started: float,
-        out: list[tuple[str, str | bytes | None, bytes]],
+        out: list[Output],
+        pairs: list[ShadowInput] | None = None,
     ) -> None:
         """Decode, featurize, predict and render one topic's messages, appending the
         (topic, key, value) of each score to `out`; every failure is dead-lettered with `ack`.
-        `started` is the batch's `time.perf_counter()`, for the scores' latency_ms."""
+        `started` is the batch's `time.perf_counter()`, for the scores' latency_ms. `pairs`,
+        when given, gets (input id, subject, features) of each input scored, for the shadows."""
         if self.refused_reason is not None:
             msgs = self._without_refused(msgs, ack)
         events, rejections = decode_batch(self._inputs[topic], msgs, stage="scorer")
@@ -127,6 +163,7 @@ class BatchScorer:
         render = model.renderer.render
         topic_out = self.scores_topic
         subject_of = operator.attrgetter(self._inputs[topic].key_field)
+        unrendered: list[Message] = []
         for (msg, event), pred in zip(keep, predictions, strict=True):
             if pred is None:
                 continue  # dead-lettered by _predict
@@ -135,8 +172,15 @@ class BatchScorer:
                 _, value = render(event.event_id, subject, pred[0], pred[1], scored_at, latency_ms)
             except ValueError as exc:  # JSON cannot carry it: checked before, so defence
                 self._dead_letter(msg, exc, ack)
+                unrendered.append(msg)
                 continue
             out.append((topic_out, subject, value))
+        if pairs is not None:
+            pairs.extend(
+                (event.event_id, subject_of(event), x)
+                for (msg, event), x, pred in zip(keep, feats, predictions, strict=True)
+                if pred is not None and msg not in unrendered
+            )
 
     def _without_refused(
         self, msgs: list[Message], ack: Callable[[Any, Any], None]

@@ -145,7 +145,12 @@ class TrainerApp:
         self.learned_growth, self.read_growth = metrics_view.LastGrowth(), metrics_view.LastGrowth()
         self.role = f"trainer:{spec.name}"
         self.drifts = DriftReporter(
-            spec.name, self._dlq_publisher, DRIFT.full(prefix), lineup, self.role
+            spec.name,
+            self._dlq_publisher,
+            DRIFT.full(prefix),
+            lineup,
+            self.role,
+            spec.lifecycle.drift.detector,
         )
         self.metrics = RoleMetrics(self.role)
         self.metrics.collect_with(lambda: metrics_view.samples(self))

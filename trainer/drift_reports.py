@@ -29,14 +29,25 @@ class DriftReporter:
     """`report(reports)` for each batch's drift reports of model `model` (its main line)."""
 
     def __init__(
-        self, model: str, publisher: Publisher, topic: str, lineup: Lineup | None, role: str
+        self,
+        model: str,
+        publisher: Publisher,
+        topic: str,
+        lineup: Lineup | None,
+        role: str,
+        detector: str = "ADWIN",
     ) -> None:
+        """`detector`: the error detector the model's policy runs; its counter (and KS's) is
+        exported at 0 from the start, so the first drift is a rise Prometheus sees."""
         self.model = model
         self._publisher = publisher
         self._topic = topic
         self._lineup = lineup
         self._role = role
-        self.counts: dict[tuple[str, str], int] = {}
+        self.counts: dict[tuple[str, str], int] = {
+            ("prequential", detector): 0,
+            ("features", "KS"): 0,
+        }
         self.last: DriftEvent | None = None
 
     def report(self, reports: list[DriftReport]) -> None:
@@ -101,6 +112,7 @@ class DriftReporter:
             reason = f"{event.source} drift ({event.detector}{' ' + event.feature if event.feature else ''})"
             self._lineup.audit(self.model, action, line, 0, reason, self._role, body)
             if r.acted_on is not None:
+                self._lineup.new_generation(self.model, line)
                 self._lineup.write(
                     self.model,
                     "action",

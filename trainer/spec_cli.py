@@ -13,12 +13,13 @@ import click
 
 from lazarus.errors import ConfigError
 from lazarus.recording import DEFAULT_ENCODING, check_encoding, read_rows
-from lazarus.schemas.specfile import is_spec_file, parse_spec
+from lazarus.schemas.specfile import is_spec_file, parse_spec, read_spec_file
 from lazarus.schemas.tabular import TASKS
 from lazarus.spec_inference import Inference, infer, model_name
 from lazarus.spec_text import Source, spec_text
 from lazarus.trainer import catalogue
-from lazarus.trainer.specfile import spec_from, spec_from_file
+from lazarus.trainer.spec_champion import check_champion
+from lazarus.trainer.specfile import spec_from
 
 SAMPLE_ROWS = 10_000
 
@@ -145,15 +146,19 @@ Example:
   lazarus spec check survey.toml
 
 Reads the spec file and builds its river pipeline, as `lazarus train` would.
-Prints one line: ok and what the model is, or the error naming the line and
-the key (exit 2).""",
+A challenger ([lifecycle] challenger_of) is compared with its champion, when
+that is built in or a spec file in the same folder: scorers refuse a
+challenger whose schema fingerprint differs. Prints one line: ok and what the
+model is, or the error naming the line and the key (exit 2).""",
 )
 @click.argument("spec_file", metavar="SPEC", type=click.Path(path_type=Path, dir_okay=False))
 def check(spec_file: Path) -> None:
     """Check a model spec file: one line, ok or the first error."""
     if not is_spec_file(str(spec_file)):
         raise ConfigError(f"{spec_file}: a spec file's name ends in .toml")
-    model = spec_from_file(spec_file)
+    read = read_spec_file(spec_file)
+    model = spec_from(read)
+    champion = check_champion(read)
     contract = model.contract
     columns = contract.inputs[0].event.COLUMNS  # type: ignore[attr-defined]
     topics = [t.name for t in (*contract.inputs, contract.outcomes)]
@@ -161,7 +166,7 @@ def check(spec_file: Path) -> None:
     estimator = model.pipeline.estimator  # type: ignore[attr-defined]
     click.echo(
         f"{spec_file}: ok: model {contract.name}, {model.pipeline.task} task, "  # type: ignore[attr-defined]
-        f"{len(columns)} feature columns, {estimator}; topics {', '.join(topics)}"
+        f"{len(columns)} feature columns, {estimator}; topics {', '.join(topics)}{champion}"
     )
 
 

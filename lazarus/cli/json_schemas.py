@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lazarus.cli import json_shapes as shapes
+from lazarus.cli.json_gate import GateReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -27,6 +28,7 @@ def outputs() -> dict[str, type[BaseModel]]:
         "models show": shapes.ModelDetail,
         "models history": shapes.History,
         "models verify": shapes.VerifyReport,
+        "models gate": GateReport,
         "lag": shapes.LagReport,
         "dlq inspect": shapes.DeadLetterReport,
         "dlq replay": shapes.ReplayReport,

@@ -9,16 +9,19 @@ field added to an output without its shape fails its first run in a test.
 `lazarus.cli.json_schemas` maps each command to its shape: `lazarus schemas export DIR`
 writes their JSON Schemas to `DIR/cli/`, docs/cli-json.md is generated from them, and
 `tests/integration/test_json_outputs.py` validates real outputs against them. The value types
-(`Time`, `Count`, ...) and the served-quality shapes are in `lazarus.cli.json_types`.
+(`Time`, `Count`, ...) and the served-quality shapes are in `lazarus.cli.json_types`;
+`lazarus models gate`'s shape is in `lazarus.cli.json_gate`.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any, Literal, get_args
 
 from pydantic import Field, RootModel, SecretStr, create_model
 
+from lazarus.cli.json_lifecycle import ModelLifecycle
 from lazarus.cli.json_types import (
     Count,
     MaybeCount,
@@ -70,6 +73,13 @@ class ModelStatus(Shape):
     staleness_s: float | None = Field(description="seconds since the current version was made")
     metrics: Metrics = Field(description="prequential metrics of the current version")
     served_quality: VersionQuality | None = Field(description="null until judged")
+    line_of: str | None = Field(
+        description="the model this registry name is a line of (its champion or a challenger, "
+        "`lazarus.registry.lineup`); null: a model of its own"
+    )
+    lifecycle: ModelLifecycle | None = Field(
+        description="champion, challengers, guard, last drift and action; null for a line"
+    )
 
 
 class RoleStatus(Shape):
@@ -116,6 +126,7 @@ class HealthReason(Shape):
         "dead_letters",
         "role_missing",
         "heartbeat_stale",
+        "automatic_rollback",
     ] = Field(description="what is wrong (docs/operations.md, section Health)")
     state: Literal["degraded", "failing"] = Field(description="what this reason alone gives")
     subject: str = Field(description="the service, group, model or role it is about")
@@ -194,23 +205,54 @@ class ModelDetail(SnapshotManifest):
 
 class HistoryEntry(Shape):
     id: str = Field(description="the Redis stream entry id")
-    action: str = Field(description="publish, promote or rollback")
+    action: str = Field(
+        description="publish, promote or rollback (of `current`, or of the champion line)"
+    )
     version: Count = Field(description="the version `current` moved to")
     previous: Count | None = Field(description="the version it moved from; null: none was")
     reason: str = Field(description="as given with --reason, or `trainer published`")
-    actor: str = Field(description="user@host, or `trainer`")
+    actor: str = Field(description="user@host, `trainer`, or `quality-monitor`")
     at: Time = Field(description="when it moved")
     kept: list[str] = Field(
         description="why its version is still stored (as in `models list`); [] once pruned: "
         "a rollback can no longer reach it"
     )
+    line: str | None = Field(
+        None,
+        description="a lifecycle move's line (`lazarus models gate`), whose `version` it "
+        "serves; null: a move of MODEL's own `current`",
+    )
+    previous_line: str | None = Field(
+        None, description="a lifecycle move's previous champion line; null otherwise"
+    )
+    evidence: dict[str, Any] | None = Field(
+        None,
+        description="what an automatic move rests on: the quality monitor's paired comparison "
+        "(events, metric, champion, challenger, difference, interval, confidence, method, "
+        "p_value) and its policy; null for a move by hand or a publish",
+    )
 
     @classmethod
     def of(cls, entry: dict[str, str], kept: tuple[str, ...] = ()) -> HistoryEntry:
-        """An audit-stream entry (text fields; `previous` 0 when nothing was current), with
-        why its version is kept (`lazarus.registry.reach`; () when it is not)."""
-        previous = None if entry.get("previous") in (None, "", "0") else entry["previous"]
-        return cls.model_validate({**entry, "previous": previous, "kept": list(kept)})
+        """An audit-stream entry (text fields; `previous` 0 when nothing was current, a line's
+        name for a lifecycle move; `evidence` JSON text), with why its version is kept
+        (`lazarus.registry.reach`; () when it is not)."""
+        previous: str | None = entry.get("previous")
+        previous_line = None
+        if previous in (None, "", "0"):
+            previous = None
+        elif not previous.isdigit():
+            previous_line, previous = previous, None
+        evidence = json.loads(entry["evidence"]) if entry.get("evidence") else None
+        return cls.model_validate(
+            {
+                **entry,
+                "previous": previous,
+                "previous_line": previous_line,
+                "evidence": evidence or None,
+                "kept": list(kept),
+            }
+        )
 
 
 class History(RootModel[list[HistoryEntry]]):

@@ -1,4 +1,4 @@
-"""`lazarus models list|show|verify|promote|rollback|history` and `lazarus keys generate`."""
+"""`lazarus models list|show|verify|promote|rollback|history|gate` and `lazarus keys generate`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from lazarus import redisconn
 from lazarus.cli.context import CliContext, pass_cli, print_json
+from lazarus.cli.gate_cmd import gate
 from lazarus.cli.json_shapes import History, HistoryEntry, ModelDetail, ModelList, VerifyReport
 from lazarus.cli.model_arg import given_contract, resolve_model
 from lazarus.cli.models_render import history_table, models_table, print_manifest
@@ -17,6 +18,7 @@ from lazarus.cli.reach_render import kept_table
 from lazarus.errors import ConfigError, SnapshotRejected
 from lazarus.metric_text import learned
 from lazarus.quality_store import read_overall, read_quality
+from lazarus.registry.lineup import Lineup
 from lazarus.registry.opening import load_model
 from lazarus.registry.reach import read_reach
 from lazarus.registry.redis_store import RedisSnapshotStore
@@ -33,6 +35,9 @@ def _store(cli: CliContext) -> RedisSnapshotStore:
 @click.group()
 def models() -> None:
     """List, inspect, verify, promote and roll back model snapshots."""
+
+
+models.add_command(gate)
 
 
 @models.command("list")
@@ -145,10 +150,16 @@ def verify_cmd(cli: CliContext, model: str, as_json: bool) -> int:
     return 0 if all(r["ok"] for r in results) else 1
 
 
-def _move(cli: CliContext, model: str, version: int, action: str, reason: str) -> None:
+def _move(
+    cli: CliContext, model: str, version: int, action: str, reason: str, line: str | None = None
+) -> None:
+    """Move `current` of `line` (default: `model` itself) to `version`, verified first; a
+    promote also makes `line` the champion `model`'s scorers serve (lifting an automatic
+    rollback's hold), when it is not already."""
     import getpass
     import socket
 
+    champion_of, model = (model, line) if line else (model, model)
     store = _store(cli)
     sealed = store.get(model, version)
     if sealed is None:
@@ -161,14 +172,17 @@ def _move(cli: CliContext, model: str, version: int, action: str, reason: str) -
         )
     except SnapshotRejected as exc:
         raise click.ClickException(f"{model} v{version} fails verification: {exc}") from exc
-    minimum = _min_learned(model)
+    minimum = _min_learned(champion_of)
     if manifest.n_learned < minimum:
         raise click.ClickException(
             f"{model} v{version} learned {manifest.n_learned} events, fewer than the "
             f"{minimum} its spec's min_learned asks of a served version: scorers would refuse it"
         )
     actor = f"{getpass.getuser()}@{socket.gethostname()}"
-    outcome, previous = store.move_current(model, version, action, reason, actor)  # type: ignore[arg-type]
+    if line and store.current(model) == version and store.pinned(model) is None:
+        outcome, previous = "ok", version
+    else:
+        outcome, previous = store.move_current(model, version, action, reason, actor)  # type: ignore[arg-type]
     if outcome == "missing":
         raise click.ClickException(f"{model} v{version} was trimmed meanwhile")
     if outcome == "not_older":
@@ -180,6 +194,11 @@ def _move(cli: CliContext, model: str, version: int, action: str, reason: str) -
         if action == "rollback"
         else ""
     )
+    if action == "promote":
+        lineup = Lineup(store.client, cli.settings.redis_key_prefix)
+        if lineup.champion(champion_of) != model or lineup.held(champion_of):
+            was = lineup.promote(champion_of, model, version, reason, actor)
+            pin += f"; {model} is now the champion of {champion_of} (was {was})"
     cli.console.print(
         f"{model}: current v{previous} -> v{version} ({action}, {reason!r}){pin}. "
         "Scorers follow within milliseconds.",
@@ -214,18 +233,24 @@ _REASON = click.option(
 Example:
   lazarus models promote habitat 12 --reason "v12 validated on the spring survey"
 
+  lazarus models promote habitat 3 --line habitat.fresh --reason "fresh after the drift"
+
 Points `current` at VERSION (after checking its signature and digest) and
 clears a rollback's pin, so later trainer publishes advance it again. A version
 that learned fewer events than the model's min_learned is refused: scorers
-would refuse to serve it.""",
+would refuse to serve it. With --line, VERSION is a version of that challenger
+line (`lazarus models gate MODEL` lists them), which becomes the champion MODEL's
+scorers serve; without it, MODEL's own line becomes the champion again if a
+challenger was. Either way an automatic rollback's hold is lifted.""",
 )
 @click.argument("model", callback=resolve_model)
 @click.argument("version", type=click.IntRange(min=1))
+@click.option("--line", help="A challenger line of MODEL to promote (default: MODEL's own).")
 @_REASON
 @pass_cli
-def promote(cli: CliContext, model: str, version: int, reason: str) -> None:
-    """Serve VERSION of MODEL from now on; trainer publishes advance it again."""
-    _move(cli, model, version, "promote", reason)
+def promote(cli: CliContext, model: str, version: int, line: str | None, reason: str) -> None:
+    """Serve VERSION of MODEL (or of a challenger --line) from now on."""
+    _move(cli, model, version, "promote", reason, line)
 
 
 @models.command(

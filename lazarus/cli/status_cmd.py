@@ -20,9 +20,10 @@ from lazarus.heartbeat import read_heartbeats
 from lazarus.kafka.admin import wait_for_broker
 from lazarus.kafka.config import client_config
 from lazarus.lag import lag_exact, max_age, sample_lag, total_lag
+from lazarus.lifecycle_view import read_lifecycles
 from lazarus.metric_text import learned
 from lazarus.quality_store import read_quality
-from lazarus.registry.redis_store import RedisSnapshotStore
+from lazarus.registry.lineup import Lineup
 from lazarus.schemas.topics import DEAD_LETTERS
 from lazarus.settings import Settings, env_name, redact_url
 
@@ -106,9 +107,14 @@ def _read_redis(out: dict[str, Any], s: Settings) -> dict[str, Any]:
 
 
 def _models(client: redis.Redis, s: Settings) -> list[dict[str, Any]]:
-    store = RedisSnapshotStore(client, s.redis_key_prefix)
+    """Every registry name with its pointers and quality; a model of its own with its lifecycle
+    (`lazarus.lifecycle_view`), a line of another model with the model's name (`line_of`)."""
+    lineup = Lineup(client, s.redis_key_prefix)
+    store = lineup.store
+    names = store.models()
+    lives = read_lifecycles(lineup, names)
     models = []
-    for name in store.models():
+    for name in names:
         current = store.current(name)
         m = store.manifest(name, current) if current else None
         served = [
@@ -126,6 +132,7 @@ def _models(client: redis.Redis, s: Settings) -> list[dict[str, Any]]:
                 "staleness_s": time.time() - m.created_at.timestamp() if m else None,
                 "metrics": learned(m.metrics, m.n_learned) if m else {},
                 "served_quality": served[0] if served else None,
+                **lives[name],
             }
         )
     return models
@@ -175,7 +182,9 @@ Examples:
 
 Shows the broker and Redis, every Lazarus consumer group with its lag (the
 built-in models' trainers and scorers, and any other with commits), each
-model's current version, staleness and served quality, the roles that are
+model's current version, staleness and served quality, its lifecycle (the
+champion line, the challengers with their paired comparison, the rollback
+guard, the last drift and the last automatic action), the roles that are
 alive (from their heartbeats, with their /metrics URLs), and the number of
 dead letters.""",
 )

@@ -1,5 +1,6 @@
 """The `health` of `lazarus status`: `lazarus.health.assess` over what `collect()` gathered,
-plus Kafka or Redis being down (failing: nothing else can be judged then)."""
+plus Kafka or Redis being down (failing: nothing else can be judged then) and the models'
+automatic rollbacks (`lazarus.lifecycle_health`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rich.markup import escape
 
 from lazarus.health import Health, Reason, assess
 from lazarus.health_inputs import from_status, up_roles
+from lazarus.lifecycle_health import lifecycle_health
 from lazarus.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ def status_health(data: Mapping[str, Any], settings: Settings) -> dict[str, Any]
         up_roles(settings.redis_key_prefix, settings.topic_prefix) if data["redis"]["ok"] else []
     )
     seen = assess(from_status(data, expected=expected, heartbeat_s=settings.heartbeat_seconds))
+    seen = lifecycle_health(seen, data["models"], data["at"])
     if down:
         seen = Health("failing", (*down, *seen.reasons))
     return seen.as_dict()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from lazarus.cli.lifecycle_render import lifecycle_table
 from lazarus.cli.status_health import print_health
 from lazarus.lag_text import group_note, lag_cell
 from lazarus.metric_text import metric_text
@@ -64,6 +65,9 @@ def print_status(c: Console, data: Mapping[str, Any]) -> None:
         c.print(groups_table(data["groups"]))
     if data["models"]:
         c.print(models_table(data["models"]))
+        for m in data["models"]:
+            if m.get("lifecycle"):
+                c.print(lifecycle_table(m["model"], m["lifecycle"], data["at"]))
     else:
         c.print("models: none published yet", highlight=False)
     if data["roles"]:
@@ -109,8 +113,20 @@ def _served(q: Mapping[str, Any] | None) -> str:
     )
 
 
+def _name(m: Mapping[str, Any], models: Sequence[Mapping[str, Any]]) -> str:
+    """A model's name; a line of another model's says which and what it is there."""
+    owner = m.get("line_of")
+    if not owner:
+        champion = ((m.get("lifecycle") or {}).get("champion") or {}).get("line", m["model"])
+        return m["model"] if champion == m["model"] else f"{m['model']} ({champion} serves)"
+    life = next((o.get("lifecycle") for o in models if o["model"] == owner), None) or {}
+    role = "champion" if (life.get("champion") or {}).get("line") == m["model"] else "challenger"
+    return f"{m['model']} ({role} of {owner})"
+
+
 def models_table(models: Sequence[Mapping[str, Any]]) -> Table:
-    """Models: pointers, learned events, staleness (s), prequential and served metrics."""
+    """Models: pointers, learned events, staleness (s), prequential and served metrics; a line
+    of another model (`line_of`) names it and its part there."""
     t = Table(
         "model",
         "current",
@@ -125,7 +141,7 @@ def models_table(models: Sequence[Mapping[str, Any]]) -> Table:
     for m in models:
         preq = ", ".join(f"{k} {metric_text(v, 3)}" for k, v in m["metrics"].items())
         t.add_row(
-            m["model"],
+            _name(m, models),
             f"v{m['current']}",
             f"v{m['latest']}",
             f"v{m['pinned']}" if m["pinned"] else "-",

@@ -1,5 +1,6 @@
 """The dashboard's health banner: `lazarus.health.assess` over what `/api/state` holds, with
-its lag history (so growth is judged), plus a source (Redis, Kafka) the sampler cannot read.
+its lag history (so growth is judged), plus a source (Redis, Kafka) the sampler cannot read
+and the models' automatic rollbacks (`lazarus.lifecycle_health`).
 Pure: the sampler passes the roles `lazarus up` should have alive."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 from lazarus.health import Health, Reason, assess
 from lazarus.health_inputs import from_dashboard, series_points
+from lazarus.lifecycle_health import lifecycle_health
 
 
 def dashboard_health(
@@ -31,6 +33,7 @@ def dashboard_health(
             heartbeat_s=heartbeat_s,
         )
     )
+    seen = lifecycle_health(seen, state.get("models") or [], state.get("now") or 0.0)
     if down:
         seen = Health("failing", (*down, *seen.reasons))
     return seen.as_dict()

@@ -1,16 +1,20 @@
 """Models as the dashboard shows them: pointers, staleness, who serves which version, the
-timeline of moves of `current`, and per version the trainer's prequential metrics beside the
-served ones (on honest scores only: `lazarus.quality_store`), with the model's served quality
-over all versions. Pure: the sampler in `state` reads the registry and the quality store."""
+timeline of moves of `current` (and of the lifecycle's: promotions, rollbacks, drifts, with
+their evidence), and per version the trainer's prequential metrics beside the served ones (on
+honest scores only: `lazarus.quality_store`), with the model's served quality over all
+versions, and the model's lifecycle (`lazarus.lifecycle_view`). Pure: the sampler in `state`
+reads the registry, the lineup and the quality store."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lazarus.dashboard.roles_view import integer
+from lazarus.lifecycle_text import evidence_text
 from lazarus.metric_text import learned
 from lazarus.rates import number
 
@@ -45,15 +49,31 @@ def version_info(manifest: SnapshotManifest) -> VersionInfo:
 
 
 def timeline_entry(entry: Mapping[str, str]) -> dict[str, Any]:
-    """An audit-stream entry (publish, promote, rollback) as the page shows it."""
+    """An audit-stream entry as the page shows it: a move of `current` (publish, promote,
+    rollback), or the lifecycle's (`line`: the line promoted, rolled back to or drifted;
+    `previous_line`: the champion line before; `evidence`: what an automatic action rests on, in
+    one line; None for the others)."""
+    previous = entry.get("previous") or ""
     return {
         "at": number(entry.get("at")),
         "action": entry.get("action", "?"),
         "version": integer(entry.get("version")),
-        "previous": integer(entry.get("previous")) or None,
+        "previous": integer(previous) or None,
         "reason": entry.get("reason", ""),
         "actor": entry.get("actor", ""),
+        "line": entry.get("line") or None,
+        "previous_line": previous if previous and integer(previous) is None else None,
+        "evidence": _evidence(entry.get("evidence")),
     }
+
+
+def _evidence(text: str | None) -> str | None:
+    """An audit entry's evidence (JSON text) in one line; None when it has none."""
+    try:
+        evidence = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return evidence_text(evidence) if isinstance(evidence, dict) and evidence else None
 
 
 @dataclass(frozen=True)
@@ -111,11 +131,15 @@ def model_view(
     roles: Sequence[Mapping[str, Any]],
     now: float,
     overall: Mapping[str, Any] | None = None,
+    line_of: str | None = None,
+    lifecycle: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One model: its pointers, staleness, who serves what, the timeline of moves of `current`
     (newest first), per version (newest first) the trainer's prequential metrics beside the
     served metrics and how much worse they are, and `overall`, the quality monitor's figure over
-    all versions (`lazarus.quality_store.ModelQuality`), when it has measured them."""
+    all versions (`lazarus.quality_store.ModelQuality`), when it has measured them; `line_of`:
+    the model this registry name is a line of, else `lifecycle`, its lifecycle
+    (`lazarus.lifecycle_view.lifecycle`)."""
     pointers = Pointers(current, latest, pinned)
     scorers = [r for r in roles if r["role"] == f"scorer:{model}"]
     serving = Counter(r["model_version"] for r in scorers if r["model_version"] is not None)
@@ -143,4 +167,6 @@ def model_view(
         "versions": rows,
         "served_overall": dict(overall) if overall else None,
         "quality_note": None if by_version else NO_QUALITY,
+        "line_of": line_of,
+        "lifecycle": dict(lifecycle) if lifecycle else None,
     }

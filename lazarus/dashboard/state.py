@@ -5,7 +5,7 @@ The pure parts (no I/O, unit-tested) live beside this module, each named after w
 history of consumer lag) and `models_view` (manifests, the audit stream and served-quality rows
 -> one view per model). They are re-exported here.
 
-The I/O part: `Sampler` reads Redis (heartbeats, snapshots, quality) and Kafka (lag) in two
+The I/O part: `Sampler` reads Redis (heartbeats, snapshots, lineups, quality) and Kafka (lag) in two
 background threads every `interval` seconds, so a request never waits on a broker round trip:
 `Sampler.state()` only assembles what the threads last saw into the `/api/state` JSON.
 """
@@ -47,6 +47,7 @@ from lazarus.dashboard.roles_view import (
 from lazarus.health_inputs import up_roles
 from lazarus.lag_memo import LagMemo
 from lazarus.lag_text import STALE_AFTER_S
+from lazarus.lifecycle_view import read_lifecycles
 from lazarus.rates import RateTracker
 
 __all__ = [
@@ -103,14 +104,15 @@ class Sampler:
         from lazarus.dashboard.sites_feed import SitesFeed
         from lazarus.groups import known_groups
         from lazarus.kafka.config import client_config
-        from lazarus.registry.redis_store import RedisSnapshotStore
+        from lazarus.registry.lineup import Lineup
 
         self.interval = interval
         self.lag = LagHistory(history)
         self._settings = settings
         self._redis = client
         self._prefix = settings.redis_key_prefix
-        self._store = RedisSnapshotStore(client, self._prefix)
+        self._lineup = Lineup(client, self._prefix)
+        self._store = self._lineup.store
         self._kafka = client_config(settings, quiet=True)
         self._groups = known_groups(settings.topic_prefix)
         self._expected: list[str] = []
@@ -138,14 +140,19 @@ class Sampler:
         beats = read_heartbeats(self._redis, self._prefix)
         roles = role_rows(beats, self._rates.update(beats), now)
         with_health_facts(roles, beats, self._windows.update(beats))
-        models = [self._model(model, roles, now) for model in self._store.models()]
+        names = self._store.models()
+        lives = read_lifecycles(self._lineup, names)
+        models = [self._model(name, roles, now, lives[name]) for name in names]
         self._expected = up_roles(self._prefix, self._settings.topic_prefix)
         with self._lock:
             self._seen = {"roles": roles, "models": models}
             self._at["redis"] = now
 
-    def _model(self, model: str, roles: list[dict[str, Any]], now: float) -> dict[str, Any]:
-        """One model's view from the registry and the quality store; forgets dropped versions."""
+    def _model(
+        self, model: str, roles: list[dict[str, Any]], now: float, life: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One model's view from the registry, the quality store and `life` (`line_of` and
+        `lifecycle`: `lazarus.lifecycle_view.read_lifecycles`); forgets dropped versions."""
         from lazarus.quality_store import read_overall, read_quality
 
         current = self._store.current(model)
@@ -163,6 +170,8 @@ class Sampler:
             overall=read_overall(self._redis, self._prefix, model),
             roles=roles,
             now=now,
+            line_of=life["line_of"],
+            lifecycle=life["lifecycle"],
         )
         self._forget(model, wanted)
         return view

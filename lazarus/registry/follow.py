@@ -1,64 +1,60 @@
-"""Follow a model's `current` pointer and open each new version off the caller's thread.
+"""Follow a model line's `current` in Redis and open each new version off the caller's thread.
 
-A pub/sub notification (`keys.events_channel`) triggers a check at once; a
-poll every `poll_s` seconds catches the notifications pub/sub loses while a
-connection is down. Fetching (`get_model`: no state part), verifying and
-unpickling (the `open` function given, typically built on `opening.open_model`)
-happen on this thread; the caller takes the opened version when it suits it
-(`take()`), so a scorer swaps between batches and never waits on Redis. Redis
-being down is logged, retried with backoff, and never takes away what was
-already opened. A version `open` refuses (SnapshotRejected) is logged once and
-never retried: the follower waits for the next `current`.
+A *line* is a registry name with its own versions and `current` (`lazarus.registry.lineup`).
+`CurrentFollower` follows one line's `current`: its model's own, or (scorers) the line a
+function of Redis names on every check, `champion_line`: the model's champion, so a promotion
+moves serving to another line. It listens to the model's channel (`keys.events_channel`: the
+registry's and the lineup's notes) and the followed line's: a notification triggers a check at
+once, a poll every `poll_s` seconds catches the ones pub/sub loses while a connection is down
+(`lazarus.registry.follower.Follower`). Fetching (`get_model`: no state part), verifying and
+unpickling (the `open` function given, typically built on `opening.open_model`) happen on this
+thread; the caller takes the opened version when it suits it (`take()`), so a scorer swaps
+between batches and never waits on Redis. Redis being down never takes away what was already
+opened. A version `open` refuses (SnapshotRejected) is logged once and never retried: the
+follower waits for the next `current`. The models a scorer scores in shadow are followed by
+`lazarus.registry.lineup_follow.LineupFollower`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import redis
 
-from lazarus.errors import SnapshotRejected
-from lazarus.registry.opening import NotLearnedEnough
+from lazarus.registry.follower import Follower, FollowStats, Offer
+from lazarus.registry.lineup import Lineup
 from lazarus.registry.redis_store import RedisSnapshotStore
-from lazarus.registry.safe_pickle import ModuleNotLoadable
 from lazarus.registry.sealing import SealedSnapshot
-from lazarus.settings import redact_url
+
+__all__ = ["CurrentFollower", "FollowStats", "LineOf", "Offer", "Opener", "champion_line"]
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST_S = 0.2
-BACKOFF_MAX_S = 5.0
+MAX_NOTES = 1000
+"""Notifications remembered for the reason of a swap (`CurrentFollower.take_why`)."""
 
 T = TypeVar("T")
 
-Opener = Callable[[SealedSnapshot, int], T]
-"""Verify and unpickle a fetched version (sealed, version number); SnapshotRejected to refuse."""
+Opener = Callable[[SealedSnapshot, str, int], T]
+"""Verify and unpickle a fetched version (sealed, line, version); SnapshotRejected to refuse."""
+LineOf = Callable[[redis.Redis], str]
+"""Which line to follow, read with the follower's client on every check."""
+
+WHY = {"promote": "promoted", "rollback": "rolled back", "publish": "published"}
+"""A notification's action, as a swap's reason."""
 
 
-@dataclass
-class FollowStats:
-    refused: int = 0
-    """Versions `open` refused."""
-    last_refused_at: float | None = None
-    """When `open` last refused a version (epoch s); None: never."""
-    redis_errors: int = 0
-    redis_up: bool = False
-    refused_versions: dict[int, str] = field(default_factory=dict)
-    """Each refused version and why (never retried)."""
-    last_load_ms: float = 0.0
-    """Fetch, verify and open of the last version taken, in milliseconds."""
+def champion_line(prefix: str, model: str) -> LineOf:
+    """`model`'s champion line (`Lineup.champion`: `model` itself unless a challenger won)."""
+    return lambda client: Lineup(client, prefix).champion(model)
 
 
-class CurrentFollower(threading.Thread, Generic[T]):
-    """A daemon thread that follows `model`'s `current` in the Redis at `redis_url` (keys under
-    `prefix`) and opens each new version with `open`; `poll_s` seconds between polls.
-    With `notifications` False it only polls (for Redis setups without pub/sub)."""
+class CurrentFollower(Follower, Generic[T]):
+    """Follows `current` of `model`'s line, or of the line `line(client)` names on every check
+    (`champion_line`), and opens each new (line, version) with `open`; `poll_s` seconds between
+    polls. It listens to `model`'s channel (the lineup's notes) and the followed line's."""
 
     def __init__(
         self,
@@ -68,121 +64,99 @@ class CurrentFollower(threading.Thread, Generic[T]):
         open: Opener[T],
         poll_s: float,
         *,
+        line: LineOf | None = None,
         notifications: bool = True,
         name: str | None = None,
     ) -> None:
-        super().__init__(name=name or f"current-follower-{model}", daemon=True)
-        self._url = redis_url
-        self._prefix = prefix
-        self._model = model
+        super().__init__(
+            redis_url,
+            prefix,
+            model,
+            poll_s,
+            notifications=notifications,
+            name=name or f"current-follower-{model}",
+        )
         self._open = open
-        self._poll_s = poll_s
-        self._notifications = notifications
-        self._stop_event = threading.Event()
-        self._lock = threading.Lock()
-        self._ready: T | None = None
-        self._offered: int | None = None
-        """The version last handed to (or waiting for) the scoring loop."""
-        self.stats = FollowStats()
-        self.wakeups = threading.Event()
-        """Set whenever a new model is ready (the scoring loop may wait on it)."""
+        self._line_of = line
+        self._ready: tuple[T, str] | None = None
+        self._offered: Offer | None = None
+        """The (line, version) last handed to (or waiting for) the scoring loop."""
+        self._notes: dict[tuple[str, int | None], str] = {}
+        """(line, version) -> the action of its last notification; (line, None): the lineup's."""
 
     # -- the caller's side -------------------------------------------------------------------
 
     def take(self) -> T | None:
         """The newly opened version, once; None when there is nothing new."""
+        taken = self.take_why()
+        return None if taken is None else taken[0]
+
+    def take_why(self) -> tuple[T, str] | None:
+        """The newly opened version and why it came ('promoted', 'rolled back', 'published',
+        'champion changed' or '' when unknown), once; None when there is nothing new."""
         with self._lock:
             ready, self._ready = self._ready, None
         return ready
 
-    def stop(self) -> None:
-        self._stop_event.set()
-
     # -- follower thread ----------------------------------------------------------------------
 
-    def run(self) -> None:
-        delay = BACKOFF_FIRST_S
-        while not self._stop_event.is_set():
-            client = redis.Redis.from_url(self._url, socket_connect_timeout=1, socket_timeout=2)
-            pubsub = None
-            try:
-                store = RedisSnapshotStore(client, self._prefix)
-                if self._notifications:
-                    pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-                    pubsub.subscribe(store.channel(self._model))
-                self.check(store)  # whatever changed while we were not listening
-                if not self.stats.redis_up and self.stats.redis_errors:
-                    log.info("Redis is back; following %s again", self._model)
-                self.stats.redis_up = True
-                delay = BACKOFF_FIRST_S
-                self._follow(store, pubsub)
-            except (redis.RedisError, OSError) as exc:
-                self.stats.redis_errors += 1
-                if self.stats.redis_up or self.stats.redis_errors == 1:
-                    log.warning(
-                        "Redis at %s: %s; still serving %s, retrying (check LAZARUS_REDIS_URL "
-                        "if this lasts)",
-                        redact_url(self._url),
-                        exc,
-                        f"v{self._offered}" if self._offered else "nothing yet",
-                    )
-                self.stats.redis_up = False
-                self._stop_event.wait(delay)
-                delay = min(delay * 2, BACKOFF_MAX_S)
-            finally:
-                if pubsub is not None:
-                    with contextlib.suppress(redis.RedisError, OSError):
-                        pubsub.close()
-                client.close()
+    def channels(self) -> set[str]:
+        return {self.channel(self._model), self.channel(self.stats.line)}
 
-    def _follow(self, store: RedisSnapshotStore, pubsub: redis.client.PubSub | None) -> None:
-        next_poll = time.monotonic() + self._poll_s
-        while not self._stop_event.is_set():
-            wait = max(0.0, min(0.5, next_poll - time.monotonic()))
-            if pubsub is not None:
-                message = pubsub.get_message(timeout=wait)
-            else:
-                message = None
-                self._stop_event.wait(wait)
-            if message is not None or time.monotonic() >= next_poll:
-                self.check(store)
-                next_poll = time.monotonic() + self._poll_s
+    def heard(self, note: dict[str, Any]) -> None:
+        action, version = note.get("action"), note.get("version")
+        line = note.get("line", note.get("model"))
+        if not (isinstance(action, str) and isinstance(version, int) and isinstance(line, str)):
+            return
+        if len(self._notes) > MAX_NOTES:
+            self._notes.clear()
+        self._notes[(line, version)] = action
+        if "line" in note:  # the lineup's: a change of line
+            self._notes[(line, None)] = action
 
-    def check(self, store: RedisSnapshotStore) -> None:
-        """Open `current` if it is new and not refused before."""
-        name = self._model
-        current = store.current(name)
-        if current is None or current == self._offered:
+    def holding(self) -> str:
+        offered = self._offered
+        return f"serving {offered[0]} v{offered[1]}" if offered else "waiting for a version"
+
+    def check(self, client: redis.Redis) -> None:
+        """Open the followed line's `current` if it is new and not refused before."""
+        store = RedisSnapshotStore(client, self._prefix)
+        line = self._model if self._line_of is None else self._line_of(client)
+        self.stats.line = line
+        current = store.current(line)
+        if current is None:
+            if line != self._model and (line, 0) not in self._missing:
+                self._missing.add((line, 0))
+                log.warning(
+                    "%s's champion line %s has no current version; %s",
+                    self._model,
+                    line,
+                    self.holding(),
+                )
             return
-        if current in self.stats.refused_versions:
+        offer = (line, current)
+        if offer == self._offered or offer in self.stats.refused_lines:
             return
-        started = time.perf_counter()
-        sealed = store.get_model(name, current)
-        if sealed is None:
-            log.warning(
-                "%s v%d is current but not stored (trimmed?); waiting for the next", name, current
-            )
+        opened = self.open_checked(
+            store,
+            offer,
+            lambda sealed: self._open(sealed, line, current),
+            "Still " + (self.holding() if self._offered else "serving nothing"),
+        )
+        if opened is None:
             return
-        try:
-            opened = self._open(sealed, current)
-        except SnapshotRejected as exc:
-            self.stats.refused += 1
-            self.stats.last_refused_at = time.time()
-            self.stats.refused_versions[current] = str(exc)
-            log.error(
-                "REFUSED %s v%d: %s. Still serving %s. %s",
-                name,
-                current,
-                exc,
-                f"v{self._offered}" if self._offered else "nothing",
-                exc.hint
-                if isinstance(exc, NotLearnedEnough | ModuleNotLoadable)
-                else "Check the trainer's signing key (LAZARUS_SIGNING_PUBLIC_KEY here) and "
-                f"`lazarus models verify {name}`",
-            )
-            return
-        self.stats.last_load_ms = (time.perf_counter() - started) * 1000
+        why = self._why(offer)
         with self._lock:
-            self._ready = opened
-            self._offered = current
+            self._ready = (opened, why)
+            self._offered = offer
         self.wakeups.set()
+
+    def _why(self, offer: Offer) -> str:
+        line = offer[0]
+        action = self._notes.pop(offer, None)
+        changed = self._offered is not None and self._offered[0] != line
+        if changed:
+            action = self._notes.pop((line, None), action)
+        if action is not None:
+            return WHY.get(action, action)
+        return "champion changed" if changed else ""

@@ -15,10 +15,13 @@ own a prefix. The layouts:
     {prefix}:model:{name}:current         int     the version scorers serve
     {prefix}:model:{name}:pinned          int     set by a rollback, cleared by a promote
     {prefix}:model:{name}:audit           stream  every move of `current`
+    {prefix}:model:{name}:keep            int     a version the lifecycle needs (the rollback
+                                                  guard's baseline): never pruned
     {prefix}:model:{name}:events          pub/sub JSON {"model", "version", "action"}
     {prefix}:lineup:{name}:champion       string  the line scorers serve on the model's score topic
                                                   (a registry name; absent: the model itself)
     {prefix}:lineup:{name}:challengers    set     the challenger lines scored in shadow
+    {prefix}:lineup:{name}:generations    hash    line -> how often its model started afresh
     {prefix}:lineup:{name}:baseline       string  JSON {"line", "version", "since"}: what the
                                                   rollback guard compares current against
     {prefix}:lineup:{name}:held           string  set by an automatic rollback of a promotion:
@@ -55,6 +58,7 @@ SNAPSHOT_SUFFIXES = (
     ":pinned",
     ":audit",
     ":events",
+    ":keep",
 )
 """What follows `model_base` in a snapshot key (`:v` and `:staging:` take a version)."""
 
@@ -112,6 +116,11 @@ def pinned_key(prefix: str, model: str) -> str:
     return f"{model_base(prefix, model)}:pinned"
 
 
+def keep_key(prefix: str, model: str) -> str:
+    """A version of `model` the rotation must keep: the rollback guard's baseline."""
+    return f"{model_base(prefix, model)}:keep"
+
+
 def audit_key(prefix: str, model: str) -> str:
     return f"{model_base(prefix, model)}:audit"
 
@@ -123,7 +132,16 @@ def events_channel(prefix: str, model: str) -> str:
 
 # -- the lineup: champion, challengers, baseline (`lazarus.registry.lineup`) ----------------
 
-LINEUP_FIELDS = ("champion", "challengers", "baseline", "held", "drift", "action", "gate")
+LINEUP_FIELDS = (
+    "champion",
+    "challengers",
+    "generations",
+    "baseline",
+    "held",
+    "drift",
+    "action",
+    "gate",
+)
 """What follows `lineup_key(prefix, model, ...)`."""
 
 

@@ -62,6 +62,12 @@ class Lineup:
         members = cast(set[bytes], self._r.smembers(self._key(model, "challengers")))
         return sorted(n for n in map(_text, members) if n != champion)
 
+    def generations(self, model: str) -> dict[str, int]:
+        """Line -> how often its model started afresh (a drift's fresh start or reset): a
+        line's paired comparisons start again at each new generation."""
+        raw = cast(dict[bytes, bytes], self._r.hgetall(self._key(model, "generations")))
+        return {_text(k): int(v) for k, v in raw.items()}
+
     def baseline(self, model: str) -> Baseline | None:
         raw = self._r.get(self._key(model, "baseline"))
         if raw is None:
@@ -85,12 +91,24 @@ class Lineup:
         if line != model:
             self._r.sadd(self._key(model, "challengers"), line)
 
+    def new_generation(self, model: str, line: str) -> int:
+        """`line`'s model started afresh; returns its generation (1 the first time)."""
+        return int(self._r.hincrby(self._key(model, "generations"), line, 1))
+
     def leave(self, model: str, line: str) -> None:
         self._r.srem(self._key(model, "challengers"), line)
 
     def set_baseline(self, model: str, line: str, version: int) -> None:
+        """The version the rollback guard compares `current` against; the registry's rotation
+        keeps it (`keys.keep_key`) while it is the baseline."""
+        before = self.baseline(model)
         body = {"line": line, "version": version, "since": time.time()}
-        self._r.set(self._key(model, "baseline"), json.dumps(body))
+        with self._r.pipeline() as pipe:
+            if before is not None and before.line != line:
+                pipe.delete(keys.keep_key(self._prefix, before.line))
+            pipe.set(keys.keep_key(self._prefix, line), version)
+            pipe.set(self._key(model, "baseline"), json.dumps(body))
+            pipe.execute()
         self._notify(model, "baseline", line, version)
 
     def write(

@@ -180,7 +180,9 @@ class RedisSnapshotStore:
         serving, pinned = self.current(model), self.pinned(model)
         if servable and pinned is None and version > (serving or 0):
             serving = version
-        return dropped(stored, policy, current=serving, pinned=pinned, newest=version)
+        kept = self._r.get(keys.keep_key(self._prefix, model))
+        gone = dropped(stored, policy, current=serving, pinned=pinned, newest=version)
+        return [v for v in gone if kept is None or v != int(kept)]
 
     def get(self, model: str, version: int) -> SealedSnapshot | None:
         """Everything stored for a version: manifest, signature, state and model parts."""

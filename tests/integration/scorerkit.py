@@ -18,6 +18,7 @@ from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
 from lazarus.registry.sealing import SealedSnapshot
 from lazarus.registry.signing import Signer, signer_from, verifier_from
 from lazarus.schemas import Outcome
+from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.manifest import SnapshotManifest
 from lazarus.schemas.models import HABITAT
 from lazarus.schemas.scores import Score
@@ -32,12 +33,13 @@ from tests.integration.trainerkit import START, store_of
 
 
 class ModelMaker:
-    """Trains a habitat learner in memory and publishes signed versions of it, as a trainer would."""
+    """Trains a habitat learner in memory and publishes signed versions of it, as a trainer would;
+    `line`: as another line of habitat (a challenger's registry name), else habitat's own."""
 
-    def __init__(self, settings: Settings, seed: int = 11) -> None:
+    def __init__(self, settings: Settings, seed: int = 11, line: str | None = None) -> None:
         self.settings = settings
         self.signer: Signer = signer_from(settings)
-        self.spec = habitat()
+        self.spec = habitat() if line is None else habitat().replace(name=line)
         self.learner = Learner(self.spec)
         self._stream = iter(
             SensorNetwork(SimConfig(seed=seed, fault_rate=0.0, label_delay_s=0), START)
@@ -85,9 +87,11 @@ class ModelMaker:
 
 
 @contextmanager
-def running_scorer(settings: Settings, **kwargs: Any) -> Iterator[ScorerApp]:
+def running_scorer(
+    settings: Settings, contract: ModelContract = HABITAT, **kwargs: Any
+) -> Iterator[ScorerApp]:
     """A ScorerApp stepping in a background thread until the block ends; then a clean stop."""
-    app = ScorerApp(settings, HABITAT, verifier_from(settings), **kwargs)
+    app = ScorerApp(settings, contract, verifier_from(settings), **kwargs)
     app.start(30)
     stop = threading.Event()
     errors: list[BaseException] = []

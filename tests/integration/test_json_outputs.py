@@ -31,6 +31,7 @@ RUNS = [
     ["models", "show", "habitat"],
     ["models", "history", "habitat"],
     ["models", "verify", "habitat"],
+    ["models", "gate", "habitat"],
     ["lag"],
     ["dlq", "inspect"],
     ["dlq", "replay"],
@@ -135,6 +136,9 @@ def test_every_json_output_matches_its_schema(settings: Settings, topics: list[s
     shown = seen["models show habitat"]
     assert shown["version"] == 1 and is_utc(shown["created_at"])
     assert seen["models list"][0]["versions"] == [1, 2]
+    gate = seen["models gate habitat"]  # no quality monitor ran: nothing judged yet
+    assert gate["champion"] == {"line": "habitat", "version": 1}
+    assert gate["guard"]["state"] == "unjudged" and gate["policy"]["guard"]["margin"] == 0.02
     assert is_utc(seen["models list"][0]["created_at"])
     assert shown["served_quality"]["segments"]["site_id=s1"]["n"] == 40
     assert shown["served_quality_all_versions"]["updated_at"] == "2023-11-14T22:13:20Z"

@@ -98,3 +98,21 @@ def test_promtool_would_catch_a_broken_rule(tmp_path: Path) -> None:
     result = promtool("test", "rules", RULE_TESTS.name, cwd=tmp_path)
     assert result.returncode != 0
     assert "LazarusModelStale" in result.stdout + result.stderr
+
+
+def test_the_drift_alert_catches_a_models_first_drift(tmp_path: Path) -> None:
+    """A trainer exports `lazarus_drift_total` once it counts a drift, so the series starts at
+    1 and increase() alone never sees the first drift: the same tests fail without the rule's
+    second term (a counter above 0 that was not there 10 minutes earlier)."""
+    second_term = (
+        "\n          or\n          sum by (model, source) (\n"
+        '            lazarus_drift_total{source=~"prequential|served"}\n'
+        "              unless lazarus_drift_total offset 10m\n"
+        "          ) > 0"
+    )
+    assert second_term in RULES.read_text()
+    (tmp_path / RULES.name).write_text(RULES.read_text().replace(second_term, ""))
+    (tmp_path / RULE_TESTS.name).write_text(RULE_TESTS.read_text())
+    result = promtool("test", "rules", RULE_TESTS.name, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "LazarusDriftDetected, time: 8m" in result.stdout + result.stderr

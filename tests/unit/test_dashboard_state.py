@@ -265,6 +265,9 @@ def test_model_view_without_served_outcomes_says_so() -> None:
         "previous": 1,
         "reason": "trainer published",
         "actor": "trainer",
+        "line": None,
+        "previous_line": None,
+        "evidence": None,
     }
     assert view["timeline"][1]["previous"] is None  # nothing before v1
 

@@ -13,6 +13,7 @@ from confluent_kafka import KafkaError, KafkaException, Message
 from lazarus.kafka.transactional import TransactionalConsumer
 from lazarus.kafka.txn_calls import bounded, txn_call
 from lazarus.scorer.delivery import Counters, producer_options
+from lazarus.scorer.shadow import ShadowScorer
 from lazarus.settings import Settings
 
 
@@ -51,12 +52,22 @@ def test_an_aborted_batch_of_one_names_its_input_and_why() -> None:
 
 def test_an_abort_puts_back_the_counts_of_the_transaction() -> None:
     letters = SimpleNamespace(count=2, by_origin={"in": 2}, discard_refused=lambda: None)
-    app = SimpleNamespace(scored=10, in_by_topic={"in": 12}, dead_letters=letters)
+    shadow = ShadowScorer("shadow")
+    shadow.published[("m.fresh", "challenger")] = 10
+    app = SimpleNamespace(
+        scored=10,
+        in_by_topic={"in": 12},
+        dead_letters=letters,
+        scoring=SimpleNamespace(shadow=shadow),
+    )
     counts = Counters(cast(Any, app))
     counts.keep()
     app.scored, letters.count = 25, 3
     app.in_by_topic["in"] = 28
     letters.by_origin["in"] = 3
+    shadow.published[("m.fresh", "challenger")] = 25
+    shadow.published[("m", "baseline")] = 15
+    shadow.failed = 1
     assert counts.restore() is None, "no dead letter was refused for good"
     assert (app.scored, app.in_by_topic, letters.count, letters.by_origin) == (
         10,
@@ -64,6 +75,8 @@ def test_an_abort_puts_back_the_counts_of_the_transaction() -> None:
         2,
         {"in": 2},
     )
+    assert shadow.published == {("m.fresh", "challenger"): 10, ("m", "baseline"): 0}
+    assert shadow.failed == 0
 
 
 def test_only_exactly_once_producers_are_transactional_each_with_its_own_id() -> None:

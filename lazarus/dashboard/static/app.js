@@ -103,7 +103,8 @@
     },
   });
 
-  window.lazarusCharts = { lag: lagChart, throughput: throughputChart };
+  const modelCharts = {};  // model -> its quality chart, kept across redraws (one per canvas)
+  window.lazarusCharts = { lag: lagChart, throughput: throughputChart, models: modelCharts };
 
   // null when a sample is fresh, else how old it is ("37 s old"): lazarus/lag_text.py's rule.
   function staleness(sampledAt, state) {
@@ -194,7 +195,180 @@
       num(q.learned_before_served + q.position_unknown) + " not judged";
   }
 
-  function drawModel(m) {
+  // ---- a model's lifecycle (lazarus/lifecycle_view.py shapes it; the page only draws) ---------
+
+  const HELD = "held: no automatic promotion until an operator promotes a line";  // lazarus/lifecycle_health.py
+  const BETTER_BY = "how much better the challenger is than the champion (the baseline row: the " +
+    "version served than the baseline), in the judged metric's unit, with its confidence interval";
+
+  // 3 significant digits, as Python's "%.3g" (lazarus/lifecycle_text.py): 0.038, -0.01, +0.021
+  function g3(v, withSign) {
+    if (v === null || v === undefined) return "–";
+    const x = parseFloat(Number(v).toPrecision(3));
+    return (withSign && x >= 0 ? "+" : "") + String(x);
+  }
+
+  function betterBy(cmp) {
+    if (!cmp || cmp.difference === null || cmp.difference === undefined) return "–";
+    const level = cmp.confidence ? g3(cmp.confidence * 100) + "% " : "";
+    return g3(cmp.difference, true) + " (" + level + "CI " + g3(cmp.low, true) + ".." + g3(cmp.high, true) + ")";
+  }
+
+  function judged(events, minEvents) {
+    if (events === null || events === undefined) return "–";
+    return minEvents ? num(events) + " of " + num(minEvents) : num(events);
+  }
+
+  function verdict(state, reason, prefix) {
+    if (!state) return "not judged yet";
+    return (prefix || "") + state + (reason ? ": " + reason : "");
+  }
+
+  function versionText(v) {
+    return v === null || v === undefined ? "–" : "v" + v;
+  }
+
+  function ago(at, now) {
+    return at ? stamp(at) + " (" + duration(now - at) + " ago)" : "–";
+  }
+
+  function lifecycleRow(line, as, version, judgedText, betterText, verdictText, state) {
+    return el("tr", { "data-line": line, "data-as": as, class: state ? "verdict-" + state : null },
+      el("td", { text: line }), el("td", { text: as }),
+      el("td", { class: "num", text: versionText(version) }),
+      el("td", { class: "num", text: judgedText }),
+      el("td", { class: "num", text: betterText }),
+      el("td", { class: "details", text: verdictText }));
+  }
+
+  function drawLifecycle(life, now) {
+    const rows = [lifecycleRow(life.champion.line, "champion", life.champion.version, "", "", "serving")];
+    for (const c of life.challengers) {
+      rows.push(lifecycleRow(c.line, "challenger", c.version, judged(c.events, c.min_events),
+        betterBy(c.comparison), verdict(c.state, c.reason), c.state));
+    }
+    const base = life.baseline, guard = life.guard;
+    if (base || guard) {
+      const g = guard || {};
+      rows.push(lifecycleRow(base ? base.line : "–", "baseline", base ? base.version : null,
+        guard ? judged(g.events, g.min_events) : "–", betterBy(g.comparison), verdict(g.state, g.reason, "guard "), g.state));
+    }
+    const table = el("table", { class: "lifecycle" },
+      el("thead", {}, el("tr", {},
+        el("th", { text: "line" }), el("th", { text: "as" }), el("th", { class: "num", text: "version" }),
+        el("th", { class: "num", text: "judged", title: "honest paired events judged, of the policy's minimum" }),
+        el("th", { class: "num", text: "better by", title: BETTER_BY }),
+        el("th", { text: "verdict" }))),
+      el("tbody", {}, ...rows));
+    const drift = life.last_drift, action = life.last_action;
+    return el("div", { class: "lifecycle" },
+      el("h3", { text: "Lifecycle" + (life.metric ? " · judged by " + life.metric : "") +
+        (life.judged_at ? " · " + duration(now - life.judged_at) + " ago" : " · not judged yet") }),
+      el("div", { class: "scroll" }, table),
+      life.challengers.length ? null : el("p", { class: "note no-challengers", text: "no challengers" }),
+      life.held ? el("p", { class: "held bad", text: HELD }) : null,
+      el("p", { class: "last-drift" }, el("span", { class: "label", text: "last drift: " }),
+        drift ? ago(drift.at, now) + " on " + (drift.line || "?") + ": " + drift.summary + "; " + drift.did : "none yet"),
+      el("p", { class: "last-action" }, el("span", { class: "label", text: "last automatic action: " }),
+        action ? action.kind + " " + (action.line || "?") + (action.version === null ? "" : " v" + action.version) +
+          ", " + ago(action.at, now) : "none yet"),
+      action ? el("p", { class: "evidence details", text: "evidence: " + action.summary +
+        (action.reason ? " · reason: " + action.reason : "") }) : null);
+  }
+
+  // ---- a model's quality over its versions, with the last drift and action marked ------------
+
+  // Vertical lines at given x values (epoch s): options.plugins.lazarusMarkers.marks.
+  const markersPlugin = {
+    id: "lazarusMarkers",
+    afterDatasetsDraw(chart, args, opts) {
+      const { ctx, chartArea: area, scales } = chart;
+      ((opts && opts.marks) || []).forEach((mark, i) => {
+        const px = scales.x.getPixelForValue(mark.at);
+        if (!(px >= area.left - 1 && px <= area.right + 1)) return;
+        ctx.save();
+        ctx.strokeStyle = ctx.fillStyle = mark.color;
+        ctx.lineWidth = 2;
+        ctx.setLineDash([5, 4]);
+        ctx.beginPath(); ctx.moveTo(px, area.top); ctx.lineTo(px, area.bottom); ctx.stroke();
+        ctx.font = "12px system-ui, sans-serif";
+        const width = ctx.measureText(mark.label).width;
+        // labels stack, so marks at nearly the same time stay readable
+        ctx.fillText(mark.label, Math.max(area.left, Math.min(px + 4, area.right - width)), area.top + 12 + 14 * i);
+        ctx.restore();
+      });
+    },
+  };
+
+  const MARK_COLORS = { drift: "#c0392b", promote: "#b7791f", rollback: "#6b46c1" };
+
+  function qualitySeries(m, metricName) {
+    const rolling = m.versions.some((v) => v.rolling[metricName] !== null && v.rolling[metricName] !== undefined);
+    const points = (pick) => m.versions.filter((v) => v.created_at && pick(v) !== null && pick(v) !== undefined)
+      .map((v) => ({ x: v.created_at, y: pick(v), version: v.version })).sort((a, b) => a.x - b.x);
+    return [
+      { label: m.model + (rolling ? " prequential (recent)" : " prequential"),
+        data: points((v) => (rolling ? v.rolling : v.prequential)[metricName]) },
+      { label: m.model + " served", data: points((v) => (v.served_n > 0 ? v.served[metricName] : null)) },
+    ];
+  }
+
+  function qualityMarks(life) {
+    const marks = [];
+    if (life && life.last_drift && life.last_drift.at) {
+      marks.push({ kind: "drift", at: life.last_drift.at, color: MARK_COLORS.drift,
+        label: "drift (" + (life.last_drift.source || "?") + ")" });
+    }
+    if (life && life.last_action && life.last_action.at) {
+      const kind = life.last_action.kind;
+      marks.push({ kind: kind, at: life.last_action.at, color: MARK_COLORS[kind] || "#2c7a7b", label: kind });
+    }
+    return marks;
+  }
+
+  function drawQuality(m, models) {
+    const life = m.lifecycle;
+    const metricName = (life && life.metric && m.metrics.includes(life.metric)) ? life.metric : m.metrics[0];
+    let entry = modelCharts[m.model];
+    if (!entry) {
+      const canvas = el("canvas", { "aria-label": "quality of " + m.model + " over its versions" });
+      const box = el("div", { class: "chart quality-chart", "data-model": m.model }, canvas);
+      const chart = new Chart(canvas, {
+        type: "line",
+        data: { datasets: [] },
+        plugins: [markersPlugin],
+        options: {
+          ...common,
+          parsing: false,
+          elements: { point: { radius: 3 }, line: { borderWidth: 2, tension: 0 } },
+          interaction: { mode: "nearest", intersect: false },
+          scales: {
+            x: { type: "linear", ticks: { maxTicksLimit: 6, maxRotation: 0, callback: (v) => clock(v) } },
+            y: { title: { display: true, text: "" } },
+          },
+          plugins: { ...common.plugins, lazarusMarkers: { marks: [] },
+            tooltip: { callbacks: { title: (items) => items.length ? "v" + items[0].raw.version + " · " + stamp(items[0].raw.x) : "" } } },
+        },
+      });
+      entry = modelCharts[m.model] = { box, chart };
+    }
+    const lines = [m, ...models.filter((o) => o.line_of === m.model)];
+    const datasets = lines.flatMap((line) => qualitySeries(line, metricName)).filter((d) => d.data.length);
+    datasets.forEach((d, i) => Object.assign(d, { borderColor: COLORS[i % COLORS.length], backgroundColor: COLORS[i % COLORS.length] }));
+    const marks = qualityMarks(life);
+    const xs = [...datasets.flatMap((d) => d.data.map((p) => p.x)), ...marks.map((k) => k.at)];
+    const chart = entry.chart;
+    chart.data.datasets = datasets;
+    chart.options.plugins.lazarusMarkers.marks = marks;
+    const pad = xs.length ? Math.max(1, 0.05 * (Math.max(...xs) - Math.min(...xs))) : 0;
+    chart.options.scales.x.min = xs.length ? Math.min(...xs) - pad : undefined;
+    chart.options.scales.x.max = xs.length ? Math.max(...xs) + pad : undefined;
+    chart.options.scales.y.title.text = metricName || "";
+    chart.update();
+    return entry.box;
+  }
+
+  function drawModel(m, state) {
     const head = el("div", { class: "model-head" },
       el("h2", { text: m.model }),
       fact("current", m.current ? "v" + m.current : "none", { "data-current": m.current || "" , class: "value current-version" }),
@@ -205,13 +379,16 @@
         ? m.served_by.map((s) => (s.version === null ? "waiting" : "v" + s.version)).join(", ") + " (" + m.served_by.length + " scorer" + (m.served_by.length > 1 ? "s" : "") + ")"
         : "no scorer"),
       m.served_overall ? fact("served, all versions", servedOverall(m.served_overall),
-        { class: "value served-overall", title: WORSE_BY }) : null);
+        { class: "value served-overall", title: WORSE_BY }) : null,
+      m.line_of ? fact("line of", m.line_of, { class: "value line-of" }) : null);
 
     const timeline = el("ol", { class: "timeline" }, ...m.timeline.map((t) =>
       el("li", { class: t.action },
-        el("div", {}, el("strong", { text: t.action + " v" + t.version }),
-          t.previous ? " (from v" + t.previous + ")" : "", " by " + (t.actor || "?")),
-        el("div", { class: "when", text: stamp(t.at) + (t.reason ? " — " + t.reason : "") }))));
+        el("div", {}, el("strong", { text: t.action + " " + (t.line ? t.line + (t.version ? " v" + t.version : "") : "v" + t.version) }),
+          t.previous ? " (from v" + t.previous + ")" : "", t.previous_line ? " (from " + t.previous_line + ")" : "",
+          " by " + (t.actor || "?")),
+        el("div", { class: "when", text: stamp(t.at) + (t.reason ? " — " + t.reason : "") }),
+        t.evidence ? el("div", { class: "when evidence", text: "evidence: " + t.evidence }) : null)));
 
     const names = m.metrics;
     const groupRow = el("tr", { class: "group" },
@@ -250,6 +427,10 @@
 
     return el("section", { class: "card", "data-model": m.model, id: "model-" + m.model },
       head,
+      m.lifecycle ? drawLifecycle(m.lifecycle, state.now) : null,
+      m.line_of ? null : el("h3", {}, "Quality over versions ",
+        el("span", { class: "muted", text: "each version at its creation, its lines beside it; the last drift and automatic action marked" })),
+      m.line_of ? null : drawQuality(m, state.models),
       el("h3", { text: "Versions" }),
       m.quality_note ? el("p", { class: "note quality-note", text: m.quality_note }) : null,
       el("div", { class: "scroll" }, table),
@@ -257,14 +438,17 @@
       m.timeline.length ? timeline : el("p", { class: "note", text: "no move of current recorded" }));
   }
 
-  function drawModels(models) {
+  function drawModels(models, state) {
     const box = document.getElementById("models");
     if (!models.length) {
       box.replaceChildren(el("section", { class: "card" }, el("h2", { text: "Models" }),
         el("p", { class: "note", text: "no model has been published yet (is a trainer running?)" })));
       return;
     }
-    box.replaceChildren(...models.map(drawModel));
+    box.replaceChildren(...models.map((m) => drawModel(m, state)));
+    for (const name of Object.keys(modelCharts)) {  // a model no longer in the registry
+      if (!models.some((m) => m.model === name)) { modelCharts[name].chart.destroy(); delete modelCharts[name]; }
+    }
   }
 
   // ---- status --------------------------------------------------------------------------------
@@ -325,7 +509,7 @@
     drawThroughput(state.throughput);
     drawRoles(state.roles);
     drawDeadLetters(state.dead_letters);
-    drawModels(state.models);
+    drawModels(state.models, state);
     drawHealth(state.health);
     drawStatus(state, null);
   }
