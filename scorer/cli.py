@@ -37,6 +37,9 @@ No Redis at start is exit 1 naming LAZARUS_REDIS_URL; Redis going away later is
 logged, and the worker goes on scoring with the model it has.
 Until a version that has learned the model's min_learned events is current,
 workers wait; a version that learned fewer is refused.
+Each worker serves the champion line (MODEL, or the challenger the quality
+monitor promoted) and scores every challenger line, and the rollback guard's
+baseline, in shadow to lazarus.shadow_scores.v1 (docs/lifecycle.md).
 
 Every score names the model version that made it and the offsets that version
 was trained through. An input's offset is committed only after its score is

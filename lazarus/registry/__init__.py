@@ -4,14 +4,17 @@ What it holds, module by module:
 
     keys         every Redis key Lazarus writes (the registry's, heartbeats, quality)
     sealing      seal/verify/unseal: pickle, digest and sign a snapshot; check before unpickling
-    canonical    canonical pickles: the same model gives the same bytes (model_sha256)
     canonical    canonical pickling: the same state gives the same bytes (and digest)
     signing      Ed25519 signer (trainer) and verifier (scorers, `lazarus models verify`)
     safe_pickle  the allowlisting unpickler: the second wall after the signature
     retention    which versions stay: the last K, one per minute, hour and day (pure)
     store        the `SnapshotStore` protocol and `MemorySnapshotStore` (unit tests)
     redis_store  `RedisSnapshotStore`: the protocol in Redis, atomic by Lua script
-    follow       `CurrentFollower`: a thread that follows `current` (notification + poll)
+    follow       `CurrentFollower`: a thread that follows `current` of a model's champion
+                 line (notification + poll); `follower` the thread's shared loop
+    lineup       a model's lineup: champion line, challengers, the rollback guard's baseline,
+                 generations, drift/action/gate records; promotion and rollback across lines
+    lineup_follow  `LineupFollower`: a scorer's view of the challengers and the baseline
     opening      `open_model`: every check a served version passes, then the unpickle
     reach        rollback reach through the protocol: each stored version's age and why it stays
 
