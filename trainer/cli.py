@@ -7,6 +7,7 @@ import click
 from lazarus.cli.context import CliContext, pass_cli
 from lazarus.model_topics import ensure_model_topics
 from lazarus.schemas.specfile import is_spec_file
+from lazarus.stopsignal import StopRequested
 from lazarus.trainer.checkpoint import Cadence
 from lazarus.trainer.run import run
 from lazarus.trainer.specs import ModelSpec, load_spec
@@ -79,6 +80,7 @@ def train(
     """Run the incremental trainer of MODEL: delayed-label join, test-then-train, signed snapshots."""
     settings = cli.settings
     spec = _with_min_learned(load_spec(model), min_learned)
+    stop = StopRequested.install()  # before any work: a SIGTERM during start-up stops cleanly
     if is_spec_file(model):
         created = ensure_model_topics(settings, spec.contract, timeout)
         for topic in (t for t, made in created.items() if made):
@@ -93,6 +95,7 @@ def train(
         from_beginning=from_beginning,
         timeout=timeout,
         report=lambda line: cli.err.print(line, highlight=False),
+        stop=stop,
     )
 
 

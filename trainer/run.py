@@ -31,6 +31,7 @@ def run(
     from_beginning: bool = False,
     timeout: float = 120.0,
     report: Callable[[str], None] | None = None,
+    stop: StopRequested | None = None,
 ) -> int:
     """Train `spec` until SIGINT or SIGTERM, then publish a final snapshot; returns the exit
     code (0, or 1 when the final snapshot could not be published).
@@ -38,14 +39,15 @@ def run(
     `cadence` says when to snapshot; `from_beginning` ignores snapshots and rereads from offset
     0; `timeout` (seconds) bounds the wait for Redis (at most `redisconn.START_TIMEOUT_S`) and
     Kafka. Heartbeats and the /metrics server run for the life of the loop. `report(line)` gets
-    one summary line at the end (logged when None). Raises ServiceUnavailable (no Redis, Kafka or topics),
+    one summary line at the end (logged when None); `stop`: the SIGINT/SIGTERM handler the
+    caller installed before its own start-up work (installed here when None). Raises ServiceUnavailable (no Redis, Kafka or topics),
     TopicsRecreated, the signing key's ConfigError, or UnservableModel (a ConfigError: scorers
     would refuse the model, checked first with a fresh one and then at every publish), each a
     LazarusError.
     """
     check_fresh(spec, settings.snapshot_modules)  # before any service: in the first second
     signer = signer_from(settings)
-    stop = StopRequested.install()
+    stop = stop or StopRequested.install()
     client = redisconn.require(
         settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
     )

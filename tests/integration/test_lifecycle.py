@@ -152,7 +152,7 @@ def wait_for(lineup: Lineup, predicate: Callable[[], bool], timeout: float, what
 
 
 def history(s: Settings, model: str) -> list[dict[str, str]]:
-    return store_of(s).history(model, limit=200)
+    return store_of(s).history(model, limit=1000)  # every publish is in it too
 
 
 @pytest.mark.timeout(420)
