@@ -6,7 +6,7 @@ readings), `--events` long, once with the concept drift at reading `--drift-at` 
 without; the built-in habitat pipeline learns it test-then-train. Its 0/1 errors go to ADWIN
 and to Page-Hinkley (`lazarus.trainer.drift.ErrorDrift`), its feature rows to the KS test
 (`FeatureDrift`) without the cyclic time features, as the trainer feeds it
-(`lazarus.trainer.learner.CYCLIC`), all with `DriftPolicy()`'s defaults. Reported per seed,
+(`lazarus.trainer.feature_drift.CYCLIC`), all with `DriftPolicy()`'s defaults. Reported per seed,
 then median and max:
 
 - delay: labelled events after the drift point until a detector's first detection after it
@@ -39,7 +39,7 @@ from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
 from lazarus.schemas.lifecycle import DriftPolicy
 from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
 from lazarus.trainer.drift import ErrorDrift, FeatureDrift
-from lazarus.trainer.learner import CYCLIC
+from lazarus.trainer.feature_drift import CYCLIC
 from lazarus.trainer.specs import habitat
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

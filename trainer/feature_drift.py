@@ -83,12 +83,18 @@ def ks_statistic(reference: np.ndarray, recent: np.ndarray) -> float:
     return float(np.abs(gaps).max()) / len(reference)
 
 
+CYCLIC = frozenset(("hour_sin", "hour_cos", "season_sin", "season_cos"))
+"""Time-of-day and season encodings: they cycle by design, so a window of them is never like
+another; the test leaves them out (it assumes exchangeable rows)."""
+
+
 class FeatureDrift:
     """Per numeric feature, the first `window` values seen (after start or a shift) against the
     last `window` values after them, by the two-sample Kolmogorov-Smirnov test every
     `window // 2` rows, at `alpha` divided by the number of features tested then (Bonferroni).
 
-    A feature missing from a row, or not a finite number, is skipped in that row: each feature
+    The time encodings (`CYCLIC`) are never tested. A feature missing from a row, or not a
+    finite number, is skipped in that row: each feature
     fills its windows at its own pace. After a shift the feature's windows fill again, the
     reference from the values after the detection, so one change is reported once: its recent
     window, when the test fired, still held values from before the change, and as a reference it
@@ -112,7 +118,7 @@ class FeatureDrift:
         self.n_rows += 1
         features = self._features
         for name, value in x.items():
-            if not isinstance(value, float | int) or not math.isfinite(value):
+            if name in CYCLIC or not isinstance(value, float | int) or not math.isfinite(value):
                 continue
             windows = features.get(name)
             if windows is None:

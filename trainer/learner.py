@@ -33,10 +33,6 @@ from lazarus.trainer.lifecycle import DriftReport, FreshLine, response
 from lazarus.trainer.rows import RowMaker
 from lazarus.trainer.specs import ModelSpec
 
-CYCLIC = frozenset(("hour_sin", "hour_cos", "season_sin", "season_cos"))
-"""Time-of-day and season encodings: they cycle by design, so a window of them is never like
-another; the feature drift test leaves them out (it assumes exchangeable rows)."""
-
 CHECKPOINT_EVERY = 1000
 """Learned events between two verified checkpoints: what a repair may have to learn again."""
 
@@ -287,9 +283,7 @@ class Learner:
         """Feed the drift detectors this learned event's features and error; act on a drift."""
         watch = self.state.drift
         assert watch is not None
-        found = watch.observe_features(
-            {k: v for k, v in x.items() if k not in CYCLIC} if CYCLIC.intersection(x) else x
-        )
+        found = watch.observe_features(x)  # the time encodings are left out there (CYCLIC)
         if y_pred is not None:
             if self._classify:
                 error = 0.0 if y_pred == y else 1.0
