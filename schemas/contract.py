@@ -24,6 +24,7 @@ from lazarus.schemas.fingerprint import schema_fingerprint
 from lazarus.schemas.labels import LabelCodec, same
 from lazarus.schemas.lifecycle import Lifecycle
 from lazarus.schemas.outcomes import OutcomeKind
+from lazarus.schemas.per_key import PerKey
 from lazarus.schemas.topics import Topic
 
 Task = Literal["classification", "regression"]
@@ -66,6 +67,9 @@ class ModelContract:
     lifecycle: Lifecycle = field(default_factory=Lifecycle, compare=False)
     """Challengers, promotion, rollback and drift (`lazarus.schemas.lifecycle`)."""
     description: str = field(default="", compare=False)
+    per_key: PerKey | None = None
+    """One model per value of a key field, trained in shards by partition
+    (`lazarus.schemas.per_key`); None: one model for every event."""
 
     def __post_init__(self) -> None:
         if self.min_learned < 1:
@@ -89,6 +93,27 @@ class ModelContract:
             raise ConfigError(f"model spec {self.name!r} needs at least one metric")
         if not all(isinstance(m, str) and m for m in self.metrics):
             raise ConfigError(f"model spec {self.name!r}: metrics are named by strings")
+        if self.per_key is not None:
+            self._check_per_key(self.per_key)
+
+    def _check_per_key(self, per_key: PerKey) -> None:
+        """A per-key model's shards learn apart: no fresh line or challenger spanning them."""
+        if self.lifecycle.drift.action == "challenger" or self.lifecycle.challenger_of:
+            raise ConfigError(
+                f"model spec {self.name!r}: a per-key model has no challenger lines "
+                "(lifecycle.drift.action 'challenger', lifecycle.challenger_of); use 'alert' "
+                "or 'reset'"
+            )
+        for topic in self.inputs:
+            columns = getattr(topic.event, "COLUMNS", ())
+            fields = (
+                [*(c.name for c in columns), "subject"] if columns else [*topic.event.model_fields]
+            )
+            if per_key.field not in fields:
+                raise ConfigError(
+                    f"model spec {self.name!r}: per_key.field {per_key.field!r} is not a field "
+                    f"of {topic.name} ({', '.join(fields)})"
+                )
 
     def _check_classes(self, classes: tuple[Any, ...]) -> None:
         if not all(isinstance(c, bool | int | float | str) for c in classes):

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.errors import ConfigError
 from lazarus.schemas.outcomes import OutcomeKind
+from lazarus.schemas.per_key import PerKey
 from lazarus.schemas.specfile import is_spec_file, read_spec_file
 from lazarus.schemas.topics import (
     GENOMIC_SAMPLES,
     HABITAT_OUTCOMES,
     HABITAT_SCORES,
+    HABITAT_SITES_SCORES,
     SENSOR_READINGS,
     VIABILITY_OUTCOMES,
     VIABILITY_SCORES,
@@ -44,8 +46,22 @@ VIABILITY = ModelContract(
     description="genomic samples -> viability",
 )
 
+HABITAT_SITES = ModelContract(
+    name="habitat_sites",
+    inputs=(SENSOR_READINGS,),
+    outcomes=HABITAT_OUTCOMES,
+    outcome_kind=OutcomeKind.HABITAT_OCCUPANCY,
+    metrics=("Accuracy", "LogLoss"),
+    scores=HABITAT_SITES_SCORES,
+    per_key=PerKey("site_id", min_history=50),
+    description="sensor readings -> habitat occupancy, one model per site (sharded trainers)",
+)
+
 BUILTIN: dict[str, ModelContract] = {c.name: c for c in (HABITAT, VIABILITY)}
 """The built-in models by name: one trainer, scorers and a quality monitor each under `lazarus up`."""
+ON_REQUEST: dict[str, ModelContract] = {HABITAT_SITES.name: HABITAT_SITES}
+"""Built-in models `lazarus up` does not start: run their roles by name (`lazarus train
+habitat_sites`; any number of trainers of a per-key model share its partitions)."""
 
 
 def load_contract(name: str) -> ModelContract:
@@ -62,6 +78,8 @@ def load_contract(name: str) -> ModelContract:
     """
     if name in BUILTIN:
         return BUILTIN[name]
+    if name in ON_REQUEST:
+        return ON_REQUEST[name]
     if is_spec_file(name):
         return read_spec_file(name).contract
     made = load_factory(name, "ModelContract")

@@ -65,3 +65,13 @@ class Score(Event):
     role: Literal["challenger", "baseline"] | None = Field(
         None, description="shadow scores only: a challenger line, or the rollback guard's baseline"
     )
+    model_key: str | None = Field(
+        None,
+        description="a per-key model's scores only: the input's key value (its per_key field); "
+        "`line` then names the shard (`model.shardN`) whose version `model_version` is",
+    )
+    route: Literal["key", "fallback"] | None = Field(
+        None,
+        description="a per-key model's scores only: the key's own model answered, or the "
+        "shard's pooled fallback (the key had learned too little)",
+    )

@@ -11,7 +11,8 @@ parts, each for whoever needs it:
   the catalogue).
 
 The optional `[lifecycle]` table (`lazarus.schemas.spec_lifecycle`) goes into the contract's
-`lifecycle`: challengers, promotion, rollback, drift.
+`lifecycle`: challengers, promotion, rollback, drift. The optional `[per_key]` table
+(`lazarus.schemas.spec_per_key`) makes it a per-key model: one model per value of a column.
 
 A wrong value, a missing key, an unknown key or table (a typo) raises `SpecFileError`, one line
 naming the file, the line and the key: `survey.toml:12: [pipeline] scale: must be true or false,
@@ -37,6 +38,7 @@ not the string 'yes'`. The format is described in docs/model-specs.md.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -49,6 +51,8 @@ from lazarus.schemas.labels import same
 from lazarus.schemas.records import MODEL_NAME, Column
 from lazarus.schemas.spec_lifecycle import KEYS as LIFECYCLE_KEYS
 from lazarus.schemas.spec_lifecycle import challenger_contract, read_lifecycle
+from lazarus.schemas.spec_per_key import KEYS as PER_KEY_KEYS
+from lazarus.schemas.spec_per_key import read_per_key
 from lazarus.schemas.spec_tables import SpecFileError, Table, Where, check_tables
 from lazarus.schemas.tabular import DEFAULT_METRICS, TASKS, TaskKind, tabular_contract
 from lazarus.schemas.tomllines import KeyLines
@@ -71,6 +75,7 @@ KEYS = {
     "pipeline": ("estimator", "scale", "params"),
     "training": ("snapshot_every", "snapshot_seconds", "label_wait_days", "metrics"),
     "lifecycle": LIFECYCLE_KEYS,
+    "per_key": PER_KEY_KEYS,
 }
 """Every table of a spec file and the keys it may hold."""
 TABLES = tuple(KEYS)
@@ -175,6 +180,7 @@ def parse_spec(text: str, path: Path | str) -> SpecFile:
     segment_fields = _segment_fields(t["model"], data)
     recipe = _recipe(t["pipeline"], t["training"], task)
     lifecycle = read_lifecycle(t["lifecycle"], model["name"])
+    per_key = read_per_key(t["per_key"])
     for table in t.values():
         table.done()
     try:
@@ -193,6 +199,11 @@ def parse_spec(text: str, path: Path | str) -> SpecFile:
     except ConfigError as exc:
         raise where.error("model", None, str(exc)) from None
     contract = challenger_contract(contract, model["name"], lifecycle, model["description"])
+    if per_key is not None:
+        try:
+            contract = dataclasses.replace(contract, per_key=per_key)
+        except ConfigError as exc:
+            raise where.error("per_key", "field", str(exc)) from None
     return SpecFile(Path(path), task, contract, data, recipe, where)
 
 

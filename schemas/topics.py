@@ -94,6 +94,9 @@ HABITAT_OUTCOMES = Topic("habitat.occupancy_outcomes.v1", Outcome, "was the coho
 VIABILITY_OUTCOMES = Topic("genomics.viability_outcomes.v1", Outcome, "did the individual survive")
 HABITAT_SCORES = Topic("habitat.scores.v1", Score, "scores of the habitat model")
 VIABILITY_SCORES = Topic("genomics.scores.v1", Score, "scores of the viability model")
+HABITAT_SITES_SCORES = Topic(
+    "habitat_sites.scores.v1", Score, "scores of the per-site habitat model (habitat_sites)"
+)
 DEAD_LETTERS = Topic("lazarus.dead_letters.v1", DeadLetter, "inputs that could not be used")
 PREQUENTIAL = Topic(
     "lazarus.prequential.v1", PrequentialRecord, "the trainers' test-then-train predictions"
@@ -110,6 +113,7 @@ ALL_TOPICS: tuple[Topic[Event], ...] = (
     VIABILITY_OUTCOMES,  # type: ignore[assignment]
     HABITAT_SCORES,  # type: ignore[assignment]
     VIABILITY_SCORES,  # type: ignore[assignment]
+    HABITAT_SITES_SCORES,  # type: ignore[assignment]
     DEAD_LETTERS,  # type: ignore[assignment]
     PREQUENTIAL,  # type: ignore[assignment]
     SHADOW_SCORES,  # type: ignore[assignment]

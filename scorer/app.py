@@ -33,6 +33,7 @@ from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backof
 from lazarus.kafka.transactional import TransactionalConsumer
 from lazarus.kafka.txn_probe import require_transactions
 from lazarus.metrics import LATENCY_BUCKETS, STATS_INTERVAL_MS, KafkaStats, RoleMetrics
+from lazarus.registry.follower import Follower
 from lazarus.registry.signing import Verifier
 from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.topics import DEAD_LETTERS, SHADOW_SCORES, Topic
@@ -56,7 +57,11 @@ class ScorerApp:
 
     `publisher` (scores and dead letters), `watcher` (verified versions of the champion line)
     and `shadow_watcher` (the challengers' and the baseline's, scored in shadow) are built from
-    `settings` unless passed in; nothing connects before `start()`."""
+    `settings` unless passed in; nothing connects before `start()`. A per-key model's scorer
+    is `scorer.keyed_app.KeyedScorerApp` (`scorer_app` picks it)."""
+
+    batch_scorer: type[BatchScorer] = BatchScorer
+    serves_shards = False
 
     def __init__(
         self,
@@ -73,6 +78,11 @@ class ScorerApp:
         if spec.scores is None:
             raise ConfigError(
                 f"model spec {spec.name!r} names no scores topic: set ModelSpec.scores"
+            )
+        if spec.per_key is not None and not self.serves_shards:
+            raise ConfigError(
+                f"{spec.name} is a per-key model: score it with lazarus.scorer.keyed_app "
+                "(`scorer_app` picks the scorer of a model)"
             )
         self.settings = settings
         self.spec = spec
@@ -111,7 +121,7 @@ class ScorerApp:
             "processing_seconds", "consume to score, per batch", LATENCY_BUCKETS
         ).labels(role=self.role)
         self.kafka_stats = KafkaStats(self.group)
-        self.scoring = BatchScorer(
+        self.scoring = self.batch_scorer(
             self._inputs,
             self.scores_topic,
             self._publisher,
@@ -173,6 +183,16 @@ class ScorerApp:
     def rebalances(self) -> int:
         return self.consumer.rebalances
 
+    @property
+    def follower(self) -> Follower:
+        """The registry follower of the served versions (its stats, its wakeups)."""
+        return self.watcher
+
+    @property
+    def followers(self) -> tuple[Follower, ...]:
+        """The registry followers started with the scorer and stopped with it."""
+        return (self.watcher, self.shadow_watcher)
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 120.0, stopped: Callable[[], bool] | None = None) -> None:
@@ -185,8 +205,8 @@ class ScorerApp:
         if self.exactly_once:
             require_transactions(self.settings)
         self._publisher.start(timeout, stopped)
-        self.watcher.start()
-        self.shadow_watcher.start()
+        for follower in self.followers:
+            follower.start()
 
     def wait_for_model(self, stopped: Callable[[], bool], timeout: float | None = None) -> bool:
         """Block until a verified model is loaded (True), or `stopped()` / `timeout` (False).
@@ -203,23 +223,13 @@ class ScorerApp:
             if now - logged > WAIT_LOG_EVERY_S:
                 logged = now
                 self._log_waiting()
-            self.watcher.wakeups.wait(0.2)
-            self.watcher.wakeups.clear()
+            self.follower.wakeups.wait(0.2)
+            self.follower.wakeups.clear()
         return False
 
     def _log_waiting(self) -> None:
         refused = self.watcher.stats.refused_versions
-        why = (
-            f"; refused: {', '.join(f'v{v} ({r})' for v, r in refused.items())}" if refused else ""
-        )
-        log.info(
-            "waiting for a verified snapshot of %s that learned %d or more events "
-            "(is its trainer running, with labels? `lazarus models list` shows what is "
-            "published)%s",
-            self.spec.name,
-            self.spec.min_learned,
-            why,
-        )
+        log.info(metrics_view.waiting(self.spec, {f"v{v}": why for v, why in refused.items()}))
 
     def subscribe(self) -> None:
         """Join the group (this connects the consumer). The configuration is read now, so a
@@ -241,10 +251,7 @@ class ScorerApp:
         self._maybe_swap()
         messages = self.consumer.consume(self.batch, POLL_S)
         if messages:
-            assert self.model is not None
-            self.scored += self.scoring.score(
-                self.model, messages, self.consumer.open, self.shadows
-            )
+            self.scored += self._score(messages)
         self._publisher.poll(0)
         self._settle()
         return len(messages)
@@ -263,10 +270,15 @@ class ScorerApp:
             )
             code = 1
         self.consumer.close()
-        self.watcher.stop()
-        self.shadow_watcher.stop()
+        for follower in self.followers:
+            follower.stop()
         self._publisher.close(1.0)
         return code
+
+    def _score(self, messages: list[Message]) -> int:
+        """Score one consumed batch; the scores published."""
+        assert self.model is not None
+        return self.scoring.score(self.model, messages, self.consumer.open, self.shadows)
 
     def _settle(self) -> None:
         """Settle failed deliveries, then store the offsets whose outputs are all settled."""

@@ -40,6 +40,10 @@ workers wait; a version that learned fewer is refused.
 Each worker serves the champion line (MODEL, or the challenger the quality
 monitor promoted) and scores every challenger line, and the rollback guard's
 baseline, in shadow to lazarus.shadow_scores.v1 (docs/lifecycle.md).
+A per-key model (habitat_sites) is served shard by shard: an input of partition
+P by the current version of MODEL.shardP, routed by its key to the key's own
+model or the shard's fallback; a partition whose shard has no version yet waits,
+unread, until one is published (docs/per-key.md).
 
 Every score names the model version that made it and the offsets that version
 was trained through. An input's offset is committed only after its score is

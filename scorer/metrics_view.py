@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from lazarus.kafka.transactional import TransactionalConsumer
 from lazarus.metrics import Sample, counted
+from lazarus.schemas.contract import ModelContract
 from lazarus.scorer.shadow import listed
 
 if TYPE_CHECKING:
@@ -39,7 +41,7 @@ def samples(app: ScorerApp) -> list[Sample]:
             "counter",
             "snapshots that failed verification",
             ids,
-            app.watcher.stats.refused,
+            app.follower.stats.refused,
         ),
         Sample("model_swaps", "counter", "model versions swapped in", ids, app.swaps),
         *shadow_samples(app),
@@ -117,9 +119,20 @@ def shadow_samples(app: ScorerApp) -> list[Sample]:
     return out
 
 
+def waiting(spec: ModelContract, refused: Mapping[str, str], what: str = "snapshot") -> str:
+    """The line a scorer logs while it waits for a version to serve: `refused` maps each
+    version refused ('v3', or a line's 'M.shard1 v3') to why."""
+    said = ", ".join(f"{v} ({r})" for v, r in refused.items())
+    return (
+        f"waiting for a verified {what} of {spec.name} that learned {spec.min_learned} or more "
+        "events (is its trainer running, with labels? `lazarus models list` shows what is "
+        f"published){'; refused: ' + said if said else ''}"
+    )
+
+
 def heartbeat(app: ScorerApp) -> dict[str, object]:
     """The fields of the scorer's heartbeat (`lazarus status`)."""
-    w = app.watcher.stats
+    w = app.follower.stats
     return {
         # not "state": the heartbeat's own field says whether the process runs
         "serving": "yes" if app.model is not None else "waiting for a snapshot",

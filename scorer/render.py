@@ -32,7 +32,8 @@ class ScoreRenderer:
     `__init__`). ValueError when the prediction, a probability or the latency is not a finite
     number (or not JSON).
     `input_id` is a validated event id (every Event's `event_id` is an Identifier: letters,
-    digits and `_.:-`), so it needs no escaping; subjects are checked.
+    digits and `_.:-`), so it needs no escaping; subjects are checked. A per-key model's score
+    also carries `model_key` (the input's key value) and `route` ("key" or "fallback").
     """
 
     def __init__(
@@ -85,6 +86,9 @@ class ScoreRenderer:
         probabilities: dict[Any, float] | None,
         scored_at: str,
         latency_ms: float,
+        *,
+        model_key: str | None = None,
+        route: str | None = None,
     ) -> tuple[str, bytes]:
         sid = score_id(input_id, self._id_name)
         if self._labels is not None:
@@ -97,10 +101,15 @@ class ScoreRenderer:
             quoted = self._subjects[subject] = _string(subject)
         if latency_ms - latency_ms != 0.0:
             raise ValueError(f"latency {latency_ms!r} ms is not a finite number")
+        keyed = (
+            ""
+            if model_key is None
+            else f',"model_key":{json.dumps(model_key)},"route":{json_value(route)}'
+        )
         text = (
             f'{{"event_id":"{sid}","event_time":"{scored_at}","schema_version":1,'
             f'"input_event_id":"{input_id}","subject":{quoted},{self._lineage}'
             f'"prediction":{json_value(prediction)},"probabilities":{self._probabilities(probabilities)},'
-            f'"scored_at":"{scored_at}","latency_ms":{latency_ms:.3f}}}'
+            f'"scored_at":"{scored_at}","latency_ms":{latency_ms:.3f}{keyed}}}'
         )
         return sid, text.encode()

@@ -18,7 +18,8 @@ from lazarus import processes, redisconn
 from lazarus.heartbeat import running_heartbeat
 from lazarus.registry.signing import verifier_from
 from lazarus.schemas.contract import ModelContract
-from lazarus.scorer.app import BATCH, ScorerApp
+from lazarus.scorer.app import BATCH
+from lazarus.scorer.keyed_app import scorer_app, served_text
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
 
@@ -49,7 +50,7 @@ def run(
     """
     verifier = verifier_from(settings)
     stop = StopRequested.install()
-    app = ScorerApp(settings, contract, verifier, batch=batch)
+    app = scorer_app(settings, contract, verifier, batch=batch)
     app.start(timeout, stop.is_set)
     with running_heartbeat(settings, app.role, app.stats, app.metrics):
         if app.wait_for_model(stop.is_set):
@@ -60,7 +61,7 @@ def run(
         code = app.stop()
     (report or log.info)(
         f"{contract.name} scorer: scored {app.scored}, dead-lettered {app.dead_letters.count}, "
-        f"last model v{app.model.version if app.model else '-'}, group {app.group}"
+        f"last model {served_text(app)}, group {app.group}"
     )
     return code
 

@@ -308,18 +308,13 @@ class TrainerApp:
         """Publish a final snapshot (retrying for a while), flush, close. Returns the exit code."""
         code = 0
         self._stop_feed()
-        deadline = time.monotonic() + FINAL_SNAPSHOT_S
-        while self.checkpoint.changed():  # an older unconfirmed snapshot may go out first
-            if not self.checkpoint.commit():
-                if time.monotonic() > deadline:
-                    log.error(
-                        "could not publish a final snapshot of %s; on restart it replays from v%s",
-                        self.spec.name,
-                        self.snapshots.current_version,
-                    )
-                    code = 1
-                    break
-                time.sleep(0.5)
+        if not self.checkpoint.commit_final(FINAL_SNAPSHOT_S):
+            log.error(
+                "could not publish a final snapshot of %s; on restart it replays from v%s",
+                self.spec.name,
+                self.snapshots.current_version,
+            )
+            code = 1
         self._after_snapshot()
         self._dlq_publisher.close(SHUTDOWN_FLUSH_S)
         if self._consumer is not None:

@@ -94,6 +94,19 @@ class TrainerCheckpoint:
         self._commit_offsets(manifest.trained_through)
         return True
 
+    def commit_final(self, timeout: float, retry_s: float = 0.5) -> bool:
+        """Commit until the learner's last change is published, retrying a failed publish for
+        up to `timeout` seconds (an older unconfirmed snapshot may go out first). False when
+        it could not: a restart then learns again from the last published one."""
+        deadline = time.monotonic() + timeout
+        while self.changed():
+            if self.commit():
+                continue
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(retry_s)
+        return True
+
     def _report_unjoined(self, version: int) -> None:
         """One log line per snapshot when more went unjoined since the last one."""
         join = self.learner.state.join

@@ -34,6 +34,7 @@ from lazarus.registry.store import MemorySnapshotStore
 from lazarus.schemas.base import Event
 from lazarus.schemas.outcomes import Outcome
 from lazarus.trainer.join import Joined
+from lazarus.trainer.keyed_learner import learner_of
 from lazarus.trainer.learner import Learner, LearnerState
 from lazarus.trainer.publishing import SnapshotPublisher, restore
 from lazarus.trainer.specs import ModelSpec
@@ -101,8 +102,8 @@ def check_snapshot_round_trip(
     """Sealed, signed, verified and unsealed (the allowlisting unpickler), a learner predicts
     as it did, has learned as much, and goes on learning to the same predictions."""
     half = len(stream) // 2
-    learner = _learn(Learner(spec), stream[:half])
-    restored = Learner(spec, _reseal(spec, learner.state, modules))
+    learner = _learn(learner_of(spec)(spec), stream[:half])
+    restored = learner_of(spec)(spec, _reseal(spec, learner.state, modules))
     assert restored.state.n_learned == learner.state.n_learned > 0, "it learned nothing"
     probe = _features(stream)
     assert _predict(restored, probe) == _predict(learner, probe), "predictions changed"
@@ -114,7 +115,7 @@ def check_snapshot_round_trip(
 def check_replay_gives_the_same_digest(spec: ModelSpec, stream: Stream) -> None:
     """Two learners fed the same events have the same canonical bytes (the model's, which a
     snapshot seals and `model_sha256` digests, and the whole state's)."""
-    a, b = _learn(Learner(spec), stream), _learn(Learner(spec), stream)
+    a, b = _learn(learner_of(spec)(spec), stream), _learn(learner_of(spec)(spec), stream)
     assert _digests(a) == _digests(b), "the same events gave different snapshot bytes"
 
 
@@ -124,9 +125,11 @@ def check_resume_gives_the_same_digest(
     """A learner restored from a snapshot mid-way ends with the bytes of one never stopped:
     a trainer killed and restarted publishes the digest an uninterrupted one would."""
     half = len(stream) // 2
-    straight = _learn(Learner(spec), stream)
-    first = _learn(Learner(spec), stream[:half])
-    resumed = _learn(Learner(spec, _reseal(spec, first.state, modules)), stream[half:], start=half)
+    straight = _learn(learner_of(spec)(spec), stream)
+    first = _learn(learner_of(spec)(spec), stream[:half])
+    resumed = _learn(
+        learner_of(spec)(spec, _reseal(spec, first.state, modules)), stream[half:], start=half
+    )
     assert _digests(resumed) == _digests(straight), "a resumed learner seals to other bytes"
 
 
@@ -153,19 +156,20 @@ def check_scoring_matches_training(
 ) -> None:
     """What a scorer serves from a snapshot's model predicts, for the next event, what the
     trainer's test-then-train predicted (probabilities within `TOLERANCE`)."""
-    learner = Learner(spec)
+    learner = learner_of(spec)(spec)
     every = max(1, len(stream) // 10)
     compared = 0
     for i, (event, outcome) in enumerate(stream):
         served = None
         if i % every == every - 1:
             model = safe_loads(canonical_dumps(learner.state.model), modules)  # as scorers do
-            served = _predictor(model, spec.task, predictor_for)
+            served = _predictor(model, spec.task, predictor_for, spec.per_key is not None)
         learner.observe_features(event, i)
         result = learner.observe_outcome(outcome)
         if served is None or not isinstance(result, Joined):
             continue
-        [(prediction, proba)] = served([result.x])
+        key = result.segment[-1] if spec.per_key is not None else ""
+        [(prediction, proba)] = served([result.x], key)
         trained, trained_proba = learner.last_prediction
         assert prediction == trained, f"event {i}: served {prediction!r}, trained {trained!r}"
         assert _close(proba, trained_proba), f"event {i}: served {proba}, trained {trained_proba}"
@@ -196,7 +200,7 @@ def _reseal(spec: ModelSpec, state: LearnerState, modules: tuple[str, ...] = ())
     """`state` published as a trainer publishes it (sealed, signed) and restored as a
     restarted trainer restores it (verified, unpickled through the allowlist)."""
     store, signer = MemorySnapshotStore(), parse_private(generate()[0])
-    learner = Learner(spec, state)
+    learner = learner_of(spec)(spec, state)
     learner.checkpoint()
     publisher = SnapshotPublisher(store, spec, signer, 1, keep=1, min_learned=1, modules=modules)
     published = publisher.publish(learner)
@@ -217,27 +221,41 @@ def _features(stream: Stream) -> list[dict[str, float]]:
 
 def _predict(learner: Learner, xs: list[dict[str, float]]) -> list[Any]:
     model = learner.state.model
-    if learner.spec.task == "regression":
+    if learner.spec.per_key is not None:  # every key's answer, and an unseen key's
+        keys = [*sorted(model.models), "(unseen)"]
+        return [_predict_with(model.route(k)[0], learner.spec.task, xs) for k in keys]
+    return _predict_with(model, learner.spec.task, xs)
+
+
+def _predict_with(model: Any, task: str, xs: list[dict[str, float]]) -> list[Any]:
+    if model is None:
+        return [None for _ in xs]
+    if task == "regression":
         return [model.predict_one(x) for x in xs]
     return [model.predict_proba_one(x) for x in xs]
 
 
 def _predictor(
-    model: Any, task: str, predictor_for: PredictorFor | None
-) -> Callable[[list[dict[str, float]]], list[Prediction]]:
-    if predictor_for is not None:
-        return predictor_for(model, task)
-    if task == "regression":
-        return lambda xs: [(model.predict_one(x), None) for x in xs]
+    model: Any, task: str, predictor_for: PredictorFor | None, keyed: bool
+) -> Callable[[list[dict[str, float]], str], list[Prediction]]:
+    """Predictions as a scorer makes them from `model`; a per-key model (`keyed`) answers
+    through the model `route(key)` names, as a per-key scorer does."""
 
-    def classify(xs: list[dict[str, float]]) -> list[Prediction]:
+    def served(xs: list[dict[str, float]], key: str) -> list[Prediction]:
+        answering = model.route(key)[0] if keyed else model
+        if answering is None:
+            return [(None, None) for _ in xs]
+        if predictor_for is not None:
+            return predictor_for(answering, task)(xs)
+        if task == "regression":
+            return [(answering.predict_one(x), None) for x in xs]
         out: list[Prediction] = []
         for x in xs:
-            proba = model.predict_proba_one(x)
+            proba = answering.predict_proba_one(x)
             out.append((max(proba, key=proba.__getitem__), proba) if proba else (None, None))
         return out
 
-    return classify
+    return served
 
 
 def _close(a: dict[Any, float] | None, b: dict[Any, float] | None) -> bool:

@@ -39,15 +39,20 @@ class Dispatcher:
         dead_letters: DeadLetterSink,
         publisher: Publisher,
         prequential_topic: str,
+        *,
+        record_as: str | None = None,
     ) -> None:
-        """`inputs` are the full input topic names, in the spec's order (an origin's source)."""
+        """`inputs` are the full input topic names, in the spec's order (an origin's source).
+        `record_as`: the model prequential records name (a shard's: its model's), else the spec's."""
         self.learner = learner
         self._inputs = inputs
         self._source = {topic: i for i, topic in enumerate(inputs)}
         self.dead_letters = dead_letters
         self._publisher = publisher
         self._prequential_topic = prequential_topic
-        self._prequential_render = PrequentialRenderer(spec.name, spec.segment_fields).render
+        per_key = spec.per_key
+        fields = (*spec.segment_fields, per_key.field) if per_key else spec.segment_fields
+        self._prequential_render = PrequentialRenderer(record_as or spec.name, fields).render
         self._labels = spec.contract.labels
         """Targets (what river learned and predicted) back to labels as declared."""
         self._batch_time = ""

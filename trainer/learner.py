@@ -77,6 +77,10 @@ class LearnerState:
 
 
 class Learner:
+    checkpoint_every: int | None = None
+    """Learned events between two verified checkpoints; None: `CHECKPOINT_EVERY`
+    (`KeyedLearner` spaces them wider)."""
+
     def __init__(self, spec: ModelSpec, state: LearnerState | None = None) -> None:
         self.spec = spec
         self.state = state or LearnerState(
@@ -221,7 +225,7 @@ class Learner:
                 return result
         prediction = self.last_prediction
         self._since.append((joined, y))
-        if len(self._since) >= CHECKPOINT_EVERY:
+        if len(self._since) >= (self.checkpoint_every or CHECKPOINT_EVERY):
             self.checkpoint()
             left_out = next((f for f in self.failures if f.joined is joined), None)
             if left_out is not None:  # the checkpoint's walk found this very event poisoned
@@ -243,11 +247,24 @@ class Learner:
             self._restore(self._since)
         return again
 
+    def _answering(self, joined: Joined) -> Any:
+        """The model that predicts for `joined` (what a scorer would serve): the model."""
+        return self.state.model
+
+    def _segment(self, joined: Joined) -> tuple[str, ...]:
+        """The segment its metrics are kept under."""
+        return joined.segment
+
+    def _learn_one(self, joined: Joined, y: Any) -> None:
+        self.state.model.learn_one(joined.x, y)
+
     def _test_then_train(self, joined: Joined, y: Any) -> Joined | ModelFailure:
         """Predict, check the prediction is finite, update the metrics, learn (one event)."""
-        x, model = joined.x, self.state.model
+        x, model = joined.x, self._answering(joined)
         try:
-            if self._classify:
+            if model is None:  # a per-key model with no model for the key, and no fallback
+                proba, y_pred, finite = None, None, True
+            elif self._classify:
                 proba = model.predict_proba_one(x)
                 # a model with no opinion yet (an empty tree) is not scored
                 y_pred = max(proba, key=proba.__getitem__) if proba else None
@@ -264,11 +281,11 @@ class Learner:
             # a model with no opinion yet (an empty tree; a regressor that answers None) is not
             # scored: a metric would count None as a prediction
             if proba or (not self._classify and y_pred is not None):
-                self.state.evaluation.update(y, proba, y_pred, joined.segment)
+                self.state.evaluation.update(y, proba, y_pred, self._segment(joined))
                 self.last_prediction = (y_pred, proba)
             else:
                 self.last_prediction = (None, None)
-            model.learn_one(x, y)
+            self._learn_one(joined, y)
         except Exception as exc:  # metrics or model half-updated: the learner rolls back
             return self._fail(joined, exc, learned_partly=True, y=y)
         self.state.n_learned += 1

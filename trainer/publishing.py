@@ -28,6 +28,7 @@ from lazarus.registry.sealing import SealedSnapshot, environment, seal, unseal
 from lazarus.registry.signing import Signer
 from lazarus.registry.store import SnapshotStore
 from lazarus.schemas.manifest import JoinReport, SnapshotManifest
+from lazarus.trainer.keyed_learner import learner_of
 from lazarus.trainer.learner import Learner, LearnerState
 from lazarus.trainer.servable import check_model_bytes
 from lazarus.trainer.specs import ModelSpec
@@ -61,7 +62,7 @@ def restore(
                 spec.name,
                 latest,
             )
-        return Learner(spec), latest + 1
+        return learner_of(spec)(spec), latest + 1
     sealed = store.get(spec.name, latest)
     if sealed is None:
         raise SnapshotRejected(f"{spec.name} v{latest} is recorded as latest but is not stored")
@@ -88,7 +89,7 @@ def restore(
         manifest.join.pending,
         manifest.trained_through,
     )
-    return Learner(spec, state), latest + 1
+    return learner_of(spec)(spec, state), latest + 1
 
 
 @dataclass

@@ -62,13 +62,17 @@ class RowMaker:
         rules: RowRules | None = None,
         *,
         records: bool = False,
+        key_field: str | None = None,
     ) -> None:
-        """`records`: the inputs are records, whose segment fields may name columns."""
-        self._args = (join_key, segment_fields, rules, records)
+        """`records`: the inputs are records, whose segment fields may name columns.
+        `key_field`: a per-key model's key field, whose value ends each row's segment
+        (`trainer.keyed_learner` takes it off)."""
+        self._args = (join_key, segment_fields, rules, records, key_field)
         self.join_key = join_key
         """The feature field an outcome's `event_ref` names."""
         self._join_key = operator.attrgetter(join_key)
-        self._segment = _segment_getter(segment_fields, records)
+        fields = (*segment_fields, key_field) if key_field else segment_fields
+        self._segment = _segment_getter(fields, records)
         self._rules = rules
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
@@ -87,7 +91,9 @@ class RowMaker:
             labels=_codec(spec),
         )
         records = any(issubclass(t.event, Record) for t in spec.inputs)
-        return cls(spec.join_key, spec.segment_fields, rules, records=records)
+        per_key = spec.per_key
+        key_field = per_key.field if per_key is not None else None
+        return cls(spec.join_key, spec.segment_fields, rules, records=records, key_field=key_field)
 
     def features(self, event: Event, kafka_timestamp: tuple[int, int] = NOT_CHECKED) -> FeatureRow:
         """Raises `InputRejected` for a skewed clock or non-finite features, and whatever the
@@ -132,9 +138,13 @@ def _codec(spec: ModelContract | ModelSpec) -> LabelCodec | None:
 
 
 def _row_maker(
-    join_key: str, segment_fields: tuple[str, ...], rules: RowRules | None, records: bool
+    join_key: str,
+    segment_fields: tuple[str, ...],
+    rules: RowRules | None,
+    records: bool,
+    key_field: str | None = None,
 ) -> RowMaker:
-    return RowMaker(join_key, segment_fields, rules, records=records)
+    return RowMaker(join_key, segment_fields, rules, records=records, key_field=key_field)
 
 
 def _segment_getter(fields: tuple[str, ...], records: bool) -> Callable[[Event], tuple[str, ...]]:

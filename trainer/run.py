@@ -13,11 +13,13 @@ from lazarus import redisconn
 from lazarus.heartbeat import running_heartbeat
 from lazarus.registry.lineup import Lineup
 from lazarus.registry.redis_store import RedisSnapshotStore
-from lazarus.registry.signing import signer_from
+from lazarus.registry.signing import Signer, signer_from
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
+from lazarus.trainer import sharded_view
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.servable import check_fresh
+from lazarus.trainer.sharded import ShardedTrainerApp
 from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger("lazarus.trainer")
@@ -52,6 +54,10 @@ def run(
         settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
     )
     store = RedisSnapshotStore(client, settings.redis_key_prefix)
+    if spec.per_key is not None:
+        return _run_sharded(
+            settings, spec, store, signer, cadence, from_beginning, timeout, report, stop
+        )
     lineup = Lineup(client, settings.redis_key_prefix)
     app = TrainerApp(
         settings,
@@ -71,6 +77,36 @@ def run(
     (report or log.info)(
         f"{spec.name}: learned {app.learner.state.n_learned}, "
         f"published up to v{app.snapshots.current_version}, "
+        f"dead-lettered {app.dead_letters.count}"
+    )
+    return code
+
+
+def _run_sharded(
+    settings: Settings,
+    spec: ModelSpec,
+    store: RedisSnapshotStore,
+    signer: Signer,
+    cadence: Cadence,
+    from_beginning: bool,
+    timeout: float,
+    report: Callable[[str], None] | None,
+    stop: StopRequested,
+) -> int:
+    """A per-key model: this process joins its trainers' group and trains the shards it owns
+    (`trainer.sharded`); SIGTERM publishes each owned shard's final version."""
+    app = ShardedTrainerApp(
+        settings, spec, store, signer, cadence=cadence, from_beginning=from_beginning
+    )
+    app.start(timeout, stop.is_set)
+    with running_heartbeat(settings, app.role, app.stats, app.metrics):
+        while not stop.is_set():
+            app.step()
+    log.info("%s received: publishing each owned shard's final version", stop.signal_name or "stop")
+    owned = sorted(app.shards)
+    code = app.stop()
+    (report or log.info)(
+        f"{spec.name}: learned {sharded_view.learned(app)} here, shards {owned} at stop, "
         f"dead-lettered {app.dead_letters.count}"
     )
     return code

@@ -25,8 +25,10 @@ from lazarus.metric_factories import MetricFactory, metric_factory
 from lazarus.schemas.contract import ModelContract, Task
 from lazarus.schemas.lifecycle import Lifecycle
 from lazarus.schemas.models import BUILTIN as CONTRACTS
-from lazarus.schemas.models import HABITAT, VIABILITY, load_factory
+from lazarus.schemas.models import HABITAT, HABITAT_SITES, VIABILITY, load_factory
+from lazarus.schemas.models import ON_REQUEST as CONTRACTS_ON_REQUEST
 from lazarus.schemas.outcomes import OutcomeKind
+from lazarus.schemas.per_key import PerKey
 from lazarus.schemas.specfile import is_spec_file
 from lazarus.schemas.topics import Topic
 
@@ -141,6 +143,10 @@ class ModelSpec:
     def lifecycle(self) -> Lifecycle:
         return self.contract.lifecycle
 
+    @property
+    def per_key(self) -> PerKey | None:
+        return self.contract.per_key
+
 
 def habitat() -> ModelSpec:
     return ModelSpec(
@@ -165,8 +171,24 @@ def viability() -> ModelSpec:
     )
 
 
-BUILTIN: dict[str, Callable[[], ModelSpec]] = {"habitat": habitat, "viability": viability}
-assert BUILTIN.keys() == CONTRACTS.keys(), "every built-in contract has its recipe"
+def habitat_sites() -> ModelSpec:
+    # One logistic regression per site (sites differ: each has its own occupancy base rate),
+    # with a pooled fallback per shard for sites that have learned fewer than 50 events.
+    return ModelSpec(
+        contract=HABITAT_SITES,
+        pipeline=lambda: preprocessing.StandardScaler() | linear_model.LogisticRegression(),
+        metrics=(metrics.Accuracy, metrics.LogLoss),
+    )
+
+
+BUILTIN: dict[str, Callable[[], ModelSpec]] = {
+    "habitat": habitat,
+    "viability": viability,
+    "habitat_sites": habitat_sites,
+}
+assert BUILTIN.keys() == CONTRACTS.keys() | CONTRACTS_ON_REQUEST.keys(), (
+    "every built-in contract has its recipe"
+)
 
 
 def load_spec(name: str) -> ModelSpec:

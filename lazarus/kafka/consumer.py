@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -40,6 +40,12 @@ def metadata_consumer(conf: KafkaConfig) -> Consumer:
     """A consumer for metadata, watermarks and explicit commits: never subscribed.
 
     `conf` is a librdkafka configuration (`lazarus.kafka.config`); it connects on first use."""
+    return Consumer(conf)
+
+
+def membership_consumer(conf: KafkaConfig) -> Consumer:
+    """A group member that only holds partitions: the caller subscribes with its own rebalance
+    callbacks and pauses what it is assigned (sharded trainers read with assigned consumers)."""
     return Consumer(conf)
 
 
@@ -110,6 +116,16 @@ class GroupConsumer:
         """A ledger batch: `offsets` (next offset per partition) become storable after
         `expected` acknowledgements to `batch.ack`."""
         return self.ledger.open(offsets, expected)
+
+    def hold(self, positions: dict[TP, int]) -> None:
+        """Stop fetching these partitions and rewind each to its offset (`hold_at`)."""
+        assert self._consumer is not None, "subscribe() first"
+        hold_at(self._consumer, positions, self.assigned)
+
+    def release(self, partitions: Iterable[TP]) -> None:
+        """Fetch held partitions again, from where they were held (`release_all`)."""
+        if self._consumer is not None:
+            release_all(self._consumer, partitions, self.assigned)
 
     def checkpoint(self) -> None:
         """Move the offsets forward, in this order:
@@ -198,6 +214,26 @@ class GroupConsumer:
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
         log.warning("lost %s (session timed out); their new owner re-reads", describe(partitions))
+
+
+def hold_at(consumer: Consumer, positions: dict[TP, int], assigned: set[TP]) -> None:
+    """Pause each (topic, partition) of `positions` and seek it back to its offset, so the
+    messages from there on, consumed but not used, are read again once it is released. A
+    partition no longer `assigned` is left alone: its next owner reads from the committed
+    offset. A rebalance that gives a partition back starts it unpaused, from that offset."""
+    tps = [TopicPartition(t, p, o) for (t, p), o in positions.items() if (t, p) in assigned]
+    if not tps:
+        return
+    consumer.pause(tps)
+    for tp in tps:
+        consumer.seek(tp)  # a failed seek raises: reading on would skip the held messages
+
+
+def release_all(consumer: Consumer, partitions: Iterable[TP], assigned: set[TP]) -> None:
+    """Resume each of `partitions` still `assigned` (one paused by `hold_at`)."""
+    tps = [TopicPartition(t, p) for t, p in partitions if (t, p) in assigned]
+    if tps:
+        consumer.resume(tps)
 
 
 class JoinWatch:

@@ -27,13 +27,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from lazarus.errors import ServiceUnavailable
 from lazarus.kafka.config import KafkaConfig
-from lazarus.kafka.consumer import CLOSE_TIMEOUT_S, JoinWatch, describe
+from lazarus.kafka.consumer import CLOSE_TIMEOUT_S, JoinWatch, describe, hold_at, release_all
 from lazarus.kafka.ledger import TP, Ledger, PendingBatch
 from lazarus.kafka.txn_calls import TXN_CALL_TIMEOUT_S, TXN_RETRY_FOR_S, is_refusal, txn_call
 
@@ -151,6 +151,19 @@ class TransactionalConsumer:
             self._in_txn = True
         self._nexts.update(offsets)
         return self.ledger.open(offsets, expected)
+
+    def hold(self, positions: dict[TP, int]) -> None:
+        """Stop fetching these partitions and rewind each to its offset (`hold_at`), before
+        the batch's transaction begins: they have no output in it, nothing to rewind on abort."""
+        assert self._consumer is not None, "subscribe() first"
+        for tp in positions:
+            self._starts.pop(tp, None)
+        hold_at(self._consumer, positions, self.assigned)
+
+    def release(self, partitions: Iterable[TP]) -> None:
+        """Fetch held partitions again, from where they were held (`release_all`)."""
+        if self._consumer is not None:
+            release_all(self._consumer, partitions, self.assigned)
 
     def checkpoint(self, retry_for: float = TXN_RETRY_FOR_S) -> None:
         """Commit the open transaction: its outputs and its input offsets, atomically. On an

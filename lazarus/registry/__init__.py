@@ -15,6 +15,8 @@ What it holds, module by module:
     lineup       a model's lineup: champion line, challengers, the rollback guard's baseline,
                  generations, drift/action/gate records; promotion and rollback across lines
     lineup_follow  `LineupFollower`: a scorer's view of the challengers and the baseline
+    shard_follow `ShardFollower`: follows `current` of every shard line (`M.shardP`) of a
+                 per-key model; each shard is a line with its own versions (docs/per-key.md)
     opening      `open_model`: every check a served version passes, then the unpickle
     reach        rollback reach through the protocol: each stored version's age and why it stays
 

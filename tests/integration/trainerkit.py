@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from confluent_kafka import Consumer, TopicPartition
@@ -33,10 +35,16 @@ def produce_sensors(
     settings: Settings, count: int, *, seed: int = 5, fault_rate: float = 0.002
 ) -> None:
     """`count` readings and their outcomes (label delay 0), all on the broker before this returns."""
-    publisher = Publisher(producer_config(settings)).start(10)
     stream = iter(
         SensorNetwork(SimConfig(seed=seed, fault_rate=fault_rate, label_delay_s=0), START)
     )
+    produce_next(settings, stream, count)
+
+
+def produce_next(settings: Settings, stream: Iterator[Any], count: int) -> None:
+    """The next `count` readings of a simulated `stream` and their outcomes, all acknowledged
+    on return (a stream produced in phases continues where it was)."""
+    publisher = Publisher(producer_config(settings)).start(10)
     p = settings.topic_prefix
     run_feed(
         itertools.islice(stream, count),

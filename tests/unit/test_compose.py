@@ -41,6 +41,8 @@ ROLE_COMMANDS = {
     "trainer-habitat": ["python", "-m", "lazarus.trainer", "habitat"],
     "trainer-viability": ["python", "-m", "lazarus.trainer", "viability"],
     "scorer-habitat": ["python", "-m", "lazarus.scorer", "habitat"],
+    "trainer-habitat-sites": ["python", "-m", "lazarus.trainer", "habitat_sites"],
+    "scorer-habitat-sites": ["python", "-m", "lazarus.scorer", "habitat_sites"],
     "lag-exporter": ["python", "-m", "lazarus", "lag-exporter"],
 }
 LONG_RUNNING_ROLES = sorted(ROLE_COMMANDS)
@@ -59,8 +61,12 @@ ROLE_DEPENDS_ON = {
 # Secrets the file may only pass through from the environment, never carry a value.
 SECRETS = {
     "LAZARUS_KAFKA_SASL_PASSWORD": set(LAZARUS_SERVICES),
-    "LAZARUS_SIGNING_PRIVATE_KEY": {"trainer-habitat", "trainer-viability"},
-    "LAZARUS_SIGNING_PUBLIC_KEY": {"scorer-habitat"},
+    "LAZARUS_SIGNING_PRIVATE_KEY": {
+        "trainer-habitat",
+        "trainer-viability",
+        "trainer-habitat-sites",
+    },
+    "LAZARUS_SIGNING_PUBLIC_KEY": {"scorer-habitat", "scorer-habitat-sites"},
 }
 
 

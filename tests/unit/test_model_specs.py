@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,9 @@ from lazarus.registry.store import MemorySnapshotStore
 from lazarus.schemas import Outcome
 from lazarus.schemas.manifest import SnapshotManifest
 from lazarus.schemas.models import BUILTIN as CONTRACTS
-from lazarus.schemas.models import load_contract
+from lazarus.schemas.models import ON_REQUEST, load_contract
+from lazarus.trainer.keyed import KeyedModel
+from lazarus.trainer.keyed_learner import learner_of
 from lazarus.trainer.learner import Learner, ModelFailure
 from lazarus.trainer.publishing import SnapshotPublisher, restore
 from lazarus.trainer.specs import BUILTIN, ModelSpec, habitat, load_spec
@@ -35,7 +38,7 @@ def events(name: str, n: int) -> list[tuple[object, Outcome]]:
     spec = load_spec(name)
     source = (
         SensorNetwork(SimConfig(seed=3, fault_rate=0), START)
-        if name == "habitat"
+        if name.startswith("habitat")  # habitat and habitat_sites (per site) read readings
         else GenomicsLab(LabConfig(seed=3), START)
     )
     topic = spec.inputs[0]
@@ -47,11 +50,19 @@ def events(name: str, n: int) -> list[tuple[object, Outcome]]:
 
 
 def run(spec: ModelSpec, data: list[tuple[object, Outcome]]) -> Learner:
-    learner = Learner(spec)
+    learner = learner_of(spec)(spec)
     for i, (event, outcome) in enumerate(data):
         learner.observe_features(event, i)  # type: ignore[arg-type]
         learner.observe_outcome(outcome)
     return learner
+
+
+def answers(model: Any, xs: list[dict[str, float]]) -> list[Any]:
+    """A model's probabilities for `xs`; a per-key model's through every key's route."""
+    if isinstance(model, KeyedModel):
+        routed = [model.route(k)[0] for k in [*sorted(model.models), "(unseen)"]]
+        return [[m.predict_proba_one(x) for x in xs] for m in routed if m is not None]
+    return [model.predict_proba_one(x) for x in xs]
 
 
 @pytest.fixture(params=sorted(BUILTIN))
@@ -62,11 +73,9 @@ def spec(request: pytest.FixtureRequest) -> ModelSpec:
 def test_state_round_trips_through_the_safe_unpickler(spec: ModelSpec) -> None:
     data = events(spec.name, 400)
     learner = run(spec, data)
-    again = Learner(spec, safe_loads(pickle.dumps(learner.state, protocol=5)))
+    again = learner_of(spec)(spec, safe_loads(pickle.dumps(learner.state, protocol=5)))
     probe = [spec.inputs[0].event.to_features(e) for e, _ in data[:50]]  # type: ignore[attr-defined]
-    assert [again.state.model.predict_proba_one(x) for x in probe] == [
-        learner.state.model.predict_proba_one(x) for x in probe
-    ]
+    assert answers(again.state.model, probe) == answers(learner.state.model, probe)
     assert again.state.n_learned == learner.state.n_learned > 0
 
 
@@ -84,19 +93,19 @@ def test_replay_is_deterministic(spec: ModelSpec) -> None:
     data = events(spec.name, 600)
     a, b = run(spec, data), run(spec, data)
     probe = [e.to_features() for e, _ in data[:100]]  # type: ignore[attr-defined]
-    assert [a.state.model.predict_proba_one(x) for x in probe] == [
-        b.state.model.predict_proba_one(x) for x in probe
-    ]
+    assert answers(a.state.model, probe) == answers(b.state.model, probe)
     assert a.state.evaluation.report() == b.state.evaluation.report()
     assert pickle.dumps(a.state.join) == pickle.dumps(b.state.join)
-    if spec.name == "habitat":  # one process, one run: byte-identical (ADWIN's Rust state is not)
+    if spec.name.startswith(
+        "habitat"
+    ):  # one process, one run: byte-identical (ADWIN's Rust state is not)
         assert pickle.dumps(a.state) == pickle.dumps(b.state)
 
 
 def test_test_then_train_predicts_before_it_learns() -> None:
     spec = habitat()
     data = events("habitat", 50)
-    learner = Learner(spec)
+    learner = learner_of(spec)(spec)
     shadow = spec.pipeline()
     hits = 0
     for i, (event, outcome) in enumerate(data):
@@ -117,7 +126,7 @@ def test_a_model_that_raises_is_reported_not_fatal() -> None:
             raise ValueError("boom")
 
     spec = habitat()
-    learner = Learner(spec)
+    learner = learner_of(spec)(spec)
     learner.state.model = Broken()
     event, outcome = events("habitat", 1)[0]
     learner.observe_features(event, 5)  # type: ignore[arg-type]
@@ -154,7 +163,7 @@ def test_custom_specs_load_by_import_path() -> None:
 
 def test_fingerprints_differ_between_models() -> None:
     assert load_spec("habitat").fingerprint != load_spec("viability").fingerprint
-    assert json.dumps(sorted(BUILTIN)) == '["habitat", "viability"]'
+    assert json.dumps(sorted(BUILTIN)) == '["habitat", "habitat_sites", "viability"]'
 
 
 def test_a_resumed_learner_publishes_the_digests_of_an_uninterrupted_one(spec: ModelSpec) -> None:
@@ -175,9 +184,9 @@ def test_a_resumed_learner_publishes_the_digests_of_an_uninterrupted_one(spec: M
         assert manifest is not None
         return manifest
 
-    straight = published(Learner(spec), 0, len(data), MemorySnapshotStore())
+    straight = published(learner_of(spec)(spec), 0, len(data), MemorySnapshotStore())
     store = MemorySnapshotStore()
-    published(Learner(spec), 0, half, store)  # then killed
+    published(learner_of(spec)(spec), 0, half, store)  # then killed
     resumed = published(
         restore(store, spec, SIGNER, from_beginning=False)[0], half, len(data), store
     )
@@ -186,7 +195,8 @@ def test_a_resumed_learner_publishes_the_digests_of_an_uninterrupted_one(spec: M
 
 
 def test_contracts_are_the_one_table_of_models() -> None:
-    assert {n: f().contract for n, f in BUILTIN.items()} == CONTRACTS
+    assert {n: f().contract for n, f in BUILTIN.items()} == CONTRACTS | ON_REQUEST
+    assert "habitat_sites" not in CONTRACTS  # `lazarus up` starts only CONTRACTS
     assert load_contract("habitat") is CONTRACTS["habitat"]
     assert load_contract("lazarus.trainer.specs:viability") == CONTRACTS["viability"]
     with pytest.raises(ConfigError, match="not a ModelSpec or a ModelContract"):

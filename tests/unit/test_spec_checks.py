@@ -24,7 +24,7 @@ def stream(name: str, n: int = 600) -> Stream:
     spec = BUILTIN[name]()
     source = (
         SensorNetwork(SimConfig(seed=3, fault_rate=0), START)
-        if name == "habitat"
+        if name.startswith("habitat")  # habitat and habitat_sites (per site) read readings
         else GenomicsLab(LabConfig(seed=3), START)
     )
     return [

@@ -1,0 +1,119 @@
+"""Sharded trainers of a per-key model (issue #18): the exactly-once training effect per
+partition across scale-out, rebalances and `kill -9`, by digest against one uninterrupted run."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+
+from lazarus.registry.signing import signer_from
+from lazarus.schemas.per_key import shard_line
+from lazarus.settings import Settings
+from lazarus.trainer.app import Cadence
+from lazarus.trainer.sharded import ShardedTrainerApp
+from lazarus.trainer.specs import load_spec
+from tests.integration.shardkit import (
+    MODEL,
+    all_trained_through,
+    inputs_read,
+    owned_by,
+    produce_phase,
+    sensor_stream,
+    shard_ends,
+    shard_manifest,
+    spawn_trainer,
+    wait_for,
+)
+from tests.integration.trainerkit import log_ends, produce_next, store_of, topics_of, with_keys
+
+PHASE = 1500
+
+
+def _reference(s: Settings, ends: dict[str, int]) -> dict[int, object]:
+    """One in-process trainer over everything, from the beginning, under its own Redis prefix."""
+    ref_settings = s.with_overrides(redis_key_prefix=f"{s.redis_key_prefix}:ref")
+    store = store_of(ref_settings)
+    app = ShardedTrainerApp(
+        ref_settings, load_spec(MODEL), store, signer_from(s), cadence=Cadence(100, 60)
+    )
+    app.start(30)
+
+    def learned_everything() -> bool:
+        app.step()
+        return len(app.shards) == s.topic_partitions and all(
+            shard.learner.state.offsets == shard_ends(ends, p) for p, shard in app.shards.items()
+        )
+
+    try:
+        wait_for("the reference to learn everything", learned_everything, 90)
+    finally:
+        assert app.stop() == 0
+    return {p: shard_manifest(store, p) for p in range(s.topic_partitions)}
+
+
+@pytest.mark.timeout(300)
+def test_scale_out_rebalance_and_kill_9_end_with_the_uninterrupted_shards(
+    settings: Settings, topics: list[str]
+) -> None:
+    s = with_keys(settings)
+    partitions = s.topic_partitions
+    store = store_of(s)
+    stream = sensor_stream()
+    produce_next(s, stream, PHASE)
+    a = spawn_trainer(s)
+    wait_for(
+        "trainer A to publish every shard",
+        lambda: all(store.latest(shard_line(MODEL, p)) for p in range(partitions)),
+        90,
+        a,
+    )
+    b = spawn_trainer(s)  # 1 -> 2: the group splits the shards
+
+    def read_all(who: str, *procs: subprocess.Popen[str]) -> None:
+        ends = log_ends(s, topics_of(s))
+        wait_for(
+            f"{who} to read the readings", lambda: inputs_read(store, ends, partitions), 90, *procs
+        )
+
+    def split() -> bool:  # heartbeats are a second apart: wait for a view where they agree
+        mine, theirs = owned_by(s, a), owned_by(s, b)
+        return (
+            bool(mine)
+            and bool(theirs)
+            and mine.isdisjoint(theirs)
+            and (mine | theirs == set(range(partitions)))
+        )
+
+    wait_for("A and B to split the shards between them", split, 90, a, b)
+    produce_phase(s, stream, PHASE, lambda: read_all("A and B", a, b))
+    b_shard = min(owned_by(s, b))
+    before = store.latest(shard_line(MODEL, b_shard))
+    wait_for("B to learn", lambda: store.latest(shard_line(MODEL, b_shard)) > before, 90, a, b)
+    a.send_signal(signal.SIGKILL)  # 2 -> 1, the hard way: B takes A's shards from their versions
+    a.wait()
+    produce_phase(s, stream, PHASE, lambda: read_all("B", b))
+    ends = log_ends(s, topics_of(s))
+    wait_for(
+        "B to own every shard and learn everything",
+        lambda: len(owned_by(s, b)) == partitions and all_trained_through(store, ends, partitions),
+        120,
+        b,
+    )
+    b.send_signal(signal.SIGTERM)
+    _, err = b.communicate(timeout=60)
+    assert b.returncode == 0, err
+    reference = _reference(s, ends)
+    manifests = [shard_manifest(store, p) for p in range(partitions)]
+    learned = sum(m.n_learned for m in manifests if m is not None)
+    invalid = sum(m.invalid_events for m in manifests if m is not None)
+    assert invalid > 0 and learned + invalid == 3 * PHASE  # every reading learned or dead-lettered
+    for p in range(partitions):
+        mine, theirs = shard_manifest(store, p), reference[p]
+        assert mine is not None and theirs is not None
+        assert mine.trained_through == theirs.trained_through  # type: ignore[attr-defined]
+        assert mine.n_learned == theirs.n_learned > 0  # type: ignore[attr-defined]
+        assert mine.metrics == theirs.metrics  # type: ignore[attr-defined]
+        assert mine.join == theirs.join, f"{mine.join!r} != {theirs.join!r}"  # type: ignore[attr-defined]
+        assert mine.model_sha256 == theirs.model_sha256, f"shard {p} differs"  # type: ignore[attr-defined]

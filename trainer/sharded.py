@@ -1,0 +1,300 @@
+"""Sharded trainers of a per-key model: a consumer group whose members own shards.
+
+Every trainer of a per-key model joins one consumer group (`lazarus.trainer.M`) on its input
+and outcome topics, with the range assignor, which gives a member the same partition numbers
+of every topic (they must have as many partitions each). A member owns shard p when it holds
+partition p of every topic; it never reads through its group consumer (it pauses what it is
+assigned) but runs a `ShardTrainer` per shard, which reads its partitions with a consumer of
+its own from the shard's trained-through offsets.
+
+- Assigned: the shard's newest version is loaded and its feed starts from its offsets.
+- Revoked: the shard publishes a final version, then stops, before the group moves on.
+- Lost (the member was fenced), or another process published the shard (`TrainerConflict`):
+  the shard is dropped unpublished, or reloaded from the newest version when it is still ours.
+  A `kill -9` loses only what the next owner learns again from the last version.
+
+So 1 -> 2 -> 1 trainers, rebalances and crashes end with the same shard versions (digests) as
+one uninterrupted trainer. Group offsets are committed after each version, for lag only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+
+from lazarus.dead_letters.sink import DeadLetterSink
+from lazarus.errors import ConfigError
+from lazarus.gctune import tune_for_streaming
+from lazarus.groups import group_name
+from lazarus.kafka.config import client_config, producer_config
+from lazarus.kafka.consumer import membership_consumer, metadata_consumer
+from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
+from lazarus.metrics import RoleMetrics
+from lazarus.registry.retention import Retention
+from lazarus.registry.signing import Signer
+from lazarus.registry.store import SnapshotStore
+from lazarus.schemas.topics import DEAD_LETTERS, DRIFT, PREQUENTIAL, Topic
+from lazarus.settings import Settings
+from lazarus.trainer import sharded_view
+from lazarus.trainer.app import BATCH, FEED_START_S, POLL_S, trainer_consumer_config
+from lazarus.trainer.checkpoint import Cadence
+from lazarus.trainer.feed import Feed, FeedPlan, InlineFeed
+from lazarus.trainer.metrics_view import LastGrowth
+from lazarus.trainer.partitions import commit_for_lag, discover
+from lazarus.trainer.publishing import TrainerConflict
+from lazarus.trainer.rows import RowMaker
+from lazarus.trainer.shard import ShardTrainer
+from lazarus.trainer.specs import ModelSpec
+
+log = logging.getLogger("lazarus.trainer.sharded")
+
+
+def shard_numbers(owned: set[tuple[str, int]], topics: list[str]) -> set[int]:
+    """The partition numbers held for every one of `topics`: the shards a member owns.
+
+    >>> sorted(shard_numbers({("a", 0), ("b", 0), ("a", 1)}, ["a", "b"]))
+    [0]
+    """
+    numbers = {p for _, p in owned}
+    return {p for p in numbers if all((t, p) in owned for t in topics)}
+
+
+def partition_counts(found: list[tuple[str, int]]) -> dict[str, int]:
+    """Partitions per topic of `discover()`'s (topic, partition) list."""
+    counts: dict[str, int] = {}
+    for topic, _ in found:
+        counts[topic] = counts.get(topic, 0) + 1
+    return counts
+
+
+class ShardedTrainerApp:
+    """`start()`, `step()` until told to stop, `stop()`: one member of a per-key model's
+    trainers. Collaborators as `TrainerApp`'s: `store`, `signer`, `publisher`, `feed`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        spec: ModelSpec,
+        store: SnapshotStore,
+        signer: Signer,
+        *,
+        cadence: Cadence,
+        from_beginning: bool = False,
+        publisher: Publisher | None = None,
+        feed: Callable[[FeedPlan], Feed] = InlineFeed,
+    ) -> None:
+        if spec.per_key is None:
+            raise ConfigError(f"{spec.name} is not a per-key model: train it with one trainer")
+        self.settings, self.spec, self.cadence = settings, spec, cadence
+        self._store, self._signer = store, signer
+        self._from_beginning = from_beginning
+        prefix = settings.topic_prefix
+        self.inputs = [t.full(prefix) for t in spec.inputs]
+        self.outcomes = spec.outcomes.full(prefix)
+        self.topics: dict[str, Topic[Any]] = {t.full(prefix): t for t in spec.inputs}
+        self.topics[self.outcomes] = spec.outcomes
+        self.group = group_name(prefix, "trainer", spec.name)
+        self.role = f"trainer:{spec.name}"
+        self._publisher = publisher or Publisher(producer_config(settings))
+        self.dead_letters = DeadLetterSink(self._publisher, DEAD_LETTERS.full(prefix), "trainer")
+        self._new_feed = feed
+        self._retention = Retention.of_settings(settings)
+        self.shards: dict[int, ShardTrainer] = {}
+        self._opened: set[int] = set()
+        """Shards opened before: `--from-beginning` rebuilds a shard the first time only."""
+        self._owned: set[tuple[str, int]] = set()
+        self._consumer: Consumer | None = None
+        self.partitions = 0
+        self.rebalances = 0
+        self._incremental = settings.kafka_group_protocol == "consumer"
+        """KIP-848 groups assign incrementally; classic ones with the range assignor eagerly."""
+        self.closed_shards = sharded_view.ClosedTotals()
+        """What shards that moved away had consumed and learned, so totals never fall."""
+        self.learned_growth, self.read_growth = LastGrowth(), LastGrowth()
+        self.metrics = RoleMetrics(self.role)
+        self.metrics.collect_with(lambda: sharded_view.samples(self))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, timeout: float = 120.0, stopped: Callable[[], bool] | None = None) -> None:
+        """Wait for Kafka, check the topics are co-partitioned, join the group. Raises
+        ServiceUnavailable (no broker, no topics) or ConfigError (partition counts differ)."""
+        wait_with_backoff(client_config(self.settings, quiet=True), timeout, stopped)
+        self._publisher.start(timeout, stopped)
+        probe = metadata_consumer({**self._feed_conf(), "statistics.interval.ms": 0})
+        try:
+            counts = partition_counts(discover(probe, [*self.inputs, self.outcomes], timeout))
+        finally:
+            probe.close()
+        if len(set(counts.values())) > 1:
+            raise ConfigError(
+                f"per-key model {self.spec.name}: its topics must have as many partitions each "
+                f"(a key's features and outcomes share a partition number): "
+                + ", ".join(f"{t} {n}" for t, n in counts.items())
+            )
+        self.partitions = next(iter(counts.values()))
+        consumer = membership_consumer(self._member_conf())
+        consumer.subscribe(
+            [*self.inputs, self.outcomes],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        self._consumer = consumer
+        tune_for_streaming()
+        log.info(
+            "training %s per %s in shards: member of %s over %d partitions",
+            self.spec.name,
+            self.spec.per_key.field if self.spec.per_key else "?",
+            self.group,
+            self.partitions,
+        )
+
+    def step(self) -> int:
+        """Serve the group (rebalances), then one batch of each owned shard. Returns messages."""
+        assert self._consumer is not None, "start() first"
+        self._consumer.poll(0)  # rebalance callbacks; paused partitions deliver nothing
+        if not self.shards:
+            self._consumer.poll(POLL_S)
+            return 0
+        n = 0
+        wait = POLL_S / len(self.shards)
+        for number, shard in list(self.shards.items()):
+            try:
+                n += shard.step(wait)
+            except TrainerConflict as exc:
+                self._retake(number, exc)
+        self._publisher.poll(0)
+        self.dead_letters.settle()
+        return n
+
+    def stop(self) -> int:
+        """Publish every owned shard's final version, leave the group, flush. Exit code 0, or
+        1 when a final version could not be published (its next owner learns it again)."""
+        code = 0
+        for number in sorted(self.shards):
+            if not self._close_shard(number, publish=True):
+                code = 1
+        if self._consumer is not None:
+            self._consumer.close()  # leaves the group: the others take the shards at once
+            self._consumer = None
+        self._publisher.close(SHUTDOWN_FLUSH_S)
+        return code
+
+    # -- the group -----------------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.rebalances += 1
+        if self._incremental:
+            consumer.incremental_assign(partitions)
+        else:
+            consumer.assign(partitions)
+            self._owned = set()
+        consumer.pause(partitions)
+        self._owned |= {(tp.topic, tp.partition) for tp in partitions}
+        for number in sorted(shard_numbers(self._owned, list(self.topics)) - set(self.shards)):
+            self._open_shard(number)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._release(consumer, partitions, publish=True)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.warning(
+            "%s lost its partitions (fenced): dropping their shards unpublished", self.group
+        )
+        self._release(consumer, partitions, publish=False)
+
+    def _release(
+        self, consumer: Consumer, partitions: list[TopicPartition], *, publish: bool
+    ) -> None:
+        self._owned -= {(tp.topic, tp.partition) for tp in partitions}
+        keep = shard_numbers(self._owned, list(self.topics))
+        for number in sorted(set(self.shards) - keep):
+            self._close_shard(number, publish=publish)
+        if self._incremental:
+            consumer.incremental_unassign(partitions)
+        else:
+            consumer.unassign()
+
+    # -- shards --------------------------------------------------------------------------------
+
+    def _open_shard(self, number: int) -> None:
+        shard = ShardTrainer(
+            self.spec,
+            number,
+            self._store,
+            self._signer,
+            topics=self.topics,
+            inputs=self.inputs,
+            outcomes=self.outcomes,
+            cadence=self.cadence,
+            retention=self._retention,
+            publisher=self._publisher,
+            dead_letters=self.dead_letters,
+            prequential_topic=PREQUENTIAL.full(self.settings.topic_prefix),
+            drift_topic=DRIFT.full(self.settings.topic_prefix),
+            role=self.role,
+            feed_plan=self._plan,
+            new_feed=self._new_feed,
+            commit_offsets=lambda offsets: commit_for_lag(self._consumer, offsets),
+            modules=self.settings.snapshot_modules,
+            from_beginning=self._from_beginning and number not in self._opened,
+        )
+        self._opened.add(number)
+        shard.start(FEED_START_S)
+        self.shards[number] = shard
+
+    def _close_shard(self, number: int, *, publish: bool) -> bool:
+        shard = self.shards.pop(number)
+        try:
+            done = shard.close(publish=publish)
+        except TrainerConflict as exc:
+            log.warning("%s: %s; its newer owner has it", shard.line, exc)
+            done = True
+        self.closed_shards.add(shard)
+        log.info("shard %s moved away at %s", shard.line, shard.learner.state.offsets)
+        return done
+
+    def _retake(self, number: int, exc: TrainerConflict) -> None:
+        """Another process published shard `number` while this one held it (it was fenced
+        and came back, or a slow revoke published late): start again from the newest."""
+        log.warning("%s; reloading the shard from its newest version", exc)
+        self._close_shard(number, publish=False)
+        self._open_shard(number)
+
+    def _plan(self, assignments: list[tuple[str, int, int]], rows: RowMaker) -> FeedPlan:
+        topics = list(self.topics)
+        return FeedPlan(
+            conf=self._feed_conf(),
+            assignments=assignments,
+            topics=self.topics,
+            outcomes=self.outcomes,
+            rank={t: i for i, t in enumerate(topics)},
+            rows=rows,
+            role=self.role,
+            log_level=self.settings.log_level,
+            batch=BATCH,
+            poll_s=POLL_S,
+        )
+
+    def _feed_conf(self) -> dict[str, Any]:
+        conf = trainer_consumer_config(self.settings, self.group)
+        return {k: v for k, v in conf.items() if k != "logger"}
+
+    def _member_conf(self) -> dict[str, Any]:
+        """The group member's configuration: the range assignor keeps shards whole."""
+        conf = trainer_consumer_config(self.settings, self.group)
+        conf["statistics.interval.ms"] = 0
+        conf["enable.partition.eof"] = False
+        if self.settings.kafka_group_protocol == "classic":
+            conf["partition.assignment.strategy"] = "range"
+        else:
+            conf["group.remote.assignor"] = "range"
+        return conf
+
+    def stats(self) -> dict[str, object]:
+        """The heartbeat's fields (`trainer.sharded_view.heartbeat`)."""
+        return sharded_view.heartbeat(self)
