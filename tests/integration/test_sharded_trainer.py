@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from collections.abc import Iterator
+from subprocess import Popen
 
 import pytest
 
+from lazarus.kafka.admin import ensure_topics
+from lazarus.kafka.config import client_config
 from lazarus.registry.signing import signer_from
 from lazarus.schemas.per_key import shard_line
+from lazarus.schemas.topics import topic_names
 from lazarus.settings import Settings
 from lazarus.trainer.app import Cadence
 from lazarus.trainer.sharded import ShardedTrainerApp
 from lazarus.trainer.specs import load_spec
+from tests.integration.conftest import isolated_settings
 from tests.integration.shardkit import (
     MODEL,
     all_trained_through,
@@ -29,6 +35,14 @@ from tests.integration.shardkit import (
 from tests.integration.trainerkit import log_ends, produce_next, store_of, topics_of, with_keys
 
 PHASE = 1500
+
+
+def _split(s: Settings, a: Popen[str], b: Popen[str], partitions: int) -> bool:
+    """A and B own every shard between them, each some (heartbeats are a second apart: this
+    waits for a view in which they agree)."""
+    mine, theirs = owned_by(s, a), owned_by(s, b)
+    whole = mine | theirs == set(range(partitions))
+    return bool(mine) and bool(theirs) and mine.isdisjoint(theirs) and whole
 
 
 def _reference(s: Settings, ends: dict[str, int]) -> dict[int, object]:
@@ -77,16 +91,7 @@ def test_scale_out_rebalance_and_kill_9_end_with_the_uninterrupted_shards(
             f"{who} to read the readings", lambda: inputs_read(store, ends, partitions), 90, *procs
         )
 
-    def split() -> bool:  # heartbeats are a second apart: wait for a view where they agree
-        mine, theirs = owned_by(s, a), owned_by(s, b)
-        return (
-            bool(mine)
-            and bool(theirs)
-            and mine.isdisjoint(theirs)
-            and (mine | theirs == set(range(partitions)))
-        )
-
-    wait_for("A and B to split the shards between them", split, 90, a, b)
+    wait_for("A and B to split the shards", lambda: _split(s, a, b, partitions), 90, a, b)
     produce_phase(s, stream, PHASE, lambda: read_all("A and B", a, b))
     b_shard = min(owned_by(s, b))
     before = store.latest(shard_line(MODEL, b_shard))
@@ -116,4 +121,57 @@ def test_scale_out_rebalance_and_kill_9_end_with_the_uninterrupted_shards(
         assert mine.n_learned == theirs.n_learned > 0  # type: ignore[attr-defined]
         assert mine.metrics == theirs.metrics  # type: ignore[attr-defined]
         assert mine.join == theirs.join, f"{mine.join!r} != {theirs.join!r}"  # type: ignore[attr-defined]
+        assert mine.model_sha256 == theirs.model_sha256, f"shard {p} differs"  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def apache(apache_bootstrap: str, redis_url: str) -> Iterator[Settings]:
+    yield from isolated_settings(apache_bootstrap, redis_url)
+
+
+@pytest.mark.timeout(300)
+def test_kip848_members_share_the_shards_and_a_clean_leave_hands_them_over(
+    apache: Settings,
+) -> None:
+    """`group.protocol=consumer` (Apache Kafka only: Tansu never completes a KIP-848 join):
+    the broker's range assignor keeps shards whole, and a SIGTERM (2 -> 1) publishes the
+    leaver's shards before the other takes them."""
+    s = with_keys(apache.with_overrides(kafka_group_protocol="consumer"))
+    partitions = s.topic_partitions
+    ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), partitions)
+    store = store_of(s)
+    stream = sensor_stream(seed=12)
+    produce_next(s, stream, PHASE)
+    a, b = spawn_trainer(s), spawn_trainer(s)
+    try:
+        wait_for("A and B to split the shards", lambda: _split(s, a, b, partitions), 120, a, b)
+        a.send_signal(signal.SIGTERM)
+        _, err = a.communicate(timeout=60)
+        assert a.returncode == 0, err
+
+        def read_all() -> None:
+            ends = log_ends(s, topics_of(s))
+            wait_for("B to read", lambda: inputs_read(store, ends, partitions), 120, b)
+
+        produce_phase(s, stream, PHASE, read_all)
+        ends = log_ends(s, topics_of(s))
+        wait_for(
+            "B to own every shard and learn everything",
+            lambda: (
+                len(owned_by(s, b)) == partitions and all_trained_through(store, ends, partitions)
+            ),
+            120,
+            b,
+        )
+    finally:
+        for proc in (a, b):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+    _, err = b.communicate(timeout=60)
+    assert b.returncode == 0, err
+    reference = _reference(s, ends)
+    for p in range(partitions):
+        mine, theirs = shard_manifest(store, p), reference[p]
+        assert mine is not None and theirs is not None
+        assert mine.trained_through == theirs.trained_through == shard_ends(ends, p)  # type: ignore[attr-defined]
         assert mine.model_sha256 == theirs.model_sha256, f"shard {p} differs"  # type: ignore[attr-defined]
