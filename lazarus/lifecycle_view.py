@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from lazarus.lifecycle_text import count, did_text, drift_text, evidence_text, number
 from lazarus.registry.lineup import Baseline
 from lazarus.schemas.lifecycle import FRESH
+from lazarus.schemas.per_key import split_shard
 
 T = TypeVar("T")
 Part = Literal["drift", "action", "gate"]
@@ -232,13 +233,15 @@ def action_view(a: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def line_owners(records: Mapping[str, LineupRecords], names: Iterable[str]) -> dict[str, str]:
-    """Registry name -> the model it is a line of (its champion line, a challenger, or the
-    drift-born `M.fresh`), for every name that is a line of a model other than itself. A model
+    """Registry name -> the model it is a line of (its champion line, a challenger, the
+    drift-born `M.fresh`, or a per-key model's shard `M.shardP`), for every name that is a line of a model other than itself. A model
     that owns lines is never itself counted a line (a lineup that names its models both ways).
 
     >>> r = LineupRecords("habitat", "habitat_fast", 8, {"habitat": 12}, None, False, {}, {}, {})
     >>> line_owners({"habitat": r}, ["habitat", "habitat.fresh", "habitat_fast", "viability"])
     {'habitat_fast': 'habitat', 'habitat.fresh': 'habitat'}
+    >>> line_owners({}, ["habitat_sites.shard0"])
+    {'habitat_sites.shard0': 'habitat_sites'}
     """
     known = set(names) | set(records)
     owners: dict[str, str] = {}
@@ -250,6 +253,9 @@ def line_owners(records: Mapping[str, LineupRecords], names: Iterable[str]) -> d
         base, dot, tail = name.rpartition(".")
         if dot and tail == FRESH and base in known:
             owners.setdefault(name, base)
+        shard = split_shard(name)  # a per-key model's shard: its model has no line of its own
+        if shard is not None:
+            owners.setdefault(name, shard[0])
     return {line: model for line, model in owners.items() if model not in owners}
 
 

@@ -83,7 +83,7 @@ class StatusView:
                 f"{rate:,.0f}" if rate is not None else "-",
                 events,
                 lag_text_of(self.lag.latest(), child.spec.group, self._clock()),
-                beat.get("model_version") or "-",
+                beat.get("model_version") or _shards(beat) or "-",
             )
         return table
 
@@ -97,6 +97,12 @@ def lag_text_of(sample: LagSample | None, group: str | None, now: float) -> str:
     lag = total_lag(rows)
     note = group_note(any(r.committed is not None for r in rows), lag, len(rows))
     return lag_cell(lag, note, sample.sampled_at, now, lag_exact(rows))
+
+
+def _shards(beat: dict[str, str]) -> str | None:
+    """A per-key model's trainer: the shards it owns; its scorer: partition:version served."""
+    owned, served = beat.get("owned"), beat.get("served_shards")
+    return f"shards {owned}" if owned else f"shards {served}" if served else None
 
 
 def _events(beat: dict[str, str]) -> str | None:

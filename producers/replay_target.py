@@ -37,11 +37,15 @@ class TargetOptions:
     encoding: str
 
 
+SENSOR_MODELS = ("habitat", "habitat_sites")
+"""The built-in models that read sensor readings: rows become readings (`producers.replay`)."""
+
+
 def replay_target(options: TargetOptions) -> ReplayTarget:
     """Where and how the rows go. `ConfigError` (one line, exit 2) for a model that cannot be
     loaded, does not read records, or whose columns the file lacks; or a sensor option given
     for a records model."""
-    if options.model == "habitat":
+    if options.model in SENSOR_MODELS:  # habitat and habitat_sites read sensor readings
         cfg = options.cfg
         return ReplayTarget(
             SENSOR_READINGS.name, HABITAT_OUTCOMES.name, lambda digest: Replayer(cfg, digest)
@@ -51,7 +55,7 @@ def replay_target(options: TargetOptions) -> ReplayTarget:
             options.sensor_options[0], "--" + options.sensor_options[0].replace("_", "-")
         )
         raise ConfigError(
-            f"{flag} shapes sensor readings of the habitat model; {options.model} reads records"
+            f"{flag} shapes sensor readings of the habitat models; {options.model} reads records"
         )
     contract, layout = _records_model(options)
     checked = RecordReplayer(contract, layout, "")  # ConfigError if it does not read records

@@ -105,7 +105,8 @@ def load_attr(name: str, what: str) -> Callable[[], object]:
     """The callable `module:factory` names; `ConfigError` if there is none."""
     if ":" not in name:
         raise ConfigError(
-            f"unknown model {name!r}: built in are {', '.join(BUILTIN)}, or give a spec file "
+            f"unknown model {name!r}: built in are {', '.join([*BUILTIN, *ON_REQUEST])}, or give "
+            "a spec file "
             "(.toml) or module:factory"
         )
     module, attr = name.split(":", 1)

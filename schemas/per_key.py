@@ -57,6 +57,19 @@ def shard_line(model: str, partition: int) -> str:
     return f"{model}.{SHARD}{partition}"
 
 
+def split_shard(line: str) -> tuple[str, int] | None:
+    """(model, partition) of any shard line; None for another name.
+
+    >>> split_shard("habitat_sites.shard12"), split_shard("habitat.fresh")
+    (('habitat_sites', 12), None)
+    """
+    model, dot, tail = line.rpartition(".")
+    number = tail[len(SHARD) :]
+    if not dot or not model or not tail.startswith(SHARD) or not number.isdigit():
+        return None
+    return model, int(number)
+
+
 def shard_of(line: str, model: str) -> int | None:
     """The partition of a shard line of `model`; None for any other name."""
     head = f"{model}.{SHARD}"

@@ -163,8 +163,9 @@ class KeyedScorerApp(ScorerApp):
         served = [s for _, s in sorted(self.served.items())]
         beat.update(
             serving="yes" if served else "waiting for a snapshot",
-            model_version=max((s.version for s in served), default=""),
+            model_version="",  # shards' versions are numbered apart: `served_shards` has them
             line=", ".join(f"{s.line} v{s.version}" for s in served),
+            served_shards=",".join(f"{p}:v{s.version}" for p, s in sorted(self.served.items())),
             held=_listed(sorted(self.held)),
         )
         return beat

@@ -22,6 +22,7 @@ Examples:
   lazarus train habitat --min-learned 500      serve no version that learned fewer than 500
   lazarus train survey.toml                    a model spec file (`lazarus spec init`)
   lazarus train mypkg.models:my_spec           a custom ModelSpec by import path
+  lazarus train habitat_sites                  a per-key model: run it twice, they share shards
 
 MODEL is a built-in model's name, a model spec file (a path ending in .toml)
 or an import path (module:factory); every command that takes a model takes
@@ -37,6 +38,15 @@ Every snapshot is stored (a restart resumes from the newest), but only one that
 has learned at least --min-learned events becomes `current`, the version
 scorers serve: until then scorers wait rather than serve a model that has
 learned nothing.
+
+A per-key model (one model per key, e.g. the built-in habitat_sites, one per
+site; a spec file's [per_key] table) may have any number of trainers: start
+`lazarus train habitat_sites` again on another machine and they share its
+partitions as the consumer group lazarus.trainer.habitat_sites, each owning
+the shards (partition numbers) it is assigned, each shard a registry line
+habitat_sites.shardN. --from-beginning then asks for every shard to be
+rebuilt once, by whichever trainer owns it, and a rebuilt shard is served
+only once it has learned as much as the version it replaces (docs/per-key.md).
 """
 )
 @click.argument("model")

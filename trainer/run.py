@@ -12,6 +12,7 @@ from collections.abc import Callable
 from lazarus import redisconn
 from lazarus.heartbeat import running_heartbeat
 from lazarus.registry.lineup import Lineup
+from lazarus.registry.rebuilds import Rebuilds
 from lazarus.registry.redis_store import RedisSnapshotStore
 from lazarus.registry.signing import Signer, signer_from
 from lazarus.settings import Settings
@@ -55,8 +56,9 @@ def run(
     )
     store = RedisSnapshotStore(client, settings.redis_key_prefix)
     if spec.per_key is not None:
+        rebuilds = Rebuilds(client, settings.redis_key_prefix)
         return _run_sharded(
-            settings, spec, store, signer, cadence, from_beginning, timeout, report, stop
+            settings, spec, store, signer, cadence, from_beginning, timeout, report, stop, rebuilds
         )
     lineup = Lineup(client, settings.redis_key_prefix)
     app = TrainerApp(
@@ -92,21 +94,30 @@ def _run_sharded(
     timeout: float,
     report: Callable[[str], None] | None,
     stop: StopRequested,
+    rebuilds: Rebuilds,
 ) -> int:
     """A per-key model: this process joins its trainers' group and trains the shards it owns
     (`trainer.sharded`); SIGTERM publishes each owned shard's final version."""
     app = ShardedTrainerApp(
-        settings, spec, store, signer, cadence=cadence, from_beginning=from_beginning
+        settings,
+        spec,
+        store,
+        signer,
+        cadence=cadence,
+        from_beginning=from_beginning,
+        rebuilds=rebuilds,
     )
     app.start(timeout, stop.is_set)
     with running_heartbeat(settings, app.role, app.stats, app.metrics):
         while not stop.is_set():
             app.step()
     log.info("%s received: publishing each owned shard's final version", stop.signal_name or "stop")
-    owned = sorted(app.shards)
+    shards = sorted(app.shards.items())
     code = app.stop()
+    owned = [(p, shard.snapshots.current_version) for p, shard in shards]
+    versions = ", ".join(f"shard{p} v{v}" for p, v in owned) or "none"
     (report or log.info)(
-        f"{spec.name}: learned {sharded_view.learned(app)} here, shards {owned} at stop, "
+        f"{spec.name}: learned {sharded_view.learned(app)} here; published at stop: {versions}; "
         f"dead-lettered {app.dead_letters.count}"
     )
     return code

@@ -63,6 +63,7 @@ class ShardTrainer:
         commit_offsets: Callable[[dict[str, int]], None],
         modules: tuple[str, ...] = (),
         from_beginning: bool = False,
+        rebuilt: Callable[[], None] | None = None,
     ) -> None:
         """`topics`: full topic name -> Topic (inputs and outcomes); `inputs` in the spec's
         order; `feed_plan(assignments, rows)` builds the plan of this shard's feed and
@@ -77,8 +78,16 @@ class ShardTrainer:
             store, self.spec, signer, from_beginning=from_beginning, modules=modules
         )
         self.snapshots = SnapshotPublisher(
-            store, self.spec, signer, next_version, retention, modules=modules
+            store,
+            self.spec,
+            signer,
+            next_version,
+            retention,
+            modules=modules,
+            min_learned=_catch_up(store, self.line, self.spec.min_learned, from_beginning),
         )
+        self._rebuilt = rebuilt if from_beginning else None
+        """Called once the rebuilt shard's first version is published (the request is met)."""
         self.dispatch = Dispatcher(
             self.spec,
             self.learner,
@@ -134,7 +143,7 @@ class ShardTrainer:
             self.snapshots.current_version or 0,
             self.learner.state.n_learned,
             len(self.learner.state.model),
-            ", ".join(f"{t}[{p}]@{o}" for t, p, o in self.assignments),
+            ", ".join(f"{t}[{p}]@{_offset(o)}" for t, p, o in self.assignments),
         )
 
     def step(self, timeout: float) -> int:
@@ -156,7 +165,13 @@ class ShardTrainer:
                 self.in_by_topic[topic] = self.in_by_topic.get(topic, 0) + count
                 n += count
         self.checkpoint.maybe_commit()
+        self._check_rebuilt()
         return n
+
+    def _check_rebuilt(self) -> None:
+        if self._rebuilt is not None and self.snapshots.stats.published:
+            self._rebuilt()
+            self._rebuilt = None
 
     def close(self, *, publish: bool) -> bool:
         """Stop reading; with `publish`, publish the shard's final version first (retrying up
@@ -168,6 +183,7 @@ class ShardTrainer:
         if not publish:
             return True
         if self.checkpoint.commit_final(FINAL_SNAPSHOT_S):
+            self._check_rebuilt()
             return True
         log.error(
             "could not publish a final version of %s; its next owner learns again from v%s",
@@ -175,3 +191,16 @@ class ShardTrainer:
             self.snapshots.current_version,
         )
         return False
+
+
+def _catch_up(store: SnapshotStore, line: str, min_learned: int, rebuilding: bool) -> int:
+    """The events a version must have learned to be served: a rebuilt shard's versions are
+    not served until they learned as many as the version it replaces (scorers keep serving
+    that one meanwhile); otherwise the spec's `min_learned`."""
+    latest = store.latest(line) if rebuilding else 0
+    manifest = store.manifest(line, latest) if latest else None
+    return max(min_learned, manifest.n_learned) if manifest is not None else min_learned
+
+
+def _offset(offset: int) -> str:
+    return "beginning" if offset == OFFSET_BEGINNING else str(offset)

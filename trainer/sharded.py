@@ -33,6 +33,7 @@ from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.consumer import membership_consumer, metadata_consumer
 from lazarus.kafka.producer import SHUTDOWN_FLUSH_S, Publisher, wait_with_backoff
 from lazarus.metrics import RoleMetrics
+from lazarus.registry.rebuilds import Rebuilds
 from lazarus.registry.retention import Retention
 from lazarus.registry.signing import Signer
 from lazarus.registry.store import SnapshotStore
@@ -85,12 +86,16 @@ class ShardedTrainerApp:
         from_beginning: bool = False,
         publisher: Publisher | None = None,
         feed: Callable[[FeedPlan], Feed] = InlineFeed,
+        rebuilds: Rebuilds | None = None,
     ) -> None:
+        """`rebuilds`: where `from_beginning` asks for every shard to be rebuilt, once, by
+        whichever trainer owns it (None: this process rebuilds the shards it first opens)."""
         if spec.per_key is None:
             raise ConfigError(f"{spec.name} is not a per-key model: train it with one trainer")
         self.settings, self.spec, self.cadence = settings, spec, cadence
         self._store, self._signer = store, signer
         self._from_beginning = from_beginning
+        self._rebuilds = rebuilds
         prefix = settings.topic_prefix
         self.inputs = [t.full(prefix) for t in spec.inputs]
         self.outcomes = spec.outcomes.full(prefix)
@@ -136,6 +141,13 @@ class ShardedTrainerApp:
                 + ", ".join(f"{t} {n}" for t, n in counts.items())
             )
         self.partitions = next(iter(counts.values()))
+        if self._from_beginning and self._rebuilds is not None:
+            self._rebuilds.request(self.spec.name, range(self.partitions))
+            log.info(
+                "--from-beginning: each shard of %s is rebuilt once, by its owner; rebuilt "
+                "versions are served once they learned as much as the ones they replace",
+                self.spec.name,
+            )
         consumer = membership_consumer(self._member_conf())
         consumer.subscribe(
             [*self.inputs, self.outcomes],
@@ -163,6 +175,8 @@ class ShardedTrainerApp:
         n = 0
         wait = POLL_S / len(self.shards)
         for number, shard in list(self.shards.items()):
+            if self.shards.get(number) is not shard:
+                continue  # closed by a rebalance served meanwhile (commit_for_lag polls the group)
             try:
                 n += shard.step(wait)
             except TrainerConflict as exc:
@@ -197,6 +211,12 @@ class ShardedTrainerApp:
         self._owned |= {(tp.topic, tp.partition) for tp in partitions}
         for number in sorted(shard_numbers(self._owned, list(self.topics)) - set(self.shards)):
             self._open_shard(number)
+        log.info(
+            "%s owns shards %s of %d",
+            self.role,
+            ",".join(map(str, sorted(self.shards))) or "none",
+            self.partitions,
+        )
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._release(consumer, partitions, publish=True)
@@ -241,11 +261,20 @@ class ShardedTrainerApp:
             new_feed=self._new_feed,
             commit_offsets=lambda offsets: commit_for_lag(self._consumer, offsets),
             modules=self.settings.snapshot_modules,
-            from_beginning=self._from_beginning and number not in self._opened,
+            from_beginning=self._rebuilding(number),
+            rebuilt=lambda: (
+                self._rebuilds.done(self.spec.name, number) if self._rebuilds is not None else None
+            ),
         )
         self._opened.add(number)
         shard.start(FEED_START_S)
         self.shards[number] = shard
+
+    def _rebuilding(self, number: int) -> bool:
+        """Whether shard `number` is to be learned again from offset 0 now."""
+        if self._rebuilds is not None:
+            return self._rebuilds.pending(self.spec.name, number)
+        return self._from_beginning and number not in self._opened
 
     def _close_shard(self, number: int, *, publish: bool) -> bool:
         shard = self.shards.pop(number)
@@ -255,7 +284,12 @@ class ShardedTrainerApp:
             log.warning("%s: %s; its newer owner has it", shard.line, exc)
             done = True
         self.closed_shards.add(shard)
-        log.info("shard %s moved away at %s", shard.line, shard.learner.state.offsets)
+        log.info(
+            "shard %s closed (%s) at v%s",
+            shard.line,
+            "published" if publish else "unpublished: its next owner goes on from its last version",
+            shard.snapshots.current_version,
+        )
         return done
 
     def _retake(self, number: int, exc: TrainerConflict) -> None:

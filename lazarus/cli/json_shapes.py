@@ -112,6 +112,16 @@ class RoleStatus(Shape):
     unjoined_evicted: MaybeCount = Field(description="trainers: features dropped, buffer full")
     unjoined_unmatched: MaybeCount = Field(description="trainers: outcomes given up on")
     waiting_outcomes: MaybeCount = Field(description="trainers: outcomes before their features")
+    owned: MaybeText = Field(
+        None, description="a per-key model's trainers: the shards it owns, e.g. `0,1`"
+    )
+    served_shards: MaybeText = Field(
+        None, description="a per-key model's scorers: partition:version served, e.g. `0:v3,1:v2`"
+    )
+    held: MaybeText = Field(
+        None,
+        description="a per-key model's scorers: partitions held until their shard has a version",
+    )
 
 
 class HealthReason(Shape):

@@ -25,6 +25,7 @@ from lazarus.registry.redis_store import RedisSnapshotStore
 from lazarus.registry.retention import Retention
 from lazarus.registry.sealing import verify
 from lazarus.registry.signing import DEV_KEY_DIR, generate, verifier_from
+from lazarus.schemas.per_key import split_shard
 
 
 def _store(cli: CliContext) -> RedisSnapshotStore:
@@ -93,7 +94,9 @@ def show(cli: CliContext, model: str, version: int | None, as_json: bool) -> Non
     m = store.manifest(model, version) if version else None
     if m is None:
         raise click.ClickException(
-            f"no snapshot of {model!r}" + (f" at version {version}" if version else "")
+            f"no snapshot of {model!r}"
+            + (f" at version {version}" if version else "")
+            + _shard_hint(store, model)
         )
     prefix = cli.settings.redis_key_prefix
     rows = read_quality(store.client, prefix, model)
@@ -138,7 +141,7 @@ def verify_cmd(cli: CliContext, model: str, as_json: bool) -> int:
         except SnapshotRejected as exc:
             results.append({"version": version, "ok": False, "reason": str(exc)})
     if not results:
-        raise click.ClickException(f"no snapshots of {model!r}")
+        raise click.ClickException(f"no snapshots of {model!r}{_shard_hint(store, model)}")
     if as_json:
         print_json(results, VerifyReport)
     else:
@@ -284,7 +287,7 @@ def history(cli: CliContext, model: str, limit: int, as_json: bool) -> None:
     store = _store(cli)
     rows = store.history(model, limit)
     if not rows and not store.latest(model):
-        raise click.ClickException(f"no snapshots of {model!r}")
+        raise click.ClickException(f"no snapshots of {model!r}{_shard_hint(store, model)}")
     reach = read_reach(store, model, Retention.of_settings(cli.settings))
     if as_json:
         why = reach.why
@@ -335,3 +338,18 @@ def generate_cmd(cli: CliContext, out: Path) -> None:
         f.write(private)
     pub_path.write_text(public)
     cli.console.print(f"wrote {key_path} (private, 0600) and {pub_path}", highlight=False)
+
+
+def _shard_hint(store: RedisSnapshotStore, model: str) -> str:
+    """For a per-key model, which has versions per shard only: the names to ask for."""
+    shards = sorted(
+        (shard[1], name)
+        for name in store.models()
+        if (shard := split_shard(name)) is not None and shard[0] == model
+    )
+    if not shards:
+        return ""
+    return (
+        f": {model} is a per-key model, whose versions are per shard "
+        f"({', '.join(name for _, name in shards)})"
+    )

@@ -163,6 +163,10 @@ ROLE_FIELDS = (
     "unjoined_evicted",
     "unjoined_unmatched",
     "waiting_outcomes",
+    # per-key models: the shards a trainer owns, the partitions a scorer holds (docs/per-key.md)
+    "owned",
+    "served_shards",
+    "held",
 )
 
 

@@ -13,6 +13,7 @@ from lazarus.cli.lifecycle_render import lifecycle_table
 from lazarus.cli.status_health import print_health
 from lazarus.lag_text import group_note, lag_cell
 from lazarus.metric_text import metric_text
+from lazarus.schemas.per_key import split_shard
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -119,6 +120,9 @@ def _name(m: Mapping[str, Any], models: Sequence[Mapping[str, Any]]) -> str:
     if not owner:
         champion = ((m.get("lifecycle") or {}).get("champion") or {}).get("line", m["model"])
         return m["model"] if champion == m["model"] else f"{m['model']} ({champion} serves)"
+    shard = split_shard(m["model"])
+    if shard is not None:
+        return f"{m['model']} (shard {shard[1]} of {owner})"
     life = next((o.get("lifecycle") for o in models if o["model"] == owner), None) or {}
     role = "champion" if (life.get("champion") or {}).get("line") == m["model"] else "challenger"
     return f"{m['model']} ({role} of {owner})"
@@ -163,6 +167,18 @@ def _events(role: Mapping[str, Any]) -> str:
     return f"{events} (+{outcomes} outcomes)" if outcomes not in (None, "") else str(events)
 
 
+def _version(role: Mapping[str, Any]) -> str:
+    """The version a role serves; a sharded trainer's shards; a per-key scorer's held ones."""
+    parts = [str(role["model_version"])] if role.get("model_version") else []
+    if role.get("owned"):
+        parts.append(f"shards {role['owned']}")
+    if role.get("served_shards"):
+        parts.append(f"shards {role['served_shards']}")
+    if role.get("held"):
+        parts.append(f"held {role['held']}")
+    return " · ".join(parts) or "-"
+
+
 def roles_table(roles: Sequence[Mapping[str, Any]]) -> Table:
     """Live roles from their heartbeats (the `ROLE_FIELDS` of `status_cmd`). Role and instance
     are never cut, however narrow the terminal: they tell instances apart."""
@@ -178,7 +194,7 @@ def roles_table(roles: Sequence[Mapping[str, Any]]) -> Table:
             r["role"] or "",
             r["instance"] or "",
             r["state"] or "",
-            r["model_version"] or "-",
+            _version(r),
             _events(r),
             r["dead_lettered"] or "0",
             _joins(r),

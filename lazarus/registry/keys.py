@@ -159,6 +159,11 @@ def lineup_key(prefix: str, model: str, part: str) -> str:
 # -- roles and quality -----------------------------------------------------------------------
 
 
+def rebuilds_key(prefix: str, model: str) -> str:
+    """Hash: partition -> "requested", the shards of per-key `model` to learn again from offset 0."""
+    return f"{prefix}:rebuild:{model}"
+
+
 def role_key(prefix: str, role: str, instance: str) -> str:
     """One running role's heartbeat hash."""
     return f"{prefix}:roles:{role}:{instance}"

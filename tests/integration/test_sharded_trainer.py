@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from subprocess import Popen
 
 import pytest
+import redis
 
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
+from lazarus.registry.rebuilds import Rebuilds
 from lazarus.registry.signing import signer_from
 from lazarus.schemas.per_key import shard_line
 from lazarus.schemas.topics import topic_names
@@ -175,3 +177,52 @@ def test_kip848_members_share_the_shards_and_a_clean_leave_hands_them_over(
         assert mine is not None and theirs is not None
         assert mine.trained_through == theirs.trained_through == shard_ends(ends, p)  # type: ignore[attr-defined]
         assert mine.model_sha256 == theirs.model_sha256, f"shard {p} differs"  # type: ignore[attr-defined]
+
+
+@pytest.mark.timeout(300)
+def test_from_beginning_rebuilds_each_shard_once_and_serves_it_only_once_caught_up(
+    settings: Settings, topics: list[str]
+) -> None:
+    """`--from-beginning` with two trainers: each shard is rebuilt once, by whichever owns it;
+    `current` never moves to a rebuilt version that has learned less than the one it replaces."""
+    s = with_keys(settings)
+    partitions = s.topic_partitions
+    store = store_of(s)
+    produce_next(s, sensor_stream(seed=13), PHASE)
+    ends = log_ends(s, topics_of(s))
+    first = spawn_trainer(s)
+    wait_for("the first training", lambda: all_trained_through(store, ends, partitions), 90, first)
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=60) == 0
+    before = {p: shard_manifest(store, p) for p in range(partitions)}
+    latest = {p: store.latest(shard_line(MODEL, p)) for p in range(partitions)}
+    a, b = spawn_trainer(s, "--from-beginning"), spawn_trainer(s)
+    try:
+
+        def rebuilt() -> bool:
+            return all(
+                store.latest(shard_line(MODEL, p)) > latest[p]
+                and not Rebuilds(
+                    redis.Redis.from_url(s.redis_url_value), s.redis_key_prefix
+                ).pending(MODEL, p)
+                and all_trained_through(store, ends, partitions)
+                for p in range(partitions)
+            )
+
+        wait_for("every shard rebuilt once and caught up", rebuilt, 120, a, b)
+    finally:
+        for proc in (a, b):
+            proc.send_signal(signal.SIGTERM)
+    assert a.wait(timeout=60) == 0 and b.wait(timeout=60) == 0
+    for p in range(partitions):
+        line, old = shard_line(MODEL, p), before[p]
+        assert old is not None
+        mine = shard_manifest(store, p)
+        assert mine is not None and mine.n_learned == old.n_learned
+        assert mine.model_sha256 == old.model_sha256  # the same events, the same model again
+        moves = [h for h in store.history(line) if int(h["version"]) > latest[p]]
+        served = [store.manifest(line, int(h["version"])) for h in moves]
+        assert all(m is None or m.n_learned >= old.n_learned for m in served), moves
+        # a new version at the same offsets: learned again from 0 (a trainer with nothing new
+        # to read publishes nothing)
+        assert mine.version > old.version and mine.trained_through == old.trained_through

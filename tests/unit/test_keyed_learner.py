@@ -141,3 +141,19 @@ def test_per_site_models_beat_the_global_one_on_the_simulators_per_site_truth() 
     keyed_acc, keyed_dist = _second_half(KeyedLearner(load_spec("habitat_sites")), cfg, n)
     assert keyed_acc >= global_acc + 0.015, (keyed_acc, global_acc)
     assert keyed_dist <= 0.85 * global_dist, (keyed_dist, global_dist)
+
+
+def test_a_rebuilt_shard_is_served_only_once_it_learned_what_it_replaces() -> None:
+    from lazarus.registry.signing import generate, parse_private
+    from lazarus.registry.store import MemorySnapshotStore
+    from lazarus.trainer.publishing import SnapshotPublisher
+    from lazarus.trainer.shard import _catch_up
+
+    spec = _spec().replace(name="habitat_sites.shard0")
+    store, signer = MemorySnapshotStore(), parse_private(generate()[0])
+    learner = KeyedLearner(spec)
+    _feed(learner, _rows(120, ["s1", "s2"], 9))
+    assert SnapshotPublisher(store, spec, signer, 1, keep=5).publish(learner) is not None
+    assert _catch_up(store, spec.name, 1, rebuilding=True) == 120
+    assert _catch_up(store, spec.name, 1, rebuilding=False) == 1
+    assert _catch_up(store, "habitat_sites.shard1", 7, rebuilding=True) == 7  # nothing to replace
