@@ -146,6 +146,13 @@ class ShardTrainer:
             ", ".join(f"{t}[{p}]@{_offset(o)}" for t, p, o in self.assignments),
         )
 
+    def reopen(self, timeout: float) -> None:
+        """Read again after `close()`, from where the learner is (a shard given back at once
+        by an eager rebalance: its state is the version it just published)."""
+        self.opened_at = time.monotonic()
+        self.ready_after_s = None
+        self.start(timeout)
+
     def step(self, timeout: float) -> int:
         """Learn from one batch of the shard's feed (waiting up to `timeout` s), then snapshot
         when due. Returns the messages consumed. Raises `TrainerConflict` when another

@@ -44,31 +44,19 @@ from lazarus.trainer.app import BATCH, FEED_START_S, POLL_S, trainer_consumer_co
 from lazarus.trainer.checkpoint import Cadence
 from lazarus.trainer.feed import Feed, FeedPlan, InlineFeed
 from lazarus.trainer.metrics_view import LastGrowth
-from lazarus.trainer.partitions import commit_for_lag, discover
+from lazarus.trainer.partitions import discover
 from lazarus.trainer.publishing import TrainerConflict
 from lazarus.trainer.rows import RowMaker
 from lazarus.trainer.shard import ShardTrainer
+from lazarus.trainer.shard_assignment import (
+    commit_quietly,
+    member_config,
+    partition_counts,
+    shard_numbers,
+)
 from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger("lazarus.trainer.sharded")
-
-
-def shard_numbers(owned: set[tuple[str, int]], topics: list[str]) -> set[int]:
-    """The partition numbers held for every one of `topics`: the shards a member owns.
-
-    >>> sorted(shard_numbers({("a", 0), ("b", 0), ("a", 1)}, ["a", "b"]))
-    [0]
-    """
-    numbers = {p for _, p in owned}
-    return {p for p in numbers if all((t, p) in owned for t in topics)}
-
-
-def partition_counts(found: list[tuple[str, int]]) -> dict[str, int]:
-    """Partitions per topic of `discover()`'s (topic, partition) list."""
-    counts: dict[str, int] = {}
-    for topic, _ in found:
-        counts[topic] = counts.get(topic, 0) + 1
-    return counts
 
 
 class ShardedTrainerApp:
@@ -108,6 +96,9 @@ class ShardedTrainerApp:
         self._new_feed = feed
         self._retention = Retention.of_settings(settings)
         self.shards: dict[int, ShardTrainer] = {}
+        self._parked: dict[int, ShardTrainer] = {}
+        """Shards revoked by an eager rebalance, published and stopped, kept until the
+        assignment that follows says whether they come back."""
         self._opened: set[int] = set()
         """Shards opened before: `--from-beginning` rebuilds a shard the first time only."""
         self._owned: set[tuple[str, int]] = set()
@@ -148,7 +139,7 @@ class ShardedTrainerApp:
                 "versions are served once they learned as much as the ones they replace",
                 self.spec.name,
             )
-        consumer = membership_consumer(self._member_conf())
+        consumer = membership_consumer(member_config(self.settings, self.group))
         consumer.subscribe(
             [*self.inputs, self.outcomes],
             on_assign=self._on_assign,
@@ -210,7 +201,10 @@ class ShardedTrainerApp:
         consumer.pause(partitions)
         self._owned |= {(tp.topic, tp.partition) for tp in partitions}
         for number in sorted(shard_numbers(self._owned, list(self.topics)) - set(self.shards)):
-            self._open_shard(number)
+            if not self._unpark(number):
+                self._open_shard(number)
+        for number in list(self._parked):  # parked at the revoke, not given back
+            self.closed_shards.add(self._parked.pop(number))
         log.info(
             "%s owns shards %s of %d",
             self.role,
@@ -233,7 +227,7 @@ class ShardedTrainerApp:
         self._owned -= {(tp.topic, tp.partition) for tp in partitions}
         keep = shard_numbers(self._owned, list(self.topics))
         for number in sorted(set(self.shards) - keep):
-            self._close_shard(number, publish=publish)
+            self._close_shard(number, publish=publish, park=publish and not self._incremental)
         if self._incremental:
             consumer.incremental_unassign(partitions)
         else:
@@ -259,7 +253,7 @@ class ShardedTrainerApp:
             role=self.role,
             feed_plan=self._plan,
             new_feed=self._new_feed,
-            commit_offsets=lambda offsets: commit_for_lag(self._consumer, offsets),
+            commit_offsets=self._commit_for_lag,
             modules=self.settings.snapshot_modules,
             from_beginning=self._rebuilding(number),
             rebuilt=lambda: (
@@ -270,19 +264,42 @@ class ShardedTrainerApp:
         shard.start(FEED_START_S)
         self.shards[number] = shard
 
+    def _unpark(self, number: int) -> bool:
+        """Go on with parked shard `number` if no one published it since it was parked."""
+        shard = self._parked.pop(number, None)
+        if shard is None:
+            return False
+        if self._store.latest(shard.line) != (shard.snapshots.current_version or 0):
+            self.closed_shards.add(shard)  # another owner moved it on: load the newest
+            return False
+        shard.reopen(FEED_START_S)
+        self.shards[number] = shard
+        return True
+
+    def _commit_for_lag(self, offsets: dict[str, int]) -> None:
+        """A shard version's offsets to the group, for `lazarus lag` only (`commit_quietly`:
+        no poll here, which would serve a rebalance in the middle of a step)."""
+        commit_quietly(self._consumer, offsets)
+
     def _rebuilding(self, number: int) -> bool:
         """Whether shard `number` is to be learned again from offset 0 now."""
         if self._rebuilds is not None:
             return self._rebuilds.pending(self.spec.name, number)
         return self._from_beginning and number not in self._opened
 
-    def _close_shard(self, number: int, *, publish: bool) -> bool:
+    def _close_shard(self, number: int, *, publish: bool, park: bool = False) -> bool:
+        """Stop shard `number` (publishing its final version first when `publish`). `park`:
+        an eager rebalance revokes every shard, and gives most back at once: a parked shard
+        given back unchanged in the store goes on from memory (`_unpark`), not from Redis."""
         shard = self.shards.pop(number)
         try:
             done = shard.close(publish=publish)
         except TrainerConflict as exc:
             log.warning("%s: %s; its newer owner has it", shard.line, exc)
-            done = True
+            done, park = True, False
+        if park and done:
+            self._parked[number] = shard
+            return done
         self.closed_shards.add(shard)
         log.info(
             "shard %s closed (%s) at v%s",
@@ -317,17 +334,6 @@ class ShardedTrainerApp:
     def _feed_conf(self) -> dict[str, Any]:
         conf = trainer_consumer_config(self.settings, self.group)
         return {k: v for k, v in conf.items() if k != "logger"}
-
-    def _member_conf(self) -> dict[str, Any]:
-        """The group member's configuration: the range assignor keeps shards whole."""
-        conf = trainer_consumer_config(self.settings, self.group)
-        conf["statistics.interval.ms"] = 0
-        conf["enable.partition.eof"] = False
-        if self.settings.kafka_group_protocol == "classic":
-            conf["partition.assignment.strategy"] = "range"
-        else:
-            conf["group.remote.assignor"] = "range"
-        return conf
 
     def stats(self) -> dict[str, object]:
         """The heartbeat's fields (`trainer.sharded_view.heartbeat`)."""
