@@ -1,4 +1,4 @@
-"""`lazarus produce sensors|genomes|replay` (also `python -m lazarus.producers ...`)."""
+"""`lazarus produce sensors|genomes|replay|vcf` (also `python -m lazarus.producers ...`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from lazarus.producers.genome_sim import GenomicsLab, LabConfig
 from lazarus.producers.options import finish, simulation, start_time
 from lazarus.producers.replay_cli import replay
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
+from lazarus.producers.vcf_cli import vcf
 from lazarus.schemas.topics import (
     GENOMIC_SAMPLES,
     HABITAT_OUTCOMES,
@@ -28,10 +29,11 @@ Examples:
   lazarus produce sensors --rate 500                 a live sensor network
   lazarus produce genomes --count 1000 --seed 3      a reproducible batch of assays
   lazarus produce replay logger.csv --key-column site --label-column occupied
+  lazarus produce vcf wolves.vcf.gz --species dire_wolf --label-file survival.csv
 """
 )
 def produce() -> None:
-    """Publish events: simulated feeds with delayed outcomes, or replays of real recordings.
+    """Publish events: simulated feeds with delayed outcomes, or real recordings and VCFs.
 
     Ctrl-C flushes what is queued, prints the counts (sent, acked, failed,
     dead-lettered) and exits 0.
@@ -163,3 +165,4 @@ def genomes(
 
 
 produce.add_command(replay)
+produce.add_command(vcf)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -105,17 +105,41 @@ class GenomicsLab:
         return {
             "event_id": event_id("genome", self.cfg.seed, n),
             "event_time": at.isoformat(),
-            "schema_version": 1,
+            "schema_version": 2,
             "individual_id": individual,
             "species": species.slug,
             "cohort_id": cohort,
-            "heterozygosity": frac(species.heterozygosity, 0.04),
-            "inbreeding_f_roh": frac(species.f_roh, 0.06),
+            **_summaries(r, species, frac),
             "on_target_edit_fraction": on_target,
             "off_target_edit_count": _poisson(r, 1.5 if drifted else 2.5),
             "mosaicism_fraction": mosaic,
             "sequencing_depth_x": round(max(5.0, r.gauss(32.0, 8.0)), 2),
         }
+
+
+def _summaries(
+    r: random.Random, species: Species, frac: Callable[[float, float], float]
+) -> Payload:
+    """Genotype summaries as `lazarus produce vcf` computes them from a VCF (the same fields,
+    consistent with each other): the expected heterozygosity of the species' proxy
+    population, an individual inbreeding F, and the observed heterozygosity they imply."""
+    sites = max(1_000, int(r.gauss(50_000, 5_000)))
+    expected = frac(species.heterozygosity, 0.02)
+    f = max(-0.3, min(0.95, r.gauss(species.f_roh, 0.08)))
+    observed_hom = min(sites, round(sites * (1.0 - expected * (1.0 - f))))
+    expected_hom = round(sites * (1.0 - expected), 1)
+    spread = sites - expected_hom
+    return {
+        "called_sites": sites,
+        "observed_homozygous": observed_hom,
+        "expected_homozygous": expected_hom,
+        "observed_heterozygosity": round(1.0 - observed_hom / sites, 5),
+        "expected_heterozygosity": round(1.0 - expected_hom / sites, 5),
+        "inbreeding_f": round((observed_hom - expected_hom) / spread, 5) if spread else None,
+        "inbreeding_f_roh": frac(species.f_roh, 0.06),
+        "missingness": frac(0.02, 0.01),
+        "summary_methods": "simulated",
+    }
 
 
 def _poisson(r: random.Random, lam: float) -> int:

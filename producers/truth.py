@@ -50,7 +50,7 @@ def viability_p(features: Features, drifted: bool) -> float:
     """Probability a revived individual survives its first season."""
     z = (
         1.2
-        + 12.0 * (features["heterozygosity"] - 0.2)
+        + 12.0 * (features["observed_heterozygosity"] - 0.2)
         - 8.0 * (features["inbreeding_f_roh"] - 0.15)
         + 3.0 * (features["on_target_edit_fraction"] - 0.85)
         - (0.3 if drifted else 1.1) * features["log_off_target_edits"]

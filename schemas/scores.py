@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field, StrictBool, StrictInt
 
 from lazarus.schemas.base import ClassName, Event, FiniteFloat, Identifier
+from lazarus.schemas.genomics import Sha256
 
 
 def score_id(input_event_id: str, model: str) -> str:
@@ -74,4 +75,9 @@ class Score(Event):
         None,
         description="a per-key model's scores only: the key's own model answered, or the "
         "shard's pooled fallback (the key had learned too little)",
+    )
+    input_source_sha256: Sha256 | None = Field(
+        None,
+        description="the scored input's source file, for inputs that name one (a genomic "
+        "sample's VCF: its `source_sha256`): which file's data this score judged",
     )

@@ -27,6 +27,7 @@ from lazarus.kafka.decoding import decode_batch
 from lazarus.kafka.ledger import TP, PendingBatch
 from lazarus.schemas.base import Event, Features
 from lazarus.scorer.keyed_serving import ServingShard, predict_routed
+from lazarus.scorer.render import source_of
 from lazarus.scorer.scoring import BatchScorer
 from lazarus.scorer.shadow import Output
 
@@ -113,6 +114,7 @@ class KeyedBatchScorer(BatchScorer):
         scored_at = datetime.now(UTC).isoformat()
         latency_ms = (time.perf_counter() - started) * 1000
         key_field = self._inputs[topic].key_field
+        sourced = source_of(self._inputs[topic].event)
         for (msg, event, shard, key), (result, route) in zip(keep, results, strict=True):
             subject = getattr(event, key_field)
             try:
@@ -127,6 +129,7 @@ class KeyedBatchScorer(BatchScorer):
                     latency_ms,
                     model_key=key,
                     route=route,
+                    source_sha256=None if sourced is None else sourced(event),
                 )
             except Exception as exc:  # the model's failure, or JSON cannot carry it
                 self._dead_letter(msg, exc, ack)

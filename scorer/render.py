@@ -10,7 +10,9 @@ caller dead-letters the input.
 from __future__ import annotations
 
 import json
+import operator
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from lazarus.schemas.jsontext import ProbabilitiesText, json_value
@@ -25,6 +27,19 @@ def _string(text: str) -> str:
     return f'"{text}"' if _PLAIN(text) else json.dumps(text)
 
 
+def source_of(event_class: type) -> Callable[[Any], str | None] | None:
+    """The getter of an input class's `source_sha256` (the file its data came from), or None
+    when the class names no file: looked up once per topic, so inputs without one cost nothing.
+
+    >>> from lazarus.schemas.genomics import GenomicSample
+    >>> from lazarus.schemas.sensors import SensorReading
+    >>> source_of(SensorReading) is None, source_of(GenomicSample) is None
+    (True, False)
+    """
+    fields = getattr(event_class, "model_fields", {})
+    return operator.attrgetter("source_sha256") if "source_sha256" in fields else None
+
+
 class ScoreRenderer:
     """`render(input_id, subject, prediction, probabilities, scored_at, latency_ms)` -> (id, bytes).
 
@@ -33,7 +48,9 @@ class ScoreRenderer:
     number (or not JSON).
     `input_id` is a validated event id (every Event's `event_id` is an Identifier: letters,
     digits and `_.:-`), so it needs no escaping; subjects are checked. A per-key model's score
-    also carries `model_key` (the input's key value) and `route` ("key" or "fallback").
+    also carries `model_key` (the input's key value) and `route` ("key" or "fallback"). An
+    input that names its source file (a genomic sample's `source_sha256`) gives its score
+    `input_source_sha256`; `source_sha256` is then a validated sha256 hex digest.
     """
 
     def __init__(
@@ -89,6 +106,7 @@ class ScoreRenderer:
         *,
         model_key: str | None = None,
         route: str | None = None,
+        source_sha256: str | None = None,
     ) -> tuple[str, bytes]:
         sid = score_id(input_id, self._id_name)
         if self._labels is not None:
@@ -101,15 +119,17 @@ class ScoreRenderer:
             quoted = self._subjects[subject] = _string(subject)
         if latency_ms - latency_ms != 0.0:
             raise ValueError(f"latency {latency_ms!r} ms is not a finite number")
-        keyed = (
+        tail = (
             ""
             if model_key is None
             else f',"model_key":{json.dumps(model_key)},"route":{json_value(route)}'
         )
+        if source_sha256 is not None:
+            tail += f',"input_source_sha256":"{source_sha256}"'
         text = (
             f'{{"event_id":"{sid}","event_time":"{scored_at}","schema_version":1,'
             f'"input_event_id":"{input_id}","subject":{quoted},{self._lineage}'
             f'"prediction":{json_value(prediction)},"probabilities":{self._probabilities(probabilities)},'
-            f'"scored_at":"{scored_at}","latency_ms":{latency_ms:.3f}{keyed}}}'
+            f'"scored_at":"{scored_at}","latency_ms":{latency_ms:.3f}{tail}}}'
         )
         return sid, text.encode()

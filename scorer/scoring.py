@@ -29,6 +29,7 @@ from lazarus.registry.lineup_follow import Shadow
 from lazarus.schemas.base import Event, Features
 from lazarus.schemas.topics import Topic
 from lazarus.scorer.predictors import Prediction, predict_checked
+from lazarus.scorer.render import source_of
 from lazarus.scorer.serving import ServingModel
 from lazarus.scorer.shadow import Output, ShadowInput, ShadowScorer
 
@@ -163,13 +164,23 @@ class BatchScorer:
         render = model.renderer.render
         topic_out = self.scores_topic
         subject_of = operator.attrgetter(self._inputs[topic].key_field)
+        sourced = source_of(self._inputs[topic].event)
         unrendered: list[Message] = []
         for (msg, event), pred in zip(keep, predictions, strict=True):
             if pred is None:
                 continue  # dead-lettered by _predict
             subject = subject_of(event)
+            source = None if sourced is None else sourced(event)  # a genomic sample's VCF
             try:
-                _, value = render(event.event_id, subject, pred[0], pred[1], scored_at, latency_ms)
+                _, value = render(
+                    event.event_id,
+                    subject,
+                    pred[0],
+                    pred[1],
+                    scored_at,
+                    latency_ms,
+                    source_sha256=source,
+                )
             except ValueError as exc:  # JSON cannot carry it: checked before, so defence
                 self._dead_letter(msg, exc, ack)
                 unrendered.append(msg)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from lazarus.cli import json_shapes as shapes
 from lazarus.cli.json_gate import GateReport
+from lazarus.cli.json_genomes import SummarizeReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -34,6 +35,7 @@ def outputs() -> dict[str, type[BaseModel]]:
         "dlq replay": shapes.ReplayReport,
         "topics list": shapes.TopicList,
         "config show": shapes.config_shape(),
+        "genomes summarize": SummarizeReport,
     }
 
 

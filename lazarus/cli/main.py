@@ -50,6 +50,10 @@ ROLE_COMMANDS = {
     "train": ("lazarus.trainer.cli:train", "Run the incremental trainer of a model."),
     "score": ("lazarus.scorer.cli:score", "Run scorer workers for a model."),
     "quality": ("lazarus.quality.cli:quality", "Measure the quality of the predictions served."),
+    "genomes": (
+        "lazarus.producers.genomes_cli:genomes",
+        "Read VCF/BCF genotypes into per-individual summaries (without publishing).",
+    ),
     "spec": (
         "lazarus.trainer.spec_cli:spec",
         "Write a model spec file from a sample of your data, or check one.",

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -37,6 +38,7 @@ RUNS = [
     ["dlq", "replay"],
     ["topics", "list"],
     ["config", "show"],
+    ["genomes", "summarize", str(Path(__file__).parents[1] / "fixtures" / "vcf" / "good.vcf")],
 ]
 
 
