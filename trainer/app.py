@@ -352,3 +352,11 @@ class TrainerApp:
     def stats(self) -> dict[str, object]:
         """The heartbeat's fields (`trainer.metrics_view.heartbeat`)."""
         return metrics_view.heartbeat(self)
+
+    def summary(self) -> str:
+        """One line on what this trainer did, for the end of its run."""
+        return (
+            f"{self.spec.name}: learned {self.learner.state.n_learned}, "
+            f"published up to v{self.snapshots.current_version}, "
+            f"dead-lettered {self.dead_letters.count}"
+        )

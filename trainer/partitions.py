@@ -73,9 +73,13 @@ def check_offsets(
             )
 
 
-def commit_for_lag(consumer: Consumer | None, offsets: dict[str, int]) -> None:
+def commit_for_lag(
+    consumer: Consumer | None, offsets: dict[str, int], *, poll: bool = True
+) -> None:
     """Offsets ("topic:partition" -> next offset) to the group, for `lazarus lag` only:
-    restarts use the snapshot's offsets. A failure is logged at DEBUG, never raised."""
+    restarts use the snapshot's offsets. A failure is logged at DEBUG, never raised. `poll`:
+    serve the commit's reply now (a group member whose own loop polls passes False: a poll
+    here would serve a rebalance in the middle of its step)."""
     if consumer is None or not offsets:
         return
     tps = []
@@ -84,6 +88,7 @@ def commit_for_lag(consumer: Consumer | None, offsets: dict[str, int]) -> None:
         tps.append(TopicPartition(topic, int(partition), offset))
     try:
         consumer.commit(offsets=tps, asynchronous=True)
-        consumer.poll(0)  # serve commit replies; it has no partitions to read
+        if poll:
+            consumer.poll(0)  # serve commit replies; it has no partitions to read
     except Exception as exc:  # lag reporting must never stop training
         log.debug("offset commit failed: %s", exc)

@@ -14,10 +14,9 @@ from lazarus.heartbeat import running_heartbeat
 from lazarus.registry.lineup import Lineup
 from lazarus.registry.rebuilds import Rebuilds
 from lazarus.registry.redis_store import RedisSnapshotStore
-from lazarus.registry.signing import Signer, signer_from
+from lazarus.registry.signing import signer_from
 from lazarus.settings import Settings
 from lazarus.stopsignal import StopRequested
-from lazarus.trainer import sharded_view
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.servable import check_fresh
 from lazarus.trainer.sharded import ShardedTrainerApp
@@ -55,69 +54,34 @@ def run(
         settings.redis_url_value, timeout=min(timeout, redisconn.START_TIMEOUT_S)
     )
     store = RedisSnapshotStore(client, settings.redis_key_prefix)
-    if spec.per_key is not None:
+    app: TrainerApp | ShardedTrainerApp
+    if spec.per_key is not None:  # any number of trainers, sharing its shards
         rebuilds = Rebuilds(client, settings.redis_key_prefix)
-        return _run_sharded(
-            settings, spec, store, signer, cadence, from_beginning, timeout, report, stop, rebuilds
+        app = ShardedTrainerApp(
+            settings,
+            spec,
+            store,
+            signer,
+            cadence=cadence,
+            from_beginning=from_beginning,
+            rebuilds=rebuilds,
         )
-    lineup = Lineup(client, settings.redis_key_prefix)
-    app = TrainerApp(
-        settings,
-        spec,
-        store,
-        signer,
-        cadence=cadence,
-        from_beginning=from_beginning,
-        lineup=lineup,
-    )
+    else:
+        lineup = Lineup(client, settings.redis_key_prefix)
+        app = TrainerApp(
+            settings,
+            spec,
+            store,
+            signer,
+            cadence=cadence,
+            from_beginning=from_beginning,
+            lineup=lineup,
+        )
     app.start(timeout, stop.is_set)
     with running_heartbeat(settings, app.role, app.stats, app.metrics):
         while not stop.is_set():
             app.step()
-    log.info("%s received: publishing a final snapshot", stop.signal_name or "stop")
+    log.info("%s received: publishing the final version", stop.signal_name or "stop")
     code = app.stop()
-    (report or log.info)(
-        f"{spec.name}: learned {app.learner.state.n_learned}, "
-        f"published up to v{app.snapshots.current_version}, "
-        f"dead-lettered {app.dead_letters.count}"
-    )
-    return code
-
-
-def _run_sharded(
-    settings: Settings,
-    spec: ModelSpec,
-    store: RedisSnapshotStore,
-    signer: Signer,
-    cadence: Cadence,
-    from_beginning: bool,
-    timeout: float,
-    report: Callable[[str], None] | None,
-    stop: StopRequested,
-    rebuilds: Rebuilds,
-) -> int:
-    """A per-key model: this process joins its trainers' group and trains the shards it owns
-    (`trainer.sharded`); SIGTERM publishes each owned shard's final version."""
-    app = ShardedTrainerApp(
-        settings,
-        spec,
-        store,
-        signer,
-        cadence=cadence,
-        from_beginning=from_beginning,
-        rebuilds=rebuilds,
-    )
-    app.start(timeout, stop.is_set)
-    with running_heartbeat(settings, app.role, app.stats, app.metrics):
-        while not stop.is_set():
-            app.step()
-    log.info("%s received: publishing each owned shard's final version", stop.signal_name or "stop")
-    shards = sorted(app.shards.items())
-    code = app.stop()
-    owned = [(p, shard.snapshots.current_version) for p, shard in shards]
-    versions = ", ".join(f"shard{p} v{v}" for p, v in owned) or "none"
-    (report or log.info)(
-        f"{spec.name}: learned {sharded_view.learned(app)} here; published at stop: {versions}; "
-        f"dead-lettered {app.dead_letters.count}"
-    )
+    (report or log.info)(app.summary())
     return code

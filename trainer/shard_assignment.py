@@ -3,15 +3,10 @@ which shards an assignment makes whole (pure but for the configuration's setting
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-from confluent_kafka import Consumer, TopicPartition
 
 from lazarus.settings import Settings
 from lazarus.trainer.app import trainer_consumer_config
-
-log = logging.getLogger("lazarus.trainer.sharded")
 
 
 def shard_numbers(owned: set[tuple[str, int]], topics: list[str]) -> set[int]:
@@ -44,19 +39,3 @@ def member_config(settings: Settings, group: str) -> dict[str, Any]:
     else:
         conf["group.remote.assignor"] = "range"
     return conf
-
-
-def commit_quietly(consumer: Consumer | None, offsets: dict[str, int]) -> None:
-    """Offsets ("topic:partition" -> next offset) to the group, asynchronously and without a
-    poll (the step loop's own poll serves the replies). A failure is logged at DEBUG: lag
-    reporting must never stop training."""
-    if consumer is None or not offsets:
-        return
-    tps = []
-    for key, offset in offsets.items():
-        topic, partition = key.rsplit(":", 1)
-        tps.append(TopicPartition(topic, int(partition), offset))
-    try:
-        consumer.commit(offsets=tps, asynchronous=True)
-    except Exception as exc:  # lag reporting must never stop training
-        log.debug("offset commit failed: %s", exc)

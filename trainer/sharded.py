@@ -44,12 +44,11 @@ from lazarus.trainer.app import BATCH, FEED_START_S, POLL_S, trainer_consumer_co
 from lazarus.trainer.checkpoint import Cadence
 from lazarus.trainer.feed import Feed, FeedPlan, InlineFeed
 from lazarus.trainer.metrics_view import LastGrowth
-from lazarus.trainer.partitions import discover
+from lazarus.trainer.partitions import commit_for_lag, discover
 from lazarus.trainer.publishing import TrainerConflict
 from lazarus.trainer.rows import RowMaker
 from lazarus.trainer.shard import ShardTrainer
 from lazarus.trainer.shard_assignment import (
-    commit_quietly,
     member_config,
     partition_counts,
     shard_numbers,
@@ -105,6 +104,8 @@ class ShardedTrainerApp:
         self._consumer: Consumer | None = None
         self.partitions = 0
         self.rebalances = 0
+        self.final_versions: list[tuple[int, int | None]] = []
+        """(shard, version) published by `stop()`."""
         self._incremental = settings.kafka_group_protocol == "consumer"
         """KIP-848 groups assign incrementally; classic ones with the range assignor eagerly."""
         self.closed_shards = sharded_view.ClosedTotals()
@@ -180,9 +181,10 @@ class ShardedTrainerApp:
         """Publish every owned shard's final version, leave the group, flush. Exit code 0, or
         1 when a final version could not be published (its next owner learns it again)."""
         code = 0
-        for number in sorted(self.shards):
+        for number, shard in sorted(self.shards.items()):
             if not self._close_shard(number, publish=True):
                 code = 1
+            self.final_versions.append((number, shard.snapshots.current_version))
         if self._consumer is not None:
             self._consumer.close()  # leaves the group: the others take the shards at once
             self._consumer = None
@@ -277,9 +279,9 @@ class ShardedTrainerApp:
         return True
 
     def _commit_for_lag(self, offsets: dict[str, int]) -> None:
-        """A shard version's offsets to the group, for `lazarus lag` only (`commit_quietly`:
-        no poll here, which would serve a rebalance in the middle of a step)."""
-        commit_quietly(self._consumer, offsets)
+        """A shard version's offsets to the group, for `lazarus lag` only without a poll,
+        which would serve a rebalance in the middle of a step)."""
+        commit_for_lag(self._consumer, offsets, poll=False)
 
     def _rebuilding(self, number: int) -> bool:
         """Whether shard `number` is to be learned again from offset 0 now."""
@@ -334,6 +336,14 @@ class ShardedTrainerApp:
     def _feed_conf(self) -> dict[str, Any]:
         conf = trainer_consumer_config(self.settings, self.group)
         return {k: v for k, v in conf.items() if k != "logger"}
+
+    def summary(self) -> str:
+        """One line on what this trainer did, for the end of its run (after `stop()`)."""
+        versions = ", ".join(f"shard{p} v{v}" for p, v in self.final_versions) or "none"
+        return (
+            f"{self.spec.name}: learned {sharded_view.learned(self)} here; published at stop: "
+            f"{versions}; dead-lettered {self.dead_letters.count}"
+        )
 
     def stats(self) -> dict[str, object]:
         """The heartbeat's fields (`trainer.sharded_view.heartbeat`)."""
