@@ -17,6 +17,7 @@ from lazarus.dashboard.roles_view import integer
 from lazarus.lifecycle_text import evidence_text
 from lazarus.metric_text import learned
 from lazarus.rates import number
+from lazarus.schemas.per_key import split_shard
 
 if TYPE_CHECKING:
     from lazarus.schemas.manifest import SnapshotManifest
@@ -118,6 +119,21 @@ def version_row(
     }
 
 
+def scorers_of(model: str, roles: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The scorers serving registry name `model`, each with the version it serves of it: a
+    model's own scorers, or for a per-key model's shard `M.shardP` the scorers of M that serve
+    partition P (`served_shards`)."""
+    shard = split_shard(model)
+    if shard is None:
+        return [r for r in roles if r["role"] == f"scorer:{model}"]
+    base, partition = shard
+    return [
+        {**r, "model_version": r.get("served_shards", {}).get(partition)}
+        for r in roles
+        if r["role"] == f"scorer:{base}" and partition in r.get("served_shards", {})
+    ]
+
+
 def model_view(
     model: str,
     *,
@@ -141,7 +157,7 @@ def model_view(
     the model this registry name is a line of, else `lifecycle`, its lifecycle
     (`lazarus.lifecycle_view.lifecycle`)."""
     pointers = Pointers(current, latest, pinned)
-    scorers = [r for r in roles if r["role"] == f"scorer:{model}"]
+    scorers = scorers_of(model, roles)
     serving = Counter(r["model_version"] for r in scorers if r["model_version"] is not None)
     by_version = {int(q["version"]): q for q in quality}
     shown = set(versions) | set(by_version) | ({current} if current else set())

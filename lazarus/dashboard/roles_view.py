@@ -36,11 +36,26 @@ def integer(value: Any) -> int | None:
     return None if f is None else int(f)
 
 
+def served_shards(text: str | None) -> dict[int, int]:
+    """A per-key scorer's `served_shards` heartbeat field as partition -> version.
+
+    >>> served_shards("0:v3,1:v12"), served_shards(None)
+    ({0: 3, 1: 12}, {})
+    """
+    out: dict[int, int] = {}
+    for part in (text or "").split(","):
+        partition, _, version = part.partition(":v")
+        if partition.isdigit() and version.isdigit():
+            out[int(partition)] = int(version)
+    return out
+
+
 def display_state(beat: Mapping[str, str]) -> str:
     """The state to show: a running scorer is "serving" once it has a model, else waiting."""
     state = beat.get("state") or "unknown"
     if state == "running" and beat.get("role", "").startswith("scorer:"):
-        return "serving" if beat.get("model_version") else "waiting for a snapshot"
+        serving = beat.get("model_version") or beat.get("served_shards")  # a per-key scorer's
+        return "serving" if serving else "waiting for a snapshot"
     return state
 
 
@@ -61,6 +76,7 @@ def role_row(beat: Mapping[str, str], rate: float | None, now: float) -> dict[st
         "events": None if events is None else int(events),
         "events_per_s": rate,
         "model_version": integer(beat.get("model_version")),
+        "served_shards": served_shards(beat.get("served_shards")),
         "dead_lettered": integer(beat.get("dead_lettered")) or 0,
         "beat_age_s": None if updated is None else max(0.0, now - updated),
         "uptime_s": None if started is None else max(0.0, now - started),

@@ -388,3 +388,22 @@ def test_jsonable_makes_strict_json() -> None:
     value = jsonable({"a": [1.0, math.nan, {"b": math.inf}], "c": (None, "x", 2)})
     assert value == {"a": [1.0, None, {"b": None}], "c": [None, "x", 2]}
     json.dumps(value, allow_nan=False)
+
+
+def test_a_shard_card_names_the_per_key_scorers_serving_its_partition() -> None:
+    from lazarus.dashboard.models_view import scorers_of
+    from lazarus.dashboard.roles_view import role_row
+
+    beat = {
+        "role": "scorer:habitat_sites",
+        "instance": "h-1",
+        "state": "running",
+        "model_version": "",
+        "served_shards": "0:v3,1:v12",
+    }
+    row = role_row(beat, None, 0.0)
+    assert row["state"] == "serving" and row["served_shards"] == {0: 3, 1: 12}
+    [served] = scorers_of("habitat_sites.shard1", [row])
+    assert served["model_version"] == 12 and served["instance"] == "h-1"
+    assert scorers_of("habitat_sites.shard2", [row]) == []
+    assert scorers_of("habitat", [row]) == []
