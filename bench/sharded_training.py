@@ -102,18 +102,20 @@ class Run:
     seconds: float
     versions: int
     cores: dict[str, float] = field(default_factory=dict)
+    busiest: float = 1.0
+    """The busiest process's share of the events (`busiest_share`)."""
 
 
-def shard_view(s: Settings, client: redis.Redis, pids: list[int]) -> Shards | None:
+def shard_view(s: Settings, client: redis.Redis, pids: list[int], partitions: int) -> Shards | None:
     """Every shard's heartbeat entry, or None before the final assignment (each process owns
     its share of the shards) with every shard learning."""
     view: Shards = {}
     for pid in pids:
         mine = shards_of(client, s.redis_key_prefix, pid)
-        if len(mine) != PARTITIONS // len(pids):
+        if len(mine) != partitions // len(pids):
             return None
         view |= mine
-    if len(view) != PARTITIONS or any(
+    if len(view) != partitions or any(
         not v["n_learned"] or v["ready_after_s"] is None for v in view.values()
     ):
         return None
@@ -130,7 +132,9 @@ class Poll:
     cpu: Cpu
 
 
-def measure(s: Settings, processes: int, ends: dict[str, int], broker_pid: int, logs: Path) -> Run:
+def measure(
+    s: Settings, processes: int, ends: dict[str, int], broker_pid: int, logs: Path, partitions: int
+) -> Run:
     """One run: `processes` trainers from offset 0 under a fresh Redis key prefix."""
     s = s.with_overrides(redis_key_prefix=f"bench:sharded:{uuid.uuid4().hex[:8]}")
     client = redis.Redis.from_url(s.redis_url_value)
@@ -142,15 +146,15 @@ def measure(s: Settings, processes: int, ends: dict[str, int], broker_pid: int, 
     polls: list[Poll] = []
     final: dict[int, int] = {}  # shard -> events learned through the log ends
     try:
-        while len(final) < PARTITIONS or not all(
+        while len(final) < partitions or not all(
             any(q.view and num(q.view[p]["n_learned"]) >= n for q in polls)
             for p, n in final.items()
         ):
             check(procs, deadline, logs)
-            view = shard_view(s, client, pids)
+            view = shard_view(s, client, pids, partitions)
             if view is not None or polls:
                 polls.append(Poll(time.monotonic(), view, Cpu.now(pids, broker_pid, redis_pid)))
-            for p in set(range(PARTITIONS)) - set(final):
+            for p in set(range(partitions)) - set(final):
                 m = shard_manifest(store, p)
                 if m is not None and m.trained_through == shard_ends(ends, p):
                     final[p] = m.n_learned
@@ -159,6 +163,19 @@ def measure(s: Settings, processes: int, ends: dict[str, int], broker_pid: int, 
         stop(procs)
         client.delete(*client.keys(f"{s.redis_key_prefix}:*"))
     return window(processes, polls, final)
+
+
+def busiest_share(final: dict[int, int], processes: int) -> float:
+    """The share of the events in the busiest process's shards, the range assignor giving
+    each process a contiguous block of partitions: 1 / this bounds the speed-up.
+
+    >>> busiest_share({0: 30, 1: 30, 2: 20, 3: 20}, 2)
+    0.6
+    """
+    ordered = [final[p] for p in sorted(final)]
+    size = len(ordered) // processes
+    blocks = [sum(ordered[i * size : (i + 1) * size]) for i in range(processes)]
+    return max(blocks) / max(1, sum(ordered))
 
 
 def window(processes: int, polls: list[Poll], final: dict[int, int]) -> Run:
@@ -185,7 +202,9 @@ def window(processes: int, polls: list[Poll], final: dict[int, int]) -> Run:
             f"measure at {HEARTBEAT_S} s heartbeats: raise --events"
         )
     cores = last.cpu.cores(first.cpu, last.wall - first.wall)
-    return Run(processes, events / seconds, events, seconds, versions, cores)
+    run = Run(processes, events / seconds, events, seconds, versions, cores)
+    run.busiest = busiest_share(final, processes)
+    return run
 
 
 def spread(values: list[float]) -> str:
@@ -220,6 +239,11 @@ def report(runs: list[Run]) -> None:
         print(f"  {name:<28} {a:>10.2f} {b:>12.2f}")
     total = [statistics.median(sum(r.cores.values()) for r in g) for g in (one, two)]
     print(f"  {'total':<28} {total[0]:>10.2f} {total[1]:>12.2f}")
+    share = statistics.median(r.busiest for r in two)
+    print(
+        f"with 2 processes the busier one's shards held {share:.1%} of the events (ideal 50%): "
+        f"that alone bounds the ratio at {1 / share:.2f}x (more partitions even it out)"
+    )
     explain(one, two)
 
 
@@ -247,14 +271,14 @@ def explain(one: list[Run], two: list[Run]) -> None:
 
 
 def preload(
-    base: Settings, events: int, sites: int
+    base: Settings, events: int, sites: int, partitions: int
 ) -> tuple[tuple[Settings, dict[str, int]], float]:
     """((settings of fresh topics holding the feed's first `events` readings, their log ends),
     seconds it took). Every run gets topics (so a consumer group) of its own: on the embedded
     broker a group that members of an earlier run left may never assign its next member."""
     s = base.with_overrides(topic_prefix=f"bench.sharded.{uuid.uuid4().hex[:6]}.")
     started = time.perf_counter()
-    ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), PARTITIONS)
+    ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), partitions)
     produce_next(s, sensor_stream(seed=11, sites=sites), events)
     return (s, log_ends(s, topics_of(s))), time.perf_counter() - started
 
@@ -268,18 +292,23 @@ def main() -> None:
     )
     ap.add_argument("--sites", type=int, default=200, help="sites (keys) of the simulated feed")
     ap.add_argument("--runs", type=int, default=3, help="runs of each count")
+    ap.add_argument(
+        "--partitions", type=int, default=PARTITIONS, help="partitions, so shards (even, >= 2)"
+    )
     ap.add_argument("--quick", action="store_true", help="a smoke run: 30,000 events, 1 run")
     args = ap.parse_args()
     if args.quick:
         args.events, args.runs = 30_000, 1
-    if args.events < 1000 or args.sites < PARTITIONS or args.runs < 1:
-        ap.error(f"--events must be 1000 or more, --sites {PARTITIONS} or more, --runs 1 or more")
+    if args.partitions < 2 or args.partitions % 2:
+        ap.error("--partitions must be even and 2 or more (two processes share them)")
+    if args.events < 1000 or args.sites < args.partitions or args.runs < 1:
+        ap.error("--events must be 1000 or more, --sites at least --partitions, --runs 1 or more")
     private, public = generate()
     with ExitStack() as stack:
         url = redis_url(stack)
         broker, s = stack.enter_context(
             embedded_broker(
-                topic_partitions=PARTITIONS,
+                topic_partitions=args.partitions,
                 redis_url=url,
                 heartbeat_seconds=HEARTBEAT_S,
                 signing_private_key=private,
@@ -289,7 +318,7 @@ def main() -> None:
         assert broker.pid is not None
         logs = stack.enter_context(trainer_logs("sharded"))
         print(
-            f"each run: its own topics ({PARTITIONS} partitions) holding the same {args.events:,} "
+            f"each run: its own topics ({args.partitions} partitions) holding the same {args.events:,} "
             f"readings of {args.sites} sites and their outcomes; trainers at the spec's cadence "
             f"(a shard version every 5,000 learned events or 10 s)",
             flush=True,
@@ -297,8 +326,8 @@ def main() -> None:
         runs: list[Run] = []
         for r in range(args.runs):
             for n in (1, 2):
-                (fresh, ends), loaded = preload(s, args.events, args.sites)
-                run = measure(fresh, n, ends, broker.pid, logs)
+                (fresh, ends), loaded = preload(s, args.events, args.sites, args.partitions)
+                run = measure(fresh, n, ends, broker.pid, logs, args.partitions)
                 runs.append(run)
                 print(
                     f"run {r + 1}, {n} process{'es' if n > 1 else ''}: {run.rate:,.0f} ev/s "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from subprocess import Popen
 
 import pytest
@@ -37,6 +37,26 @@ from tests.integration.shardkit import (
 from tests.integration.trainerkit import log_ends, produce_next, store_of, topics_of, with_keys
 
 PHASE = 1500
+
+
+Spawn = Callable[..., Popen[str]]
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """Starts trainers (`shardkit.spawn_trainer`); any still running at the end is killed, so
+    a failing test leaves no orphan."""
+    procs: list[Popen[str]] = []
+
+    def start(s: Settings, *extra: str) -> Popen[str]:
+        procs.append(spawn_trainer(s, *extra))
+        return procs[-1]
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def _split(s: Settings, a: Popen[str], b: Popen[str], partitions: int) -> bool:
@@ -71,21 +91,21 @@ def _reference(s: Settings, ends: dict[str, int]) -> dict[int, object]:
 
 @pytest.mark.timeout(300)
 def test_scale_out_rebalance_and_kill_9_end_with_the_uninterrupted_shards(
-    settings: Settings, topics: list[str]
+    settings: Settings, topics: list[str], spawn: Spawn
 ) -> None:
     s = with_keys(settings)
     partitions = s.topic_partitions
     store = store_of(s)
     stream = sensor_stream()
     produce_next(s, stream, PHASE)
-    a = spawn_trainer(s)
+    a = spawn(s)
     wait_for(
         "trainer A to publish every shard",
         lambda: all(store.latest(shard_line(MODEL, p)) for p in range(partitions)),
         90,
         a,
     )
-    b = spawn_trainer(s)  # 1 -> 2: the group splits the shards
+    b = spawn(s)  # 1 -> 2: the group splits the shards
 
     def read_all(who: str, *procs: subprocess.Popen[str]) -> None:
         ends = log_ends(s, topics_of(s))
@@ -133,7 +153,7 @@ def apache(apache_bootstrap: str, redis_url: str) -> Iterator[Settings]:
 
 @pytest.mark.timeout(300)
 def test_kip848_members_share_the_shards_and_a_clean_leave_hands_them_over(
-    apache: Settings,
+    apache: Settings, spawn: Spawn
 ) -> None:
     """`group.protocol=consumer` (Apache Kafka only: Tansu never completes a KIP-848 join):
     the broker's range assignor keeps shards whole, and a SIGTERM (2 -> 1) publishes the
@@ -144,7 +164,7 @@ def test_kip848_members_share_the_shards_and_a_clean_leave_hands_them_over(
     store = store_of(s)
     stream = sensor_stream(seed=12)
     produce_next(s, stream, PHASE)
-    a, b = spawn_trainer(s), spawn_trainer(s)
+    a, b = spawn(s), spawn(s)
     try:
         wait_for("A and B to split the shards", lambda: _split(s, a, b, partitions), 120, a, b)
         a.send_signal(signal.SIGTERM)
@@ -181,7 +201,7 @@ def test_kip848_members_share_the_shards_and_a_clean_leave_hands_them_over(
 
 @pytest.mark.timeout(300)
 def test_from_beginning_rebuilds_each_shard_once_and_serves_it_only_once_caught_up(
-    settings: Settings, topics: list[str]
+    settings: Settings, topics: list[str], spawn: Spawn
 ) -> None:
     """`--from-beginning` with two trainers: each shard is rebuilt once, by whichever owns it;
     `current` never moves to a rebuilt version that has learned less than the one it replaces."""
@@ -190,13 +210,13 @@ def test_from_beginning_rebuilds_each_shard_once_and_serves_it_only_once_caught_
     store = store_of(s)
     produce_next(s, sensor_stream(seed=13), PHASE)
     ends = log_ends(s, topics_of(s))
-    first = spawn_trainer(s)
+    first = spawn(s)
     wait_for("the first training", lambda: all_trained_through(store, ends, partitions), 90, first)
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=60) == 0
     before = {p: shard_manifest(store, p) for p in range(partitions)}
     latest = {p: store.latest(shard_line(MODEL, p)) for p in range(partitions)}
-    a, b = spawn_trainer(s, "--from-beginning"), spawn_trainer(s)
+    a, b = spawn(s, "--from-beginning"), spawn(s)
     try:
 
         def rebuilt() -> bool:
