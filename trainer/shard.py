@@ -175,6 +175,11 @@ class ShardTrainer:
         self._check_rebuilt()
         return n
 
+    @property
+    def rebuilding(self) -> bool:
+        """Learning again from offset 0, until its first version is published."""
+        return self._rebuilt is not None
+
     def _check_rebuilt(self) -> None:
         if self._rebuilt is not None and self.snapshots.stats.published:
             self._rebuilt()

@@ -20,6 +20,7 @@ one uninterrupted trainer. Group offsets are committed after each version, for l
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,9 @@ from lazarus.trainer.shard_assignment import (
 from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger("lazarus.trainer.sharded")
+
+REBUILD_CHECK_S = 1.0
+"""How often an owner looks for a rebuild asked for its shards."""
 
 
 class ShardedTrainerApp:
@@ -96,6 +100,7 @@ class ShardedTrainerApp:
         self._retention = Retention.of_settings(settings)
         self.shards: dict[int, ShardTrainer] = {}
         self._parked: dict[int, ShardTrainer] = {}
+        self._rebuild_check_at = 0.0
         """Shards revoked by an eager rebalance, published and stopped, kept until the
         assignment that follows says whether they come back."""
         self._opened: set[int] = set()
@@ -164,6 +169,7 @@ class ShardedTrainerApp:
         if not self.shards:
             self._consumer.poll(POLL_S)
             return 0
+        self._take_rebuild_requests()
         n = 0
         wait = POLL_S / len(self.shards)
         for number, shard in list(self.shards.items()):
@@ -267,11 +273,13 @@ class ShardedTrainerApp:
         self.shards[number] = shard
 
     def _unpark(self, number: int) -> bool:
-        """Go on with parked shard `number` if no one published it since it was parked."""
+        """Go on with parked shard `number` if no one published it since it was parked and
+        no rebuild of it is asked for."""
         shard = self._parked.pop(number, None)
         if shard is None:
             return False
-        if self._store.latest(shard.line) != (shard.snapshots.current_version or 0):
+        moved = self._store.latest(shard.line) != (shard.snapshots.current_version or 0)
+        if moved or self._rebuilding(number):
             self.closed_shards.add(shard)  # another owner moved it on: load the newest
             return False
         shard.reopen(FEED_START_S)
@@ -282,6 +290,19 @@ class ShardedTrainerApp:
         """A shard version's offsets to the group, for `lazarus lag` only without a poll,
         which would serve a rebalance in the middle of a step)."""
         commit_for_lag(self._consumer, offsets, poll=False)
+
+    def _take_rebuild_requests(self) -> None:
+        """A rebuild asked for while this process holds a shard (`--from-beginning` started
+        elsewhere; a cooperative rebalance never revokes the shards that stay): published,
+        then opened again from offset 0. Checked every `REBUILD_CHECK_S`."""
+        now = time.monotonic()
+        if self._rebuilds is None or now < self._rebuild_check_at:
+            return
+        self._rebuild_check_at = now + REBUILD_CHECK_S
+        for number, shard in list(self.shards.items()):
+            if not shard.rebuilding and self._rebuilding(number):
+                self._close_shard(number, publish=True)
+                self._open_shard(number)
 
     def _rebuilding(self, number: int) -> bool:
         """Whether shard `number` is to be learned again from offset 0 now."""
