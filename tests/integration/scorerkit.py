@@ -88,10 +88,15 @@ class ModelMaker:
 
 @contextmanager
 def running_scorer(
-    settings: Settings, contract: ModelContract = HABITAT, **kwargs: Any
+    settings: Settings,
+    contract: ModelContract = HABITAT,
+    *,
+    app_type: type[ScorerApp] = ScorerApp,
+    **kwargs: Any,
 ) -> Iterator[ScorerApp]:
-    """A ScorerApp stepping in a background thread until the block ends; then a clean stop."""
-    app = ScorerApp(settings, contract, verifier_from(settings), **kwargs)
+    """A ScorerApp (or `app_type`, e.g. a per-key model's `KeyedScorerApp`) stepping in a
+    background thread until the block ends; then a clean stop."""
+    app = app_type(settings, contract, verifier_from(settings), **kwargs)
     app.start(30)
     stop = threading.Event()
     errors: list[BaseException] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import pickle
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,7 +22,7 @@ from lazarus.kafka.config import client_config, producer_config
 from lazarus.kafka.producer import Publisher
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
 from lazarus.registry.sealing import seal
-from lazarus.registry.signing import Signer, generate, parse_private, signer_from, verifier_from
+from lazarus.registry.signing import Signer, generate, parse_private, signer_from
 from lazarus.schemas import Outcome
 from lazarus.schemas.manifest import SnapshotManifest
 from lazarus.schemas.per_key import PerKey, shard_line
@@ -36,7 +35,7 @@ from lazarus.trainer.publishing import SnapshotPublisher
 from lazarus.trainer.specs import load_spec
 from tests.integration.conftest import isolated_settings
 from tests.integration.kafkatools import read_all
-from tests.integration.scorerkit import wait_until
+from tests.integration.scorerkit import running_scorer, wait_until
 from tests.integration.trainerkit import START, log_ends, store_of, with_keys
 
 M = "habitat_sites"
@@ -147,29 +146,9 @@ def send(s: Settings, count: int, *, seed: int, fault_rate: float = 0.0) -> Sent
 @contextmanager
 def running_keyed(settings: Settings, **kwargs: Any) -> Iterator[KeyedScorerApp]:
     """A KeyedScorerApp stepping in a background thread until the block ends; then a clean stop."""
-    app = KeyedScorerApp(settings, SPEC.contract, verifier_from(settings), **kwargs)
-    app.start(30)
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def loop() -> None:
-        try:
-            if app.wait_for_model(stop.is_set):
-                app.subscribe()
-                while not stop.is_set():
-                    app.step()
-        except BaseException as exc:  # surfaced to the test below
-            errors.append(exc)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
+    with running_scorer(settings, SPEC.contract, app_type=KeyedScorerApp, **kwargs) as app:
+        assert isinstance(app, KeyedScorerApp)
         yield app
-    finally:
-        stop.set()
-        thread.join(30)
-        app.stop()
-    assert not errors, errors
 
 
 def scores(s: Settings, expect: int, *, read_committed: bool = False) -> list[Score]:
