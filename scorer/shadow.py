@@ -50,12 +50,11 @@ class ShadowWatcher(LineupFollower[ServingModel]):
         notifications: bool = True,
         modules: Iterable[str] = (),
     ) -> None:
-        open_line = opener_for(spec, verifier, modules)
         super().__init__(
             redis_url,
             prefix,
             spec.name,
-            lambda sealed, line, version, role: open_line(sealed, line, version, role),
+            opener_for(spec, verifier, modules),
             poll_s,
             notifications=notifications,
             name=f"shadow-watcher-{spec.name}",

@@ -100,9 +100,10 @@ class ShardedTrainerApp:
         self._retention = Retention.of_settings(settings)
         self.shards: dict[int, ShardTrainer] = {}
         self._parked: dict[int, ShardTrainer] = {}
-        self._rebuild_check_at = 0.0
         """Shards revoked by an eager rebalance, published and stopped, kept until the
         assignment that follows says whether they come back."""
+        self._rebuild_check_at = 0.0
+        """When owned shards are next checked for a rebuild request (monotonic s)."""
         self._opened: set[int] = set()
         """Shards opened before: `--from-beginning` rebuilds a shard the first time only."""
         self._owned: set[tuple[str, int]] = set()
