@@ -60,40 +60,46 @@ VARIANTS: dict[str, dict[str, str]] = {
 5, batch 1,000, poll timeout 0.01 s)."""
 
 
-def feed_main(phases: str, seed: int) -> None:
-    """Child: readings at each phase's rate for its seconds ("5000:15,0:10,5000:10"); prints
-    each phase's start (epoch ms) and the count sent, as one JSON line."""
+def feed_main(phases: str, seed: int, record: str) -> None:
+    """Child: readings at each phase's rate for its seconds ("5000:15,0:10,5000:10"), each
+    produced with its timestamp set here (its Kafka CreateTime), written to `record` as
+    "event_id timestamp_ms" lines, so the reading process need not read the inputs back.
+    Prints each phase's start (epoch ms) and the count sent, as one JSON line."""
     import itertools
+    import re
+
+    from confluent_kafka import Producer
 
     from lazarus.kafka.config import producer_config
-    from lazarus.kafka.producer import Publisher
     from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
     from tests.integration.trainerkit import START
 
     s = Settings()
-    pub = Publisher(producer_config(s, **json.loads(os.environ.get("BENCH_FEED_OPTIONS") or "{}")))
-    pub.start(10)
+    extra = json.loads(os.environ.get("BENCH_FEED_OPTIONS") or "{}")
+    producer = Producer({**producer_config(s, **extra), "logger": client_config(s, quiet=True)["logger"]})
     topic = SENSOR_READINGS.full(s.topic_prefix)
     if os.environ.get("BENCH_FEED_WARM", "1") == "1":
         # A long-running producer knows the topic's leaders: fetch them now, or the first
         # inputs wait (with their CreateTime already set) for the metadata lookup.
-        pub.client().list_topics(topic, timeout=10)
+        producer.list_topics(topic, timeout=10)
     stream = iter(SensorNetwork(SimConfig(seed=seed, fault_rate=0.0, label_delay_s=0), START))
-    starts, sent = [], 0
+    event_id = re.compile(rb'"event_id":"([^"]+)"')
+    starts, lines = [], []
     for phase in phases.split(","):
         rate, seconds = (float(x) for x in phase.split(":"))
         starts.append(time.time() * 1000)
-        began, due_sent = time.perf_counter(), 0
+        began, sent = time.perf_counter(), 0
         while (now := time.perf_counter() - began) < seconds:
-            due = int(now * rate) - due_sent
-            if due > 0:
-                pub.publish_many([(topic, k, v) for k, v, _ in itertools.islice(stream, due)])
-                due_sent += due
-            pub.poll(0)
+            for key, value, _ in itertools.islice(stream, max(0, int(now * rate) - sent)):
+                ms = int(time.time() * 1000)
+                producer.produce(topic, value, key, timestamp=ms)
+                lines.append(f"{event_id.search(value).group(1).decode()} {ms}\n")  # type: ignore[union-attr]
+                sent += 1
+            producer.poll(0)
             time.sleep(0.002)
-        sent += due_sent
-    pub.close(30)
-    print(json.dumps({"starts_ms": starts, "sent": sent}))
+    left = producer.flush(30)
+    Path(record).write_text("".join(lines))
+    print(json.dumps({"starts_ms": starts, "sent": len(lines), "unsent": left}))
 
 
 def worker_main(batch: str) -> None:
@@ -142,21 +148,16 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
         proc = subprocess.Popen([*me, "--worker", variant.get("batch", "1000")], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
     scores = _tail(s, HABITAT_SCORES.full(s.topic_prefix))
-    inputs = _tail(s, SENSOR_READINGS.full(s.topic_prefix))
-    sent: dict[str, int] = {}
-    seen: dict[str, float] = {}  # input id -> when this process received the input itself
-    scored: dict[str, tuple[int, float]] = {}
+    record = log.with_suffix(".feed")
+    scored: dict[str, tuple[int, float, float]] = {}  # input id -> (score ts, received, in worker)
 
     def drain() -> None:
+        msgs = scores.consume(2000, 0.005)
         now = time.time() * 1000
-        for m in inputs.consume(2000, 0.005):
+        for m in msgs:
             if m.error() is None:
-                sent[event_id := json.loads(m.value())["event_id"]] = m.timestamp()[1]
-                seen[event_id] = now
-        now = time.time() * 1000
-        for m in scores.consume(2000, 0.005):
-            if m.error() is None:
-                scored.setdefault(json.loads(m.value())["input_event_id"], (m.timestamp()[1], now))
+                score = json.loads(m.value())
+                scored.setdefault(score["input_event_id"], (m.timestamp()[1], now, score["latency_ms"]))
 
     try:
         until(worker_assigned(s, proc, log), "the worker to own every partition", lambda: time.sleep(0.1))
@@ -164,27 +165,28 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
         fenv = {**fenv, "BENCH_FEED_OPTIONS": variant.get("feed", ""),
                 "BENCH_FEED_WARM": variant.get("feed_warm", "1")}  # fmt: skip
         active, idle, active2 = phases
-        feed = subprocess.Popen([*me, "--feed", f"{rate}:{active},0:{idle},{rate}:{active2}"],
+        feed = subprocess.Popen([*me, "--feed", f"{rate}:{active},0:{idle},{rate}:{active2}", "--record", str(record)],
                                 env=fenv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)  # fmt: skip
         while feed.poll() is None:
             drain()
         report = json.loads(feed.stdout.read().decode().strip().splitlines()[-1])  # type: ignore[union-attr]
         deadline = time.monotonic() + 30  # what is still unscored then counts as unscored
-        while (len(sent) < report["sent"] or len(scored) < report["sent"]) and time.monotonic() < deadline:
+        while len(scored) < report["sent"] and time.monotonic() < deadline:
             drain()
     finally:
         proc.terminate()
         proc.wait(30)
         scores.close()
-        inputs.close()
+    sent = {i: int(ms) for i, ms in (ln.split() for ln in record.read_text().splitlines())}
+    record.unlink()
     start, _, resume = report["starts_ms"]
     windows: dict[str, list[float]] = {"all": [], "start": [], "after idle": [], "steady": []}
     received: list[float] = []
-    visible = [seen[i] - t for i, t in sent.items()]
+    in_worker: list[float] = []
     for event_id, t in sent.items():
         if event_id not in scored:
             continue
-        at, got = scored[event_id]
+        at, got, worked = scored[event_id]
         ms = at - t
         windows["all"].append(ms)
         if start <= t < start + COLD_S * 1000:
@@ -194,6 +196,7 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
         else:
             windows["steady"].append(ms)
             received.append(got - t)
+            in_worker.append(worked)
     by_second: dict[int, list[float]] = {}
     for event_id, t in sent.items():
         if event_id in scored:
@@ -201,7 +204,7 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
     seconds = " ".join(f"{pct(v, 0.99):.0f}" for _, v in sorted(by_second.items()))
     matched = sum(1 for i in sent if i in scored)
     return {"windows": windows, "received": received, "sent": report["sent"], "scored": matched,
-            "visible": visible,
+            "in_worker": in_worker,
             "by_second": seconds}  # fmt: skip
 
 
@@ -213,7 +216,8 @@ def line(name: str, r: dict[str, Any]) -> str:
     out = f"  {name:<38} {cells} {cold:6.1f}x {recv}  {r['scored']:,}/{r['sent']:,}"
     if VERBOSE:
         out += f"\n      p99 per second of input (ms): {r['by_second']}"
-        out += f"\n      inputs as seen by this process: p50 {pct(r['visible'], 0.5):.0f} ms, p99 {pct(r['visible'], 0.99):.0f} ms"
+        w = r["in_worker"]
+        out += f"\n      steady, consume -> score in the worker (its latency_ms): p50 {pct(w, 0.5):.1f} ms, p99 {pct(w, 0.99):.1f} ms"
     return out
 
 
@@ -234,9 +238,10 @@ def main() -> None:
     ap.add_argument("--kafka", help="host:port of an Apache Kafka (scripts/kafka start)")
     ap.add_argument("--feed", help=argparse.SUPPRESS)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--record", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.feed:
-        return feed_main(args.feed, seed=int(time.time()))
+        return feed_main(args.feed, int(time.time()), args.record)
     if args.worker:
         return worker_main(args.worker)
     if args.quick:
