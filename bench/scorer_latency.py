@@ -31,6 +31,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
+from bench.common import process_cpu_s
 from bench.delivery_latency import PARTITIONS, until, worker_assigned
 from bench.peers import ROOT, broker
 from lazarus.kafka.admin import ensure_topics
@@ -135,7 +136,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def one_run(s: Settings, rate: float, phases: tuple[float, float, float], variant: dict[str, str],
-            log: Path) -> dict[str, Any]:  # fmt: skip
+            log: Path, broker_pid: int | None) -> dict[str, Any]:  # fmt: skip
     """One worker, one paced feed: latencies (ms) by window, and how many inputs were scored."""
     env = cli_env(s)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
@@ -165,6 +166,7 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
         fenv = {**fenv, "BENCH_FEED_OPTIONS": variant.get("feed", ""),
                 "BENCH_FEED_WARM": variant.get("feed_warm", "1")}  # fmt: skip
         active, idle, active2 = phases
+        cpu = [process_cpu_s(proc.pid), process_cpu_s(broker_pid) if broker_pid else 0.0]
         feed = subprocess.Popen([*me, "--feed", f"{rate}:{active},0:{idle},{rate}:{active2}", "--record", str(record)],
                                 env=fenv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)  # fmt: skip
         while feed.poll() is None:
@@ -173,6 +175,8 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
         deadline = time.monotonic() + 30  # what is still unscored then counts as unscored
         while len(scored) < report["sent"] and time.monotonic() < deadline:
             drain()
+        cpu = [process_cpu_s(proc.pid) - cpu[0],
+               process_cpu_s(broker_pid) - cpu[1] if broker_pid else float("nan")]  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(30)
@@ -204,7 +208,7 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
     seconds = " ".join(f"{pct(v, 0.99):.0f}" for _, v in sorted(by_second.items()))
     matched = sum(1 for i in sent if i in scored)
     return {"windows": windows, "received": received, "sent": report["sent"], "scored": matched,
-            "in_worker": in_worker,
+            "in_worker": in_worker, "cpu_us": [c / max(len(sent), 1) * 1e6 for c in cpu],
             "by_second": seconds}  # fmt: skip
 
 
@@ -213,7 +217,8 @@ def line(name: str, r: dict[str, Any]) -> str:
     cells = " ".join(f"{pct(w[k], 0.5):5.0f}/{pct(w[k], 0.99):5.0f}" for k in ("all", "steady", "start", "after idle"))
     cold = max(pct(w["start"], 0.99), pct(w["after idle"], 0.99)) / max(pct(w["steady"], 0.99), 1.0)
     recv = f"{pct(r['received'], 0.5):5.0f}/{pct(r['received'], 0.99):5.0f}"
-    out = f"  {name:<38} {cells} {cold:6.1f}x {recv}  {r['scored']:,}/{r['sent']:,}"
+    worker, brk = r["cpu_us"]
+    out = f"  {name:<38} {cells} {cold:6.1f}x {recv} {worker:6.1f} {brk:6.1f}  {r['scored']:,}/{r['sent']:,}"
     if VERBOSE:
         out += f"\n      p99 per second of input (ms): {r['by_second']}"
         w = r["in_worker"]
@@ -223,7 +228,7 @@ def line(name: str, r: dict[str, Any]) -> str:
 
 def header() -> str:
     cols = " ".join(f"{k:>11}" for k in ("all", "steady", "first 5 s", "after idle"))
-    return f"  {'p50/p99 ms (score ts - input ts)':<38} {cols} {'cold':>7} {'received':>11}  scored/sent"
+    return f"  {'p50/p99 ms (score ts - input ts)':<38} {cols} {'cold':>7} {'received':>11} {'CPU us/ev':>13}  scored/sent"
 
 
 def main() -> None:
@@ -249,7 +254,7 @@ def main() -> None:
     phases = tuple(float(x) for x in args.phases.split(","))
     rates = [float(x) for x in args.rates.split(",")]
     log = Path(f"/tmp/bench-latency-{uuid.uuid4().hex[:6]}.log")
-    with broker(args.kafka) as (s, _):
+    with broker(args.kafka) as (s, broker_pid):
         from tests.integration.scorerkit import ModelMaker
 
         ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), PARTITIONS)
@@ -258,14 +263,15 @@ def main() -> None:
               f"phases {args.phases} s; load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
         print(header())
         for rate in rates:
-            print(line(f"default at {rate:,.0f} ev/s", one_run(s, rate, phases, {}, log)), flush=True)  # type: ignore[arg-type]
+            print(line(f"default at {rate:,.0f} ev/s", one_run(s, rate, phases, {}, log, broker_pid)), flush=True)  # type: ignore[arg-type]
         if args.sweep:
             names = args.variants.split(",") if args.variants else [n for n in VARIANTS if n != "default"]
             for name in names:
-                r = one_run(s, rates[0], phases, VARIANTS[name], log)  # type: ignore[arg-type]
+                r = one_run(s, rates[0], phases, VARIANTS[name], log, broker_pid)  # type: ignore[arg-type]
                 print(line(f"{name} at {rates[0]:,.0f}", r), flush=True)
     print(f"load {os.getloadavg()[0]:.1f}; cold = the worse of the two first-5-s p99s over the steady "
-          f"p99 (target <= 2x); worker log: {log}")  # fmt: skip
+          f"p99 (target <= 2x); received = score received by this process (steady); CPU per input "
+          f"sent: worker / embedded broker, idle spell included; worker log: {log}")  # fmt: skip
     print("targets (issue #20): p99 <= 20 ms at 5,000 ev/s, <= 50 ms at 20,000 ev/s")
 
 
