@@ -56,18 +56,26 @@ def served_model(learn: int = 5000) -> Any:
     sim = SensorNetwork(SimConfig(seed=11, fault_rate=0.0, label_delay_s=0), START)
     for _, raw, out in itertools.islice(sim, learn):
         if out is not None:
-            model.learn_one(SensorReading.model_validate_json(raw).to_features(), json.loads(out)["label"])
+            model.learn_one(
+                SensorReading.model_validate_json(raw).to_features(), json.loads(out)["label"]
+            )
     return model
 
 
-def hand_scorer(s: Settings, n: int) -> Result:
+def hand_scorer(s: Settings, n: int, one_by_one: bool = False) -> Result:
+    """`one_by_one`: `poll()` per message, as confluent-kafka's examples do; else `consume()`
+    in batches of 1,000."""
     model = served_model()
     consumer = _consumer(s, [SENSOR_READINGS.full(s.topic_prefix)])
     producer = Producer(client_config(s, quiet=True))
     out = f"{s.topic_prefix}bench.hand_scores"
     seen, started, cpu = 0, 0.0, 0.0
     while seen < n:
-        msgs = consumer.consume(1000, 0.1)
+        if one_by_one:
+            msg = consumer.poll(0.1)
+            msgs = [msg] if msg is not None else []
+        else:
+            msgs = consumer.consume(1000, 0.1)
         if msgs and not started:
             started, cpu = time.perf_counter(), time.process_time()
         for m in msgs:
@@ -75,7 +83,7 @@ def hand_scorer(s: Settings, n: int) -> Result:
                 continue
             seen += 1
             try:
-                reading = SensorReading.model_validate_json(m.value())
+                reading = SensorReading.model_validate_json(m.value() or b"")
             except ValidationError:
                 continue
             proba = model.predict_proba_one(reading.to_features())
@@ -117,14 +125,14 @@ def hand_trainer(s: Settings) -> Result:
             seen += 1
             try:
                 if m.topic() == readings_topic:
-                    r = SensorReading.model_validate_json(m.value())
+                    r = SensorReading.model_validate_json(m.value() or b"")
                     if r.event_id in labels:
                         learn(r.to_features(), labels.pop(r.event_id))
                         learned += 1
                     else:
                         features[r.event_id] = r.to_features()
                 else:
-                    o = Outcome.model_validate_json(m.value())
+                    o = Outcome.model_validate_json(m.value() or b"")
                     x = features.pop(o.event_ref, None)  # type: ignore[arg-type]
                     if x is None:
                         labels[o.event_ref] = o.label  # type: ignore[index]
@@ -148,7 +156,10 @@ def _simulated(n: int) -> list[tuple[bytes, bytes]]:
 def _parsed(pairs: list[tuple[bytes, bytes]]) -> Iterator[tuple[dict[str, float], Any]]:
     for raw, out in pairs:
         try:
-            yield SensorReading.model_validate_json(raw).to_features(), Outcome.model_validate_json(out).label
+            yield (
+                SensorReading.model_validate_json(raw).to_features(),
+                Outcome.model_validate_json(out).label,
+            )
         except ValidationError:
             continue
 
@@ -156,11 +167,9 @@ def _parsed(pairs: list[tuple[bytes, bytes]]) -> Iterator[tuple[dict[str, float]
 def river_pvs(n: int, source: str) -> Result:
     """`progressive_val_score` over `n` simulated readings with their outcomes."""
     pairs = _simulated(n)
-    dataset: Any = list(_parsed(pairs)) if source == "features" else None
-    learned = len(dataset) if dataset is not None else sum(1 for _ in _parsed(pairs))
+    featurized = list(_parsed(pairs))
+    dataset: Any = featurized if source == "features" else _parsed(pairs)
     started, cpu = time.perf_counter(), time.process_time()
-    evaluate.progressive_val_score(
-        dataset if dataset is not None else _parsed(pairs), habitat().pipeline(), metrics.Accuracy()
-    )
+    evaluate.progressive_val_score(dataset, habitat().pipeline(), metrics.Accuracy())
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return learned / elapsed, learned, cpu
+    return len(featurized) / elapsed, len(featurized), cpu

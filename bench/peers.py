@@ -1,7 +1,8 @@
 """Lazarus beside what a user would pick instead (issue #20): one broker, the same readings and
 outcomes preloaded, and in interleaved rounds, each contender in its own fresh process:
 
-- scoring: a hand-written confluent-kafka loop (`bench.peer_loops.hand_scorer`) against one
+- scoring: a hand-written confluent-kafka loop (`bench.peer_loops.hand_scorer`; `consume()` in
+  batches of 1,000, and "poll": `poll()` per message, as the client's examples) against one
   Lazarus scorer worker (`bench.scorer_throughput.scorer`);
 - training: a hand-written join-then-test-then-train loop against the Lazarus trainer
   (`bench.trainer_throughput.trainer`), both consuming the same topics;
@@ -24,12 +25,12 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.common import process_cpu_s, redis_url
 from lazarus.kafka.admin import ensure_topics
@@ -39,7 +40,7 @@ from lazarus.schemas.topics import topic_names
 from lazarus.settings import Settings
 from tests.integration.cli import cli_env
 
-SCORERS = ("lazarus scorer", "hand scorer")
+SCORERS = ("lazarus scorer", "hand scorer", "hand scorer poll")
 TRAINERS = ("lazarus trainer", "hand trainer", "river pvs json", "river pvs features")
 CHILD_TIMEOUT_S = 900.0
 ROOT = str(Path(__file__).resolve().parents[1])
@@ -81,8 +82,8 @@ def child(name: str, events: int) -> dict[str, float]:
     from bench import peer_loops
 
     before = process_cpu_s(broker_pid) if broker_pid else 0.0
-    if name == "hand scorer":
-        rate, n, cpu = peer_loops.hand_scorer(s, events)
+    if name.startswith("hand scorer"):
+        rate, n, cpu = peer_loops.hand_scorer(s, events, one_by_one=name.endswith("poll"))
     elif name == "hand trainer":
         rate, n, cpu = peer_loops.hand_trainer(s)
     else:
@@ -111,7 +112,7 @@ def broker(kafka: str | None) -> Iterator[tuple[Settings, int | None]]:
     """Settings for a fresh topic prefix on `kafka`, or on an embedded broker (and its pid)."""
     private, public = generate()
     with ExitStack() as stack:
-        common = {
+        common: dict[str, Any] = {
             "topic_prefix": f"bench{uuid.uuid4().hex[:6]}.",
             "redis_url": redis_url(stack),
             "redis_key_prefix": f"bench:{uuid.uuid4().hex[:8]}",
@@ -148,7 +149,9 @@ def optional_peers(names: list[str]) -> None:
 
 def table(runs: dict[str, list[Run]], baseline: str, names: tuple[str, ...]) -> None:
     base = statistics.median(r.rate for r in runs[baseline])
-    print(f"  {'':<20} {'ev/s median':>12} {'(min-max)':>18} {'vs ' + baseline:>18} {'CPU us/ev':>10} {'broker':>7}")
+    print(
+        f"  {'':<20} {'ev/s median':>12} {'(min-max)':>18} {'vs ' + baseline:>18} {'CPU us/ev':>10} {'broker':>7}"
+    )
     for name in names:
         rates = [r.rate for r in runs[name]]
         med = statistics.median(rates)
@@ -156,7 +159,9 @@ def table(runs: dict[str, list[Run]], baseline: str, names: tuple[str, ...]) -> 
         brk = statistics.median(r.broker_us() for r in runs[name])
         spread = f"{min(rates):,.0f}-{max(rates):,.0f}"
         ratio = f"{base / med:.2f}x" if name != baseline else "1.00x"
-        print(f"  {name:<20} {med:>12,.0f} {spread:>18} {ratio:>18} {cpu:>10.1f} {brk or float('nan'):>7.1f}")
+        print(
+            f"  {name:<20} {med:>12,.0f} {spread:>18} {ratio:>18} {cpu:>10.1f} {brk or float('nan'):>7.1f}"
+        )
 
 
 def main() -> None:
@@ -176,18 +181,27 @@ def main() -> None:
         return
     if args.quick:
         args.events, args.rounds = min(args.events, 20_000), 1
-    names = ((SCORERS if args.only != "training" else ()) + (TRAINERS if args.only != "scoring" else ()))
+    names = (SCORERS if args.only != "training" else ()) + (
+        TRAINERS if args.only != "scoring" else ()
+    )
     runs: dict[str, list[Run]] = {n: [] for n in names}
     with broker(args.kafka) as (s, broker_pid):
-        print(f"broker: {s.kafka_bootstrap_servers} ({'Apache Kafka' if args.kafka else 'embedded Tansu'}); "
-              f"load {os.getloadavg()[0]:.1f}; {args.events:,} readings and outcomes", flush=True)
+        print(
+            f"broker: {s.kafka_bootstrap_servers} ({'Apache Kafka' if args.kafka else 'embedded Tansu'}); "
+            f"load {os.getloadavg()[0]:.1f}; {args.events:,} readings and outcomes",
+            flush=True,
+        )
         preload(s, args.events)
         for r in range(args.rounds):
             order = names if r % 2 == 0 else tuple(reversed(names))
             for name in order:
                 runs[name].append(run_child(s, name, args.events, broker_pid))
-            print(f"round {r + 1}: " + ", ".join(f"{n} {runs[n][-1].rate:,.0f}" for n in names)
-                  + f" ev/s (load {os.getloadavg()[0]:.1f})", flush=True)
+            print(
+                f"round {r + 1}: "
+                + ", ".join(f"{n} {runs[n][-1].rate:,.0f}" for n in names)
+                + f" ev/s (load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
     print()
     if args.only != "training":
         print("scoring (events/s in; 'vs' = Lazarus over it):")
@@ -196,8 +210,10 @@ def main() -> None:
         print("training (learned events/s; 'vs' = Lazarus over it):")
         table(runs, "lazarus trainer", TRAINERS)
         print("targets (issue #20): trainer >= 1.0x the hand loop, >= 0.6x river pvs from JSON")
-    print("CPU: the contender's process over its timed window (the trainer's decoding child "
-          "included); broker: the embedded broker's CPU over the run (nan: not measured)")
+    print(
+        "CPU: the contender's process over its timed window (the trainer's decoding child "
+        "included); broker: the embedded broker's CPU over the run (nan: not measured)"
+    )
     if args.peers:
         optional_peers([p.strip() for p in args.peers.split(",") if p.strip()])
 

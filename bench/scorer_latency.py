@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -77,7 +78,9 @@ def feed_main(phases: str, seed: int, record: str) -> None:
 
     s = Settings()
     extra = json.loads(os.environ.get("BENCH_FEED_OPTIONS") or "{}")
-    producer = Producer({**producer_config(s, **extra), "logger": client_config(s, quiet=True)["logger"]})
+    producer = Producer(
+        {**producer_config(s, **extra), "logger": client_config(s, quiet=True)["logger"]}
+    )
     topic = SENSOR_READINGS.full(s.topic_prefix)
     if os.environ.get("BENCH_FEED_WARM", "1") == "1":
         # A long-running producer knows the topic's leaders: fetch them now, or the first
@@ -106,14 +109,19 @@ def feed_main(phases: str, seed: int, record: str) -> None:
 def worker_main(batch: str) -> None:
     """Child: `lazarus score habitat --batch B` with BENCH_POLL_S and BENCH_PRODUCER_OPTIONS."""
     from lazarus.cli.main import main as cli
+    from lazarus.kafka.config import producer_config
     from lazarus.scorer import app
 
     if os.environ.get("BENCH_POLL_S"):
         app.POLL_S = float(os.environ["BENCH_POLL_S"])
     extra = json.loads(os.environ.get("BENCH_PRODUCER_OPTIONS") or "{}")
     if extra:
-        plain = app.producer_config
-        app.producer_config = lambda settings, **kw: plain(settings, **{**kw, **extra})  # type: ignore[assignment]
+        plain = producer_config
+
+        def tuned(settings: Settings, **kw: Any) -> dict[str, Any]:
+            return plain(settings, **{**kw, **extra})
+
+        app.producer_config = tuned  # type: ignore[attr-defined]
     cli(["score", "habitat", "--batch", batch])
 
 
@@ -157,11 +165,17 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
         now = time.time() * 1000
         for m in msgs:
             if m.error() is None:
-                score = json.loads(m.value())
-                scored.setdefault(score["input_event_id"], (m.timestamp()[1], now, score["latency_ms"]))
+                score = json.loads(m.value() or b"{}")
+                scored.setdefault(
+                    score["input_event_id"], (m.timestamp()[1], now, score["latency_ms"])
+                )
 
     try:
-        until(worker_assigned(s, proc, log), "the worker to own every partition", lambda: time.sleep(0.1))
+        until(
+            worker_assigned(s, proc, log),
+            "the worker to own every partition",
+            lambda: time.sleep(0.1),
+        )
         fenv = {k: v for k, v in env.items() if k != "LAZARUS_KAFKA_OPTIONS"}
         fenv = {**fenv, "BENCH_FEED_OPTIONS": variant.get("feed", ""),
                 "BENCH_FEED_WARM": variant.get("feed_warm", "1")}  # fmt: skip
@@ -208,13 +222,16 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
     seconds = " ".join(f"{pct(v, 0.99):.0f}" for _, v in sorted(by_second.items()))
     matched = sum(1 for i in sent if i in scored)
     return {"windows": windows, "received": received, "sent": report["sent"], "scored": matched,
-            "in_worker": in_worker, "cpu_us": [c / max(len(sent), 1) * 1e6 for c in cpu],
+            "in_worker": in_worker, "in_worker_p99": pct(in_worker, 0.99), "cpu_us": [c / max(len(sent), 1) * 1e6 for c in cpu],
             "by_second": seconds}  # fmt: skip
 
 
 def line(name: str, r: dict[str, Any]) -> str:
     w = r["windows"]
-    cells = " ".join(f"{pct(w[k], 0.5):5.0f}/{pct(w[k], 0.99):5.0f}" for k in ("all", "steady", "start", "after idle"))
+    cells = " ".join(
+        f"{pct(w[k], 0.5):5.0f}/{pct(w[k], 0.99):5.0f}"
+        for k in ("all", "steady", "start", "after idle")
+    )
     cold = max(pct(w["start"], 0.99), pct(w["after idle"], 0.99)) / max(pct(w["steady"], 0.99), 1.0)
     recv = f"{pct(r['received'], 0.5):5.0f}/{pct(r['received'], 0.99):5.0f}"
     worker, brk = r["cpu_us"]
@@ -224,6 +241,20 @@ def line(name: str, r: dict[str, Any]) -> str:
         w = r["in_worker"]
         out += f"\n      steady, consume -> score in the worker (its latency_ms): p50 {pct(w, 0.5):.1f} ms, p99 {pct(w, 0.99):.1f} ms"
     return out
+
+
+def medians(name: str, runs: list[dict[str, Any]]) -> str:
+    """Per window, the median over runs of each run's p50 and p99; CPU medians likewise."""
+
+    def med(key: str, q: float) -> float:
+        return statistics.median(pct(r["windows"][key], q) for r in runs)
+
+    cells = " ".join(
+        f"{med(k, 0.5):5.0f}/{med(k, 0.99):5.0f}" for k in ("all", "steady", "start", "after idle")
+    )
+    worker = statistics.median(r["in_worker_p99"] for r in runs)
+    cpu = statistics.median(r["cpu_us"][0] for r in runs)
+    return f"  {name:<38} {cells}   worker's own p99 {worker:5.1f} ms, worker CPU {cpu:5.1f} us/ev"
 
 
 def header() -> str:
@@ -239,6 +270,7 @@ def main() -> None:
     ap.add_argument("--phases", default="20,10,10", help="ACTIVE,IDLE,ACTIVE2 seconds")
     ap.add_argument("--sweep", action="store_true", help="the settings table, at the first rate")
     ap.add_argument("--variants", help="comma-separated names from the sweep (default: all)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each sweep variant")
     ap.add_argument("--quick", action="store_true", help="5,000 ev/s only, phases 6,10,6")
     ap.add_argument("--kafka", help="host:port of an Apache Kafka (scripts/kafka start)")
     ap.add_argument("--feed", help=argparse.SUPPRESS)
@@ -251,7 +283,8 @@ def main() -> None:
         return worker_main(args.worker)
     if args.quick:
         args.rates, args.phases = args.rates.split(",")[0], "6,10,6"
-    phases = tuple(float(x) for x in args.phases.split(","))
+    active, idle, active2 = (float(x) for x in args.phases.split(","))
+    phases3 = (active, idle, active2)
     rates = [float(x) for x in args.rates.split(",")]
     log = Path(f"/tmp/bench-latency-{uuid.uuid4().hex[:6]}.log")
     with broker(args.kafka) as (s, broker_pid):
@@ -263,12 +296,23 @@ def main() -> None:
               f"phases {args.phases} s; load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
         print(header())
         for rate in rates:
-            print(line(f"default at {rate:,.0f} ev/s", one_run(s, rate, phases, {}, log, broker_pid)), flush=True)  # type: ignore[arg-type]
+            r = one_run(s, rate, phases3, {}, log, broker_pid)
+            print(line(f"default at {rate:,.0f} ev/s", r), flush=True)
         if args.sweep:
-            names = args.variants.split(",") if args.variants else [n for n in VARIANTS if n != "default"]
-            for name in names:
-                r = one_run(s, rates[0], phases, VARIANTS[name], log, broker_pid)  # type: ignore[arg-type]
-                print(line(f"{name} at {rates[0]:,.0f}", r), flush=True)
+            names = args.variants.split(",") if args.variants else list(VARIANTS)
+            results: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+            for round_ in range(args.repeat):  # interleaved: the machine's load moves
+                for name in names if round_ % 2 == 0 else reversed(names):
+                    r = one_run(s, rates[0], phases3, VARIANTS[name], log, broker_pid)
+                    results[name].append(r)
+                    print(
+                        line(f"{name} at {rates[0]:,.0f}", r) + f" (load {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
+            if args.repeat > 1:
+                print(f"medians of {args.repeat} interleaved runs at {rates[0]:,.0f} ev/s:")
+                for name, runs in results.items():
+                    print(medians(name, runs))
     print(f"load {os.getloadavg()[0]:.1f}; cold = the worse of the two first-5-s p99s over the steady "
           f"p99 (target <= 2x); received = score received by this process (steady); CPU per input "
           f"sent: worker / embedded broker, idle spell included; worker log: {log}")  # fmt: skip
