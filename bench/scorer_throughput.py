@@ -15,7 +15,7 @@ import uuid
 
 from confluent_kafka import Consumer, Producer
 
-from bench.common import broker_settings, summary
+from bench.common import CpuMark, broker_settings, summary
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, consumer_config, producer_config
 from lazarus.registry.signing import generate, verifier_from
@@ -53,7 +53,10 @@ def passthrough(s: Settings, n: int) -> float:
     return n / elapsed
 
 
-def scorer(s: Settings, n: int, profile: cProfile.Profile | None = None) -> float:
+def scorer(
+    s: Settings, n: int, profile: cProfile.Profile | None = None, broker_pid: int | None = None
+) -> tuple[float, CpuMark]:
+    """(events in per second, CPU used by this process and the broker over the timed window)."""
     app = ScorerApp(s, HABITAT, verifier_from(s))
     app.start(30)
     assert app.wait_for_model(lambda: False, timeout=30), "no model"
@@ -62,7 +65,7 @@ def scorer(s: Settings, n: int, profile: cProfile.Profile | None = None) -> floa
     app.subscribe()
     while app.events_in == 0:
         app.step()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), CpuMark.now(broker_pid)
     first = app.events_in
     if profile:
         profile.enable()
@@ -70,9 +73,9 @@ def scorer(s: Settings, n: int, profile: cProfile.Profile | None = None) -> floa
         app.step()
     if profile:
         profile.disable()
-    elapsed = time.perf_counter() - started
+    elapsed, used = time.perf_counter() - started, CpuMark.now(broker_pid) - cpu
     app.stop()
-    return (app.events_in - first) / elapsed
+    return (app.events_in - first) / elapsed, used
 
 
 def main() -> None:
@@ -97,7 +100,7 @@ def main() -> None:
         profile = cProfile.Profile() if args.profile else None
         base, ours = [], []
         for r in range(args.rounds):
-            ours.append(scorer(s, args.events, profile))
+            ours.append(scorer(s, args.events, profile)[0])
             base.append(passthrough(s, args.events))
             print(
                 f"round {r + 1}: passthrough {base[-1]:,.0f} ev/s, scorer {ours[-1]:,.0f} ev/s, ratio {ours[-1] / base[-1]:.2f}",

@@ -1,0 +1,27 @@
+"""The issue #20 benches (`bench.peers`, `bench.scorer_latency`) run end to end in `--quick`
+mode, so they cannot rot. They start their own embedded broker (and Redis, when none answers
+at the default URL); these tests check they finish and print their tables, never the figures'
+values (benchmarks report targets, tests do not assert them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_bench_per_key import _bench, _number
+
+
+@pytest.mark.timeout(600)
+def test_peers_quick_prints_scoring_and_training_tables() -> None:
+    out = _bench("bench.peers")
+    for name in ("lazarus scorer", "hand scorer", "lazarus trainer", "hand trainer"):
+        assert _number(rf"\n  {name} +([\d,]+) ", out) > 0
+    assert _number(r"\n  river pvs json +([\d,]+) ", out) > 0
+    assert _number(r"\n  river pvs features +([\d,]+) ", out) > 0
+    assert "targets (issue #20)" in out
+
+
+@pytest.mark.timeout(600)
+def test_scorer_latency_quick_prints_the_windows() -> None:
+    out = _bench("bench.scorer_latency")
+    assert _number(r"default at 5,000 ev/s +(\d+)/", out) >= 0
+    assert "after idle" in out and "scored/sent" in out
