@@ -117,8 +117,13 @@ class FeatureDrift:
         """Take one row; the features that shifted, if this row is a testing one."""
         self.n_rows += 1
         features = self._features
+        cyclic = CYCLIC
         for name, value in x.items():
-            if name in CYCLIC or not isinstance(value, float | int) or not math.isfinite(value):
+            # the usual case first: a finite float (x - x is 0.0 unless x is NaN or infinite)
+            if type(value) is not float or value - value != 0.0:
+                if not isinstance(value, float | int) or not math.isfinite(value):
+                    continue
+            if name in cyclic:
                 continue
             windows = features.get(name)
             if windows is None:
