@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from lazarus.trainer.evaluation import Prequential
+from lazarus.trainer.folded import FoldedStep
 from lazarus.trainer.join import Joined, PendingJoin
 from lazarus.trainer.keyed import KeyedModel
 from lazarus.trainer.learner import Learner, LearnerState
@@ -63,6 +64,10 @@ class KeyedLearner(Learner):
 
     def _learn_one(self, joined: Joined, y: Any) -> None:
         self.state.model.learn_one(joined.segment[-1], joined.x, y)
+
+    def _folded(self, model: Any) -> FoldedStep | None:
+        """River's own calls: the answering model is not (only) the one that learns."""
+        return None
 
 
 def learner_of(spec: ModelSpec) -> type[Learner]:

@@ -28,6 +28,7 @@ from lazarus.schemas.outcomes import Outcome
 from lazarus.trainer.drift import DriftWatch
 from lazarus.trainer.evaluation import Prequential
 from lazarus.trainer.finite import first_nonfinite
+from lazarus.trainer.folded import FoldedStep, folded_step
 from lazarus.trainer.join import Joined, PendingJoin
 from lazarus.trainer.lifecycle import DriftReport, FreshLine, response
 from lazarus.trainer.rows import RowMaker
@@ -110,6 +111,9 @@ class Learner:
         self._checkpoint = b""
         self._since: list[tuple[Joined, Any]] = []
         """(joined, label) learned since the checkpoint, in order."""
+        self._fold_model: Any = None
+        self._fold: FoldedStep | None = None
+        """`trainer.folded`'s one-pass step for `_fold_model`, or None (river's calls)."""
         self.checkpoint()
 
     def advance(self, topic: str, partition: int, offset: int) -> None:
@@ -260,9 +264,21 @@ class Learner:
     def _learn_one(self, joined: Joined, y: Any) -> None:
         self.state.model.learn_one(joined.x, y)
 
+    def _folded(self, model: Any) -> FoldedStep | None:
+        """The one-pass test-then-train step for `model` (`trainer.folded`), or None when river's
+        own calls must run. Found again whenever the model object changes (checkpoints, repairs,
+        resets replace it)."""
+        if model is not self._fold_model:
+            self._fold_model = model
+            self._fold = folded_step(model) if self._classify else None
+        return self._fold
+
     def _test_then_train(self, joined: Joined, y: Any) -> Joined | ModelFailure:
         """Predict, check the prediction is finite, update the metrics, learn (one event)."""
         x, model = joined.x, self._answering(joined)
+        step = self._folded(model)
+        if step is not None:
+            return self._test_then_train_folded(joined, y, step)
         try:
             if model is None:  # a per-key model with no model for the key, and no fallback
                 proba, y_pred, finite = None, None, True
@@ -290,10 +306,35 @@ class Learner:
             self._learn_one(joined, y)
         except Exception as exc:  # metrics or model half-updated: the learner rolls back
             return self._fail(joined, exc, learned_partly=True, y=y)
+        return self._learned(joined, y, y_pred)
+
+    def _test_then_train_folded(
+        self, joined: Joined, y: Any, step: FoldedStep
+    ) -> Joined | ModelFailure:
+        """`_test_then_train` with the prediction and the learning in one step: what river's
+        calls would do, except that the model has learned before the prediction is checked, so
+        every failure is `learned_partly` (the learner rolls the event back)."""
+        try:
+            proba = step(joined.x, y)
+        except Exception as exc:  # the model may be half-updated
+            return self._fail(joined, exc, learned_partly=True, y=y)
+        y_pred = max(proba, key=proba.__getitem__)
+        if not isfinite(sum(proba.values())):
+            why = NonFiniteModel(f"the model predicted {y_pred!r} ({proba!r:.200})")
+            return self._fail(joined, why, learned_partly=True, y=y)
+        try:
+            self.state.evaluation.update(y, proba, y_pred, self._segment(joined))
+        except Exception as exc:
+            return self._fail(joined, exc, learned_partly=True, y=y)
+        self.last_prediction = (y_pred, proba)
+        return self._learned(joined, y, y_pred)
+
+    def _learned(self, joined: Joined, y: Any, y_pred: Any) -> Joined:
+        """Count a learned event, watch it for drift, teach the fresh line."""
         self.state.n_learned += 1
-        self._watch(x, y, y_pred)
+        self._watch(joined.x, y, y_pred)
         if self.state.fresh is not None:
-            self._learn_fresh(self.state.fresh, x, y)
+            self._learn_fresh(self.state.fresh, joined.x, y)
         return joined
 
     # -- the lifecycle: drift detection and fresh starts ---------------------------------------
