@@ -3,7 +3,8 @@ decoding stage and learner over the same simulated messages in memory, whole and
 
 The whole: `Decoder.add` + `ready` (validate, featurize, merge) in consumed-size batches, then
 `Dispatcher.learn` (join, test-then-train, metrics, prequential records into a real producer
-that never connects). The parts: each stage alone over the same events, in µs per learned event.
+that never connects). The parts: each stage alone over the same events, in µs per learned event
+(river's predict + learn beside the learner's folded step, `trainer.folded`).
 
     python -m bench.trainer_parts [--events 200000] [--rounds 3] [--profile out.prof]
 """
@@ -31,6 +32,7 @@ from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS
 from lazarus.trainer.decoding import FEATURES, LABEL, Decoder
 from lazarus.trainer.dispatch import Dispatcher
 from lazarus.trainer.evaluation import Prequential
+from lazarus.trainer.folded import folded_step
 from lazarus.trainer.join import PendingJoin
 from lazarus.trainer.learner import Learner
 from lazarus.trainer.prequential import PrequentialRenderer
@@ -43,12 +45,12 @@ BATCH = 2000
 
 
 class Msg:
-    __slots__ = ("_t", "_p", "_o", "_ts", "_k", "_v")
+    __slots__ = ("_k", "_o", "_p", "_t", "_ts", "_v")
 
     def __init__(self, t: str, p: int, o: int, ts: int, k: bytes, v: bytes) -> None:
         self._t, self._p, self._o, self._ts, self._k, self._v = t, p, o, ts, k, v
 
-    def error(self) -> None:
+    def error(self) -> Any:
         return None
 
     def topic(self) -> str:
@@ -111,14 +113,14 @@ def messages(n: int) -> list[list[Msg]]:
     chunk = BATCH // (2 * PARTITIONS)
     batches: list[list[Msg]] = []
     cursors = dict.fromkeys(per, 0)
-    while any(cursors[k] < len(per[k]) for k in per):
+    while any(cursors[part] < len(per[part]) for part in per):
         batch: list[Msg] = []
-        for k in sorted(per):
-            i = cursors[k]
-            batch.extend(per[k][i : i + chunk])
-            cursors[k] = i + chunk
-            if cursors[k] >= len(per[k]):
-                batch.append(Eof(k[0], k[1], 0, 0, b"", b""))
+        for part in sorted(per):
+            i = cursors[part]
+            batch.extend(per[part][i : i + chunk])
+            cursors[part] = i + chunk
+            if cursors[part] >= len(per[part]):
+                batch.append(Eof(part[0], part[1], 0, 0, b"", b""))
         batches.append(batch)
     return batches
 
@@ -154,9 +156,7 @@ def whole(batches: list[list[Msg]], keep: bool = False) -> tuple[float, float, i
     dec = decoder()
     learner = Learner(spec)
     pub = null_publisher()
-    disp = Dispatcher(
-        spec, learner, [READ], DeadLetterSink(pub, "dl", "trainer"), pub, "preq"
-    )
+    disp = Dispatcher(spec, learner, [READ], DeadLetterSink(pub, "dl", "trainer"), pub, "preq")
     t_dec = t_learn = 0.0
     released: list[Any] = []
     for batch in batches:
@@ -225,10 +225,19 @@ def parts(batches: list[list[Msg]], released: list[Any], n: int) -> dict[str, fl
             model.learn_one(j.x, y)
 
     out["river predict + learn"] = timed(predict_learn)
+    folded = spec.pipeline()
+    step = folded_step(folded)
+    assert step is not None
+    out["folded predict + learn"] = timed(lambda: [step(j.x, y) for j, y in joined])
     model = spec.pipeline()
     out["river predict"] = timed(lambda: [model.predict_proba_one(j.x) for j, _ in joined])
     ev_ = Prequential(spec.metrics, spec.segment_fields, spec.window)
-    out["metrics (all)"] = timed(lambda: [ev_.update(*p) for p in preds])
+
+    def all_metrics() -> None:
+        for p in preds:
+            ev_.update(*p)
+
+    out["metrics (all)"] = timed(all_metrics)
     ov = Prequential(spec.metrics, spec.segment_fields, spec.window)
 
     def overall_only() -> None:
@@ -243,25 +252,38 @@ def parts(batches: list[list[Msg]], released: list[Any], n: int) -> dict[str, fl
     from lazarus.trainer.drift import DriftWatch
 
     watch = DriftWatch(spec.lifecycle.drift)
-    out["drift: features (KS windows)"] = timed(lambda: [watch.observe_features(j.x) for j, _ in joined])
+    out["drift: features (KS windows)"] = timed(
+        lambda: [watch.observe_features(j.x) for j, _ in joined]
+    )
     out["drift: error (ADWIN)"] = timed(
-        lambda: [watch.observe_error(0.0 if p[2] == y else 1.0) for (j, y), p in zip(joined, preds, strict=True)]
+        lambda: [
+            watch.observe_error(0.0 if p[2] == y else 1.0)
+            for (j, y), p in zip(joined, preds, strict=True)
+        ]
     )
     learner = Learner(spec)
-    out["checkpoints (every 1000)"] = timed(lambda: [learner.checkpoint() for _ in range(n // 1000)])
+
+    def checkpoints() -> None:
+        for _ in range(n // 1000):
+            learner.checkpoint()
+
+    out["checkpoints (every 1000)"] = timed(checkpoints)
     render = PrequentialRenderer(spec.name, spec.segment_fields).render
     recs: list[bytes] = []
     at = datetime.now(UTC).isoformat()
-    out["prequential render"] = timed(
-        lambda: [
+
+    def render_all() -> None:
+        for i, ((j, y), p) in enumerate(zip(joined, preds, strict=True)):
             recs.append(render(j.event_id, at, i, y, p[2], p[1], j.segment, (READ, 0, i)))
-            for i, ((j, y), p) in enumerate(zip(joined, preds, strict=True))
-        ]
-    )
+
+    out["prequential render"] = timed(render_all)
     pub = null_publisher()
-    out["prequential produce"] = timed(
-        lambda: [pub.publish("preq", j.event_id, r) for (j, _), r in zip(joined, recs, strict=True)]
-    )
+
+    def produce_all() -> None:
+        for (j, _), r in zip(joined, recs, strict=True):
+            pub.publish("preq", j.event_id, r)
+
+    out["prequential produce"] = timed(produce_all)
     dec = decoder()
 
     def merge_only() -> None:

@@ -220,7 +220,8 @@ def test_the_learner_folds_habitat_and_learns_as_with_rivers_calls() -> None:
         results = [learner._learn(joined, y) for learner in (folding, reference)]
         assert results[0] is results[1] is joined or type(results[0]) is type(results[1])
         assert folding.last_prediction == reference.last_prediction
-    folding.checkpoint(), reference.checkpoint()
+    folding.checkpoint()
+    reference.checkpoint()
     assert canonical_dumps(folding.state.model) == canonical_dumps(reference.state.model)
     assert folding.state.evaluation.report() == reference.state.evaluation.report()
     assert folding.state.n_learned == reference.state.n_learned
