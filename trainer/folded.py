@@ -13,7 +13,8 @@ learns the scaler, then transforms with the updated statistics; the prediction u
 before learning; `VectorDict.dot` sums `w_i * x_i` over `x` in its order, a missing weight
 counting as 0.0), so the results are river's bit for bit; tests check 1e-9 over long random
 streams (`tests/unit/test_folded_learn.py`). It saves the transformed dicts, the masked weight
-vector and the pipeline's dispatch: about 7 us of river's 13 us per event (#20).
+vector and the pipeline's dispatch: 6.0 us per `habitat` event against river's 10.7 us
+(`python -m bench.trainer_parts`, #20).
 
 It folds only what it can reproduce, checked by exact type: a `Pipeline` of a
 `StandardScaler(with_std=True)` without a window and a `LogisticRegression` with log loss,
