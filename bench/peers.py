@@ -10,16 +10,19 @@ outcomes preloaded, and in interleaved rounds, each contender in its own fresh p
 
 Printed: events/s per round, then medians, ratios to Lazarus and CPU per event: the child
 process's own CPU (all its threads) over its timed window, plus the broker's when it is the
-embedded one (its pid is known). `--peers quix,bytewax` names optional extras; each is skipped
-with one line when its package is not importable.
+embedded one (its pid is known).
+
+`--peers quix,bytewax` adds Quix Streams and Bytewax doing the hand scorer's job
+(`bench.peer_frameworks`), in their own virtualenv `.venv-peers`, which
+`--setup-peers` makes once from `bench/peers-requirements.txt` (their pins clash with Lazarus's).
 
     python -m bench.peers [--events 200000] [--rounds 3] [--quick] [--kafka host:port]
+    python -m bench.peers --setup-peers && python -m bench.peers --peers quix,bytewax
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -42,8 +45,11 @@ from tests.integration.cli import cli_env
 
 SCORERS = ("lazarus scorer", "hand scorer", "hand scorer poll")
 TRAINERS = ("lazarus trainer", "hand trainer", "river pvs json", "river pvs features")
+FRAMEWORKS = {"quix": "quix scorer", "bytewax": "bytewax scorer"}
 CHILD_TIMEOUT_S = 900.0
 ROOT = str(Path(__file__).resolve().parents[1])
+PEERS_VENV = Path(ROOT) / ".venv-peers"
+PEERS_PYTHON = PEERS_VENV / "bin" / "python"
 
 
 @dataclass(frozen=True)
@@ -82,13 +88,20 @@ def child(name: str, events: int) -> dict[str, float]:
     from bench import peer_loops
 
     before = process_cpu_s(broker_pid) if broker_pid else 0.0
-    if name.startswith("hand scorer"):
+    if name in FRAMEWORKS.values():
+        from bench import peer_frameworks
+
+        run = (
+            peer_frameworks.quix_scorer if name == "quix scorer" else peer_frameworks.bytewax_scorer
+        )
+        rate, n, cpu = run(s, events)
+    elif name.startswith("hand scorer"):
         rate, n, cpu = peer_loops.hand_scorer(s, events, one_by_one=name.endswith("poll"))
     elif name == "hand trainer":
         rate, n, cpu = peer_loops.hand_trainer(s)
     else:
         rate, n, cpu = peer_loops.river_pvs(events, name.rsplit(" ", 1)[1])
-    kafka = name.startswith("hand")
+    kafka = not name.startswith("river")
     broker = process_cpu_s(broker_pid) - before if broker_pid and kafka else 0.0
     return {"rate": rate, "events": n, "cpu_s": cpu, "broker_s": broker}
 
@@ -96,8 +109,9 @@ def child(name: str, events: int) -> dict[str, float]:
 def run_child(s: Settings, name: str, events: int, broker_pid: int | None) -> Run:
     env = cli_env(s, BENCH_BROKER_PID=str(broker_pid or ""))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+    python = str(PEERS_PYTHON) if name in FRAMEWORKS.values() else sys.executable
     done = subprocess.run(
-        [sys.executable, "-m", "bench.peers", "--child", name, "--events", str(events)],
+        [python, "-m", "bench.peers", "--child", name, "--events", str(events)],
         env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     last = done.stdout.strip().splitlines()[-1:] if done.returncode == 0 else []
@@ -137,14 +151,35 @@ def preload(s: Settings, events: int) -> None:
     produce_sensors(s, events)  # readings and their outcomes, as the trainer bench does
 
 
-def optional_peers(names: list[str]) -> None:
-    modules = {"quix": "quixstreams", "bytewax": "bytewax"}
-    for name in names:
-        module = modules.get(name, name)
-        if importlib.util.find_spec(module) is None:
-            print(f"{name}: skipped ({module} is not installed; pip install {module} to run it)")
-        else:
-            print(f"{name}: installed, but its pipeline is not written yet (skipped)")
+def optional_peers(names: list[str]) -> tuple[str, ...]:
+    """The framework contenders `--peers` names; exits with one line on an unknown name or a
+    missing `.venv-peers`."""
+    unknown = [n for n in names if n not in FRAMEWORKS]
+    if unknown:
+        print(
+            f"--peers: unknown peer {unknown[0]!r} (known: {', '.join(FRAMEWORKS)})",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    if names and not PEERS_PYTHON.exists():
+        print(
+            f"--peers: {PEERS_VENV} does not exist; make it once with "
+            "`python -m bench.peers --setup-peers`",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    return tuple(FRAMEWORKS[n] for n in names)
+
+
+def setup_peers() -> None:
+    """Make `.venv-peers` from bench/peers-requirements.txt (about a minute, from PyPI)."""
+    print(f"making {PEERS_VENV} from bench/peers-requirements.txt", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
+    requirements = str(Path(ROOT) / "bench" / "peers-requirements.txt")
+    subprocess.run(
+        [str(PEERS_PYTHON), "-m", "pip", "install", "-q", "-r", requirements], check=True
+    )
+    print(f"done: python -m bench.peers --peers {','.join(FRAMEWORKS)}")
 
 
 def table(runs: dict[str, list[Run]], baseline: str, names: tuple[str, ...]) -> None:
@@ -172,16 +207,26 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="20,000 events, one round")
     ap.add_argument("--kafka", help="host:port of an Apache Kafka (scripts/kafka start)")
-    ap.add_argument("--peers", default="", help="optional extras, e.g. quix,bytewax")
+    ap.add_argument(
+        "--peers", default="", help="optional framework peers of the scorer: quix,bytewax"
+    )
+    ap.add_argument(
+        "--setup-peers", action="store_true", help="make .venv-peers for --peers, then exit"
+    )
     ap.add_argument("--only", choices=("scoring", "training"), help="one half only")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.events)))
         return
+    if args.setup_peers:
+        setup_peers()
+        return
+    frameworks = optional_peers([p.strip() for p in args.peers.split(",") if p.strip()])
     if args.quick:
         args.events, args.rounds = min(args.events, 20_000), 1
-    names = (SCORERS if args.only != "training" else ()) + (
+    scorers = SCORERS + frameworks
+    names = (scorers if args.only != "training" else ()) + (
         TRAINERS if args.only != "scoring" else ()
     )
     runs: dict[str, list[Run]] = {n: [] for n in names}
@@ -205,7 +250,7 @@ def main() -> None:
     print()
     if args.only != "training":
         print("scoring (events/s in; 'vs' = Lazarus over it):")
-        table(runs, "lazarus scorer", SCORERS)
+        table(runs, "lazarus scorer", scorers)
     if args.only != "scoring":
         print("training (learned events/s; 'vs' = Lazarus over it):")
         table(runs, "lazarus trainer", TRAINERS)
@@ -214,8 +259,6 @@ def main() -> None:
         "CPU: the contender's process over its timed window (the trainer's decoding child "
         "included); broker: the embedded broker's CPU over the run (nan: not measured)"
     )
-    if args.peers:
-        optional_peers([p.strip() for p in args.peers.split(",") if p.strip()])
 
 
 if __name__ == "__main__":
