@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass
-from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -116,9 +114,8 @@ class FeatureDrift:
     would fire again once the recent values are all new. Raises ConfigError for a window below 2
     or an alpha outside (0, 1).
 
-    Cost: a list append per row; every `window // 2` rows, the rows held put into the windows
-    (column by column), the KS statistic of each feature with full windows, and `ks_2samp` for
-    those near significance (`PREFILTER`)."""
+    Cost: a list append per feature and row; every `window // 2` rows, the KS statistic of each
+    feature with full windows, and `ks_2samp` for those near significance (`PREFILTER`)."""
 
     def __init__(self, window: int, alpha: float) -> None:
         if window < 2:
@@ -128,73 +125,26 @@ class FeatureDrift:
         self.window, self.alpha, self.every = window, alpha, max(1, window // 2)
         self.n_rows = 0
         self._features: dict[str, _Windows] = {}
-        self._rows: list[dict[str, float]] = []
 
     def update(self, x: dict[str, float]) -> list[FeatureShift]:
-        """Take one row (read at the next testing row: not to be changed after); the features
-        that shifted, if this row is a testing one."""
+        """Take one row; the features that shifted, if this row is a testing one."""
         self.n_rows += 1
-        self._rows.append(x)
-        if self.n_rows % self.every:
-            return []
-        self.flush()
-        return self._test()
-
-    def flush(self) -> None:
-        """Put the rows held since the last test into the features' windows: column by column
-        when every row has the same features, all floats (the usual case), else row by row."""
-        rows, self._rows = self._rows, []
-        if rows and not self._take_columns(rows):
-            for x in rows:
-                self._take(x)
-
-    def _take(self, x: dict[str, float]) -> None:
         features = self._features
+        cyclic = CYCLIC
         for name, value in x.items():
-            if not isinstance(value, float | int) or not math.isfinite(value) or name in CYCLIC:
+            # the usual case first: a finite float (x - x is 0.0 unless x is NaN or infinite)
+            if type(value) is not float or value - value != 0.0:
+                if not isinstance(value, float | int) or not math.isfinite(value):
+                    continue
+            if name in cyclic:
                 continue
             windows = features.get(name)
             if windows is None:
                 windows = features[name] = _Windows()
             windows.values.append(value)
-
-    def _take_columns(self, rows: list[dict[str, float]]) -> bool:
-        """`_take` of every row, for rows with the same features, all floats; False (nothing
-        taken) for other rows."""
-        names = tuple(rows[0])
-        if len(names) < 2 or set(map(len, rows)) != {len(names)}:
-            return False
-        get = itemgetter(*names)
-        try:
-            table = [get(x) for x in rows]
-        except KeyError:
-            return False
-        if set(map(type, chain.from_iterable(table))) != {float}:
-            return False
-        columns = np.array(table).T
-        finite = np.isfinite(columns)
-        features, new = self._features, []
-        for at, name in enumerate(names):
-            if name not in features and name not in CYCLIC and finite[at].any():
-                new.append((int(finite[at].argmax()), at, name))
-        # windows made in the order `_take` would make them: by the first row with a finite value
-        for _, _, name in sorted(new):
-            features[name] = _Windows()
-        for at, name in enumerate(names):
-            windows = features.get(name)
-            if windows is not None and name not in CYCLIC:
-                windows.values.frombytes(columns[at][finite[at]].tobytes())
-        return True
-
-    # The rows held are put into the windows before pickling: the state is the one the
-    # windows alone made (and snapshots from before the rows were held restore).
-    def __getstate__(self) -> dict[str, Any]:
-        self.flush()
-        return {k: v for k, v in self.__dict__.items() if k != "_rows"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._rows = []
+        if self.n_rows % self.every:
+            return []
+        return self._test()
 
     def _test(self) -> list[FeatureShift]:
         ready = []
