@@ -16,7 +16,7 @@ import os
 import tempfile
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
@@ -47,7 +47,7 @@ class Clock:
         return self.n / self.elapsed, self.n, self.cpu_used
 
 
-def scorer_of(clock: Clock) -> Any:
+def scorer_of(clock: Clock) -> Callable[[bytes | None], bytes | None]:
     """The per-message work every contender does: bytes in, a JSON score (or None) out."""
     model = served_model()
 

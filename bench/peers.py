@@ -58,6 +58,7 @@ class Run:
     events: int
     cpu_s: float  # the contender's process, all threads (and a decoding child of the trainer)
     broker_s: float  # the embedded broker over the same run; 0 when unknown
+    thread_s: float = 0.0  # the Lazarus trainer's learner thread; 0 for the others
 
     def cpu_us(self) -> float:
         return self.cpu_s / self.events * 1e6
@@ -84,6 +85,7 @@ def child(name: str, events: int) -> dict[str, float]:
             "events": n,
             "cpu_s": used.own + used.children,
             "broker_s": used.other if broker_pid else 0.0,
+            "thread_s": used.thread,
         }
     from bench import peer_loops
 
@@ -118,7 +120,7 @@ def run_child(s: Settings, name: str, events: int, broker_pid: int | None) -> Ru
     if not last or not last[0].startswith("{"):
         sys.exit(f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     r = json.loads(last[0])
-    return Run(r["rate"], int(r["events"]), r["cpu_s"], r["broker_s"])
+    return Run(r["rate"], int(r["events"]), r["cpu_s"], r["broker_s"], r.get("thread_s", 0.0))
 
 
 @contextmanager

@@ -1,97 +1,40 @@
-"""Trainer throughput (Kafka -> validate -> join -> test-then-train -> snapshots) against a bare
-river loop over the same events in memory, in the same run. Target (issue #4): ratio >= 0.7.
+"""Trainer throughput (Kafka -> validate -> join -> test-then-train -> prequential records ->
+snapshots) against its same-run baselines (issue #20), each in its own fresh process, in
+interleaved rounds over the same preloaded readings and outcomes:
 
-The bare loop is the least code that learns from these events: for each pre-parsed
-event, to_features(), predict_proba_one, one metric update, learn_one.
+- "hand trainer": the hand-written confluent-kafka loop a user would write instead (join
+  readings to outcomes by id, then river test-then-train with one metric; `bench.peer_loops`);
+- "river pvs json": river's `progressive_val_score` over the same events parsed from their JSON
+  in memory; "river pvs features": over feature dicts made beforehand (the floor).
 
-It also prints where the trainer's CPU goes per learned event (its own process with
-all threads, a decoding process if LAZARUS_TRAINER_DECODER=process, and the broker)
-and what that cost implies: how many cores a ratio of 0.7 would need at this cost
-per event, against how many this machine has.
+Targets: the trainer's learned events/s >= 1.0x the hand loop and >= 0.6x pvs from JSON. Printed:
+events/s per round, medians, ratios, CPU us per learned event of each contender (and the
+broker's), and where the trainer's own CPU goes (learner thread, whole process, broker).
 
-    python -m bench.trainer_throughput [--events 100000] [--rounds 3]
+    python -m bench.trainer_throughput [--events 100000] [--rounds 3] [--kafka host:port]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import statistics
 import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
 
 import redis
-from river import metrics
 
-from bench.common import CpuMark, embedded_broker, summary
-from lazarus.gctune import tune_for_streaming
+from bench.common import CpuMark
+from bench.peers import Run, broker, run_child, table
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
-from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
 from lazarus.registry.redis_store import RedisSnapshotStore
-from lazarus.registry.signing import generate, signer_from
-from lazarus.schemas import Outcome
+from lazarus.registry.signing import signer_from
 from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, topic_names
-from lazarus.settings import DEFAULT_REDIS_URL
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.specs import habitat
 from tests.integration.trainerkit import log_ends, produce_sensors
-
-
-def in_memory(n: int) -> dict[str, float]:
-    """Three bare loops over the same events, from least to most of the trainer's work.
-
-    They run with the trainer's garbage-collector settings, as the trainer does."""
-    tune_for_streaming()
-    pairs = list(
-        itertools.islice(
-            SensorNetwork(
-                SimConfig(seed=5, fault_rate=0.002, label_delay_s=0),
-                datetime(2026, 1, 1, tzinfo=UTC),
-            ),
-            n,
-        )
-    )
-    parsed = []
-    for _, raw, out in pairs:
-        try:
-            parsed.append((SENSOR_READINGS.decode(raw), Outcome.model_validate_json(out).label))  # type: ignore[arg-type]
-        except Exception:
-            continue
-    featurized = [(e.to_features(), y) for e, y in parsed]  # type: ignore[attr-defined]
-
-    def learn(x: dict[str, float], y: object, model: object, metric: metrics.base.Metric) -> None:
-        proba = model.predict_proba_one(x)  # type: ignore[attr-defined]
-        metric.update(y, max(proba, key=proba.__getitem__))
-        model.learn_one(x, y)  # type: ignore[attr-defined]
-
-    rates = {}
-    model, metric = habitat().pipeline(), metrics.Accuracy()
-    started = time.perf_counter()
-    for x, y in featurized:
-        learn(x, y, model, metric)
-    rates["features"] = len(featurized) / (time.perf_counter() - started)
-    model, metric = habitat().pipeline(), metrics.Accuracy()
-    started = time.perf_counter()
-    for e, y in parsed:
-        learn(e.to_features(), y, model, metric)  # type: ignore[attr-defined]
-    rates["events"] = len(parsed) / (time.perf_counter() - started)
-    model, metric = habitat().pipeline(), metrics.Accuracy()
-    started = time.perf_counter()
-    learned = 0
-    for i in range(0, len(pairs), 1000):
-        chunk = pairs[i : i + 1000]
-        readings = SENSOR_READINGS.decode_many([r for _, r, _ in chunk])
-        outcomes = HABITAT_OUTCOMES.decode_many([o for _, _, o in chunk if o is not None])
-        for reading, outcome in zip(readings, outcomes, strict=True):
-            if isinstance(reading, Exception) or isinstance(outcome, Exception):
-                continue
-            learn(reading.to_features(), outcome.label, model, metric)  # type: ignore[union-attr]
-            learned += 1
-    rates["json"] = learned / (time.perf_counter() - started)
-    return rates
 
 
 def trainer(settings, broker_pid: int) -> tuple[float, int, int, CpuMark]:  # type: ignore[no-untyped-def]
@@ -118,30 +61,27 @@ def trainer(settings, broker_pid: int) -> tuple[float, int, int, CpuMark]:  # ty
     return n / elapsed, app.snapshots.stats.published, n, used
 
 
-def cpu_report(used: list[CpuMark], learned: list[int], bare_rates: list[float]) -> None:
-    """Per learned event: CPU by process, and the cores a 0.7 ratio would need at that cost."""
+CONTENDERS = ("lazarus trainer", "hand trainer", "river pvs json", "river pvs features")
+TARGETS = {"hand trainer": 1.0, "river pvs json": 0.6}
+"""Issue #20: the trainer's learned events/s over each baseline's, at least."""
 
-    def per_event(part: str) -> float:
-        return float(
-            statistics.median(getattr(u, part) / n for u, n in zip(used, learned, strict=True))
-            * 1e6
-        )
 
-    learner, own, kids, broker = (per_event(p) for p in ("thread", "own", "children", "other"))
-    total = own + kids + broker
-    budget = 1e6 / (0.7 * statistics.median(bare_rates))
+def cpu_report(runs: list[Run]) -> None:
+    """Where the Lazarus trainer's CPU goes per learned event, median of the rounds."""
+
+    def per_event(f: Callable[[Run], float]) -> float:
+        return float(statistics.median(f(r) / r.events for r in runs) * 1e6)
+
+    learner = per_event(lambda r: r.thread_s)
+    process = per_event(lambda r: r.cpu_s)
+    broker = per_event(lambda r: r.broker_s)
     print()
-    print("CPU per learned event (two messages: a reading and its outcome), median of the rounds:")
-    print(f"  learner thread                   {learner:6.1f} us")
-    print(f"  trainer process, all threads     {own:6.1f} us")
-    print(f"  decoding process                 {kids:6.1f} us")
-    print(f"  broker                           {broker:6.1f} us")
-    print(f"  total                            {total:6.1f} us")
     print(
-        f"a ratio of 0.7 against the bare loop over parsed events allows {budget:.1f} us of wall "
-        f"time per learned event: the learner thread alone is {learner / budget:.1f}x that, and "
-        f"the total needs {total / budget:.1f} cores busy in parallel ({os.cpu_count()} here)"
+        "Lazarus trainer, CPU per learned event (a reading and its outcome), median of the rounds:"
     )
+    print(f"  learner thread                   {learner:6.1f} us")
+    print(f"  trainer process, all threads     {process:6.1f} us (a decoding child included)")
+    print(f"  broker (embedded only)           {broker:6.1f} us")
 
 
 def main() -> None:
@@ -150,48 +90,43 @@ def main() -> None:
     )
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--kafka", help="host:port of an Apache Kafka (scripts/kafka start)")
     args = ap.parse_args()
-    private, public = generate()
-    with embedded_broker(
-        topic_prefix="bench.",
-        redis_url=DEFAULT_REDIS_URL,
-        signing_private_key=private,
-        signing_public_key=public,
-    ) as (broker, s):
-        assert broker.pid is not None
+    runs: dict[str, list[Run]] = {n: [] for n in CONTENDERS}
+    with broker(args.kafka) as (s, broker_pid):
+        print(
+            f"broker: {s.kafka_bootstrap_servers} ({'Apache Kafka' if args.kafka else 'embedded Tansu'}); "
+            f"{args.events:,} readings and outcomes; load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), 4)
         produce_sensors(s, args.events)
-        bare: dict[str, list[float]] = {"features": [], "events": [], "json": []}
-        trainer_rates, used, learned = [], [], []
         for r in range(args.rounds):
-            for name, rate in in_memory(args.events).items():
-                bare[name].append(rate)
-            rate, snaps, n, cpu = trainer(s, broker.pid)
-            trainer_rates.append(rate)
-            used.append(cpu)
-            learned.append(n)
+            order = CONTENDERS if r % 2 == 0 else tuple(reversed(CONTENDERS))
+            for name in order:
+                runs[name].append(run_child(s, name, args.events, broker_pid))
             print(
-                f"round {r + 1}: trainer {rate:,.0f} ev/s ({snaps} snapshots); bare loops: "
-                + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in bare.items()),
+                f"round {r + 1}: "
+                + ", ".join(f"{n} {runs[n][-1].rate:,.0f}" for n in CONTENDERS)
+                + f" learned/s (load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
     print()
-    print(
-        f"trainer, Kafka -> validate -> join -> test-then-train -> snapshots: {summary(trainer_rates)} ev/s"
-    )
-    labels = {
-        "features": "bare loop over feature dicts (predict, 1 metric, learn)",
-        "events": "bare loop over parsed events (+ to_features)",
-        "json": "bare loop over the JSON messages in memory (+ validation)",
-    }
-    for name, rates in bare.items():
-        ratios = sorted(t / b for t, b in zip(trainer_rates, rates, strict=True))
+    print("learned events/s; 'vs' = the Lazarus trainer's rate over the contender's:")
+    table(runs, "lazarus trainer", CONTENDERS)
+    ours = [r.rate for r in runs["lazarus trainer"]]
+    for name, target in TARGETS.items():
+        ratios = sorted(o / b.rate for o, b in zip(ours, runs[name], strict=True))
+        median = ratios[len(ratios) // 2]
+        verdict = "met" if median >= target else "NOT met"
         print(
-            f"{labels[name]:<58} {summary(rates)} ev/s; trainer ratio median "
-            f"{ratios[len(ratios) // 2]:.2f}"
+            f"target: >= {target:.1f}x {name}: median of the rounds' ratios {median:.2f} ({verdict})"
         )
-    print("target (issue #4): ratio >= 0.7")
-    cpu_report(used, learned, bare["events"])
+    print(
+        "CPU us/ev: the contender's process over its timed window; broker: the embedded broker's "
+        "CPU over the same window (nan: not measured, or no broker)"
+    )
+    cpu_report(runs["lazarus trainer"])
 
 
 if __name__ == "__main__":
