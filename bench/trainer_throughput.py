@@ -11,7 +11,7 @@ Targets: the trainer's learned events/s >= 1.0x the hand loop and >= 0.6x pvs fr
 events/s per round, medians, ratios, CPU us per learned event of each contender (and the
 broker's), and where the trainer's own CPU goes (learner thread, whole process, broker).
 
-    python -m bench.trainer_throughput [--events 100000] [--rounds 3] [--kafka host:port]
+    python -m bench.trainer_throughput [--events 100000] [--rounds 3] [--quick] [--kafka host:port]
 """
 
 from __future__ import annotations
@@ -91,7 +91,10 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--kafka", help="host:port of an Apache Kafka (scripts/kafka start)")
+    ap.add_argument("--quick", action="store_true", help="20,000 events, one round")
     args = ap.parse_args()
+    if args.quick:
+        args.events, args.rounds = min(args.events, 20_000), 1
     runs: dict[str, list[Run]] = {n: [] for n in CONTENDERS}
     with broker(args.kafka) as (s, broker_pid):
         print(
