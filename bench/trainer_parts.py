@@ -33,7 +33,7 @@ from lazarus.trainer.dispatch import Dispatcher
 from lazarus.trainer.evaluation import Prequential
 from lazarus.trainer.join import PendingJoin
 from lazarus.trainer.learner import Learner
-from lazarus.trainer.prequential import PrequentialRenderer
+from lazarus.trainer.prequential import PrequentialBatcher
 from lazarus.trainer.rows import RowMaker
 from lazarus.trainer.specs import habitat
 
@@ -154,9 +154,7 @@ def whole(batches: list[list[Msg]], keep: bool = False) -> tuple[float, float, i
     dec = decoder()
     learner = Learner(spec)
     pub = null_publisher()
-    disp = Dispatcher(
-        spec, learner, [READ], DeadLetterSink(pub, "dl", "trainer"), pub, "preq"
-    )
+    disp = Dispatcher(spec, learner, [READ], DeadLetterSink(pub, "dl", "trainer"), pub, "preq")
     t_dec = t_learn = 0.0
     released: list[Any] = []
     for batch in batches:
@@ -243,24 +241,37 @@ def parts(batches: list[list[Msg]], released: list[Any], n: int) -> dict[str, fl
     from lazarus.trainer.drift import DriftWatch
 
     watch = DriftWatch(spec.lifecycle.drift)
-    out["drift: features (KS windows)"] = timed(lambda: [watch.observe_features(j.x) for j, _ in joined])
-    out["drift: error (ADWIN)"] = timed(
-        lambda: [watch.observe_error(0.0 if p[2] == y else 1.0) for (j, y), p in zip(joined, preds, strict=True)]
+    out["drift: features (KS windows)"] = timed(
+        lambda: [watch.observe_features(j.x) for j, _ in joined]
     )
-    learner = Learner(spec)
-    out["checkpoints (every 1000)"] = timed(lambda: [learner.checkpoint() for _ in range(n // 1000)])
-    render = PrequentialRenderer(spec.name, spec.segment_fields).render
-    recs: list[bytes] = []
-    at = datetime.now(UTC).isoformat()
-    out["prequential render"] = timed(
+    out["drift: error (ADWIN)"] = timed(
         lambda: [
-            recs.append(render(j.event_id, at, i, y, p[2], p[1], j.segment, (READ, 0, i)))
-            for i, ((j, y), p) in enumerate(zip(joined, preds, strict=True))
+            watch.observe_error(0.0 if p[2] == y else 1.0)
+            for (j, y), p in zip(joined, preds, strict=True)
         ]
     )
+    learner = Learner(spec)
+    out["checkpoints (every 1000)"] = timed(
+        lambda: [learner.checkpoint() for _ in range(n // 1000)]
+    )
+    batcher = PrequentialBatcher(spec.name, spec.segment_fields)
+    batcher.open(datetime.now(UTC).isoformat())
+    recs: list[bytes] = []
+
+    def render() -> None:
+        add = batcher.add
+        for i, ((j, y), p) in enumerate(zip(joined, preds, strict=True)):
+            done = add(j.event_id, i, y, p[2], p[1], j.segment, (READ, 0, i))
+            if done is not None:
+                recs.append(done)
+            if i % BATCH == BATCH - 1:  # a step's end
+                recs.append(batcher.close() or b"")
+        recs.append(batcher.close() or b"")
+
+    out["prequential render (batches)"] = timed(render)
     pub = null_publisher()
-    out["prequential produce"] = timed(
-        lambda: [pub.publish("preq", j.event_id, r) for (j, _), r in zip(joined, recs, strict=True)]
+    out["prequential produce (batches)"] = timed(
+        lambda: [pub.publish("preq", spec.name, r) for r in recs if r]
     )
     dec = decoder()
 
