@@ -20,12 +20,13 @@ import os
 import statistics
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime
 
 import redis
 from river import metrics
 
-from bench.common import CpuMark, embedded_broker, summary
+from bench.common import CpuMark, embedded_broker, redis_url, summary
 from lazarus.gctune import tune_for_streaming
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
@@ -34,7 +35,6 @@ from lazarus.registry.redis_store import RedisSnapshotStore
 from lazarus.registry.signing import generate, signer_from
 from lazarus.schemas import Outcome
 from lazarus.schemas.topics import HABITAT_OUTCOMES, SENSOR_READINGS, topic_names
-from lazarus.settings import DEFAULT_REDIS_URL
 from lazarus.trainer.app import Cadence, TrainerApp
 from lazarus.trainer.specs import habitat
 from tests.integration.trainerkit import log_ends, produce_sensors
@@ -152,12 +152,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     private, public = generate()
-    with embedded_broker(
-        topic_prefix="bench.",
-        redis_url=DEFAULT_REDIS_URL,
-        signing_private_key=private,
-        signing_public_key=public,
-    ) as (broker, s):
+    with (
+        ExitStack() as stack,
+        embedded_broker(
+            topic_prefix="bench.",
+            redis_url=redis_url(stack),
+            signing_private_key=private,
+            signing_public_key=public,
+        ) as (broker, s),
+    ):
         assert broker.pid is not None
         ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), 4)
         produce_sensors(s, args.events)
