@@ -176,10 +176,10 @@ class QualityApp:
     def _take_batch(self, batch: dict[str, Any]) -> None:
         """A trainer's batch of prequential entries: each entry as a record, alone (a bad one
         is counted unreadable, the others read); `events_in` counts every entry."""
-        if batch["model"] != self.spec.name:
-            return
         topics, items = entries(batch)
         self.events_in += len(items) - 1
+        if batch["model"] != self.spec.name:
+            return
         reader, join, pairs = self.reader, self.join, self.pairs
         for entry in items:
             try:

@@ -256,3 +256,13 @@ def test_a_bad_entry_costs_only_itself_and_a_malformed_batch_is_unreadable_with_
     assert app.unreadable == 2 + 1 + 1
     assert "without entries" not in app.unreadable_why  # the last one: a JSON list
     assert app.unreadable_why.startswith("TypeError")
+
+
+def test_another_models_batch_is_counted_and_left_alone() -> None:
+    other = PrequentialBatcher("viability", ())
+    other.open(AT)
+    for i in range(3):
+        other.add(f"e{i}", i, "survived", "died", None, ())
+    app = monitor()
+    read(app, [(PREQUENTIAL.full("p."), other.close() or b"")])
+    assert app.events_in == 3 and app.unreadable == 0 and not app.join.judged
