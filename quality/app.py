@@ -30,7 +30,7 @@ from lazarus.quality.core import QualityJoin
 from lazarus.quality.lineup_join import LineupJoin
 from lazarus.quality.lineup_view import LineupPort
 from lazarus.quality.paired import judged_metric
-from lazarus.quality.records import Reader
+from lazarus.quality.records import Reader, entries
 from lazarus.quality.served_drift import DETECTOR
 from lazarus.quality_store import Report, write_quality
 from lazarus.registry.lineup import Lineup
@@ -50,6 +50,11 @@ _JUDGED_DOC = (
 )
 _ACTIONS_DOC = "automatic promotions and rollbacks of the model by the quality monitor"
 _DRIFT_DOC = "drifts detected, by source (served: the served error, by the quality monitor)"
+
+
+def _is_batch(data: object) -> bool:
+    """A version-2 prequential message (a batch of entries) rather than a version-1 record."""
+    return isinstance(data, dict) and data.get("schema_version") == 2
 
 
 class QualityApp:
@@ -96,6 +101,9 @@ class QualityApp:
         self._written = 0.0
         self.events_in = 0
         self.unreadable = 0
+        """Records (a batch's entries one by one) and scores that could not be read."""
+        self.unreadable_why = ""
+        """Why the last one could not be read."""
 
     def start(self) -> None:
         """Assign every partition of the topics from the beginning; learn the lineup."""
@@ -138,9 +146,13 @@ class QualityApp:
                 continue
             self.events_in += 1
             try:
-                self._take(msg.topic(), json.loads(msg.value() or b""))
-            except (ValueError, KeyError, TypeError):
-                self.unreadable += 1  # the scorers and trainers validate what they publish
+                data = json.loads(msg.value() or b"")
+                if msg.topic() == self._prequential and _is_batch(data):
+                    self._take_batch(data)
+                else:
+                    self._take(msg.topic(), data)
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                self._unreadable(msg.topic(), exc)  # scorers and trainers check what they publish
         now = time.monotonic()
         if now - self._written >= WRITE_EVERY_S:
             self.flush()
@@ -160,6 +172,31 @@ class QualityApp:
             judged = self.reader.judged(data)
             self.join.add_judged(input_id, judged)
             self.pairs.add_label(input_id, judged)
+
+    def _take_batch(self, batch: dict[str, Any]) -> None:
+        """A trainer's batch of prequential entries: each entry as a record, alone (a bad one
+        is counted unreadable, the others read); `events_in` counts every entry."""
+        topics, items = entries(batch)
+        self.events_in += len(items) - 1
+        if batch["model"] != self.spec.name:
+            return
+        reader, join, pairs = self.reader, self.join, self.pairs
+        for entry in items:
+            try:
+                input_id = entry["input_event_id"]
+                judged = reader.judged(entry, topics)
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                self._unreadable(self._prequential, exc)
+                continue
+            join.add_judged(input_id, judged)
+            pairs.add_label(input_id, judged)
+
+    def _unreadable(self, topic: str | None, exc: Exception) -> None:
+        self.unreadable += 1
+        why = f"{type(exc).__name__}: {exc}"
+        if self.unreadable_why != why:
+            log.warning("an unreadable record on %s: %s", topic, why)
+        self.unreadable_why = why
 
     def _publish_drift(self, event: DriftEvent) -> None:
         assert self._publisher is not None, "start() makes the drift topic's publisher"
@@ -228,6 +265,7 @@ class QualityApp:
     def stats(self) -> dict[str, object]:
         return {
             "events_in": self.events_in,
+            "unreadable": self.unreadable,
             "judged": self.join.overall.judged,
             "honest": self.join.overall.pair.n,
             "waiting_scores": len(self.join.served),

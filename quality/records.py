@@ -2,6 +2,10 @@
 prequential record, from their JSON, as the joins take them (`core.Served`, `core.Judged`):
 labels, predictions and probabilities as targets, as river's metrics take them.
 
+Prequential records come in two shapes (`lazarus.schemas.prequential`): one record per event
+(version 1) and batches of entries (version 2). `entries(batch)` opens a batch; each entry then
+reads as a record does (`Reader.judged(entry, topics)`), so a bad entry costs only itself.
+
 Trained offsets are shared by every score of a version: each distinct mapping is kept once
 (`Reader.trained_through`), by its content, since version numbers repeat across lines.
 """
@@ -46,15 +50,38 @@ class Reader:
             self.trained_through(score["trained_through"]),
         )
 
-    def judged(self, record: dict[str, Any]) -> Judged:
-        """A prequential record: the label, the trainer's own prediction, where the input sits."""
+    def judged(self, record: dict[str, Any], topics: list[str] | None = None) -> Judged:
+        """A prequential record, or with `topics` (its batch's `input_topics`) a batch's entry:
+        the label, the trainer's own prediction, where the input sits."""
         return Judged(
             self.labels.target_of_label(record["label"]),
             self.labels.target_of_label(record["prediction"]),
             self.labels.probabilities_in(record["probabilities"]),
             record.get("segment") or {},
-            position(record),
+            position(record) if topics is None else entry_position(record, topics),
         )
+
+
+def entries(batch: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """A version-2 batch's input topics and entries; ValueError when it has not got them."""
+    topics, items = batch.get("input_topics"), batch.get("entries")
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise ValueError("a prequential batch without a list of input topic names")
+    if not isinstance(items, list) or not items:
+        raise ValueError("a prequential batch without entries")
+    return topics, items
+
+
+def entry_position(entry: dict[str, Any], topics: list[str]) -> InputPosition | None:
+    """A batch entry's input position from its `input` ([topic index, partition, offset]);
+    None when it has none. IndexError for an index past the batch's topics."""
+    where = entry.get("input")
+    if where is None:
+        return None
+    index, partition, offset = where
+    if type(index) is not int or index < 0:
+        raise ValueError(f"input topic index {index!r}")
+    return topics[index], int(partition), int(offset)
 
 
 def position(record: dict[str, Any]) -> InputPosition | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
@@ -12,7 +12,7 @@ from lazarus.schemas.deadletter import DeadLetter
 from lazarus.schemas.drift import DriftEvent
 from lazarus.schemas.genomics import GenomicSample
 from lazarus.schemas.outcomes import Outcome
-from lazarus.schemas.prequential import PrequentialRecord
+from lazarus.schemas.prequential import PrequentialBatch, PrequentialRecord
 from lazarus.schemas.records import Column, Record, record_type
 from lazarus.schemas.scores import Score
 from lazarus.schemas.sensors import SensorReading
@@ -22,11 +22,14 @@ E = TypeVar("E", bound=Event)
 
 @dataclass(frozen=True)
 class Topic(Generic[E]):
-    """A topic and its contract. `name` is the base name; `full(prefix)` is what the broker sees."""
+    """A topic and its contract. `name` is the base name; `full(prefix)` is what the broker sees.
+    `event` is what writers write now; `also` the older shapes it may still hold, which every
+    reader still takes (`decode` is for `event` only)."""
 
     name: str
     event: type[E]
     about: str
+    also: tuple[type[Event], ...] = field(default=())
 
     @property
     def key_field(self) -> str:
@@ -68,7 +71,7 @@ class Topic(Generic[E]):
                 _records_topic,
                 (self.name, event.MODEL, event.COLUMNS, event.WITH_TIME, self.about),
             )
-        return (Topic, (self.name, self.event, self.about))
+        return (Topic, (self.name, self.event, self.about, self.also))
 
 
 def _records_topic(
@@ -99,7 +102,10 @@ HABITAT_SITES_SCORES = Topic(
 )
 DEAD_LETTERS = Topic("lazarus.dead_letters.v1", DeadLetter, "inputs that could not be used")
 PREQUENTIAL = Topic(
-    "lazarus.prequential.v1", PrequentialRecord, "the trainers' test-then-train predictions"
+    "lazarus.prequential.v1",
+    PrequentialBatch,
+    "the trainers' test-then-train predictions",
+    also=(PrequentialRecord,),
 )
 SHADOW_SCORES = Topic(
     "lazarus.shadow_scores.v1", Score, "challengers' and the baseline's scores, never served"

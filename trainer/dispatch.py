@@ -2,7 +2,9 @@
 
 Items come from the feed in the merge's order (`trainer.decoding.Released`: positional tuples
 tagged FEATURES, LABEL or a rejection); this is the one place that unpacks them. Each prediction
-test-then-train makes is published to the prequential topic, for served-quality monitoring.
+test-then-train makes is published to the prequential topic, for served-quality monitoring: as
+an entry of a `PrequentialBatch`, closed at the end of every `learn()`, so no batch spans a
+snapshot (the trainer snapshots between steps).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from lazarus.schemas.prequential import InputPosition
 from lazarus.trainer.decoding import FEATURES, LABEL, Released
 from lazarus.trainer.join import Joined, pack_origin, unpack_origin
 from lazarus.trainer.learner import Learner, ModelFailure
-from lazarus.trainer.prequential import PrequentialRenderer
+from lazarus.trainer.prequential import PrequentialBatcher
 from lazarus.trainer.specs import ModelSpec
 
 log = logging.getLogger("lazarus.trainer.app")
@@ -52,10 +54,11 @@ class Dispatcher:
         self._prequential_topic = prequential_topic
         per_key = spec.per_key
         fields = (*spec.segment_fields, per_key.field) if per_key else spec.segment_fields
-        self._prequential_render = PrequentialRenderer(record_as or spec.name, fields).render
+        self._model = record_as or spec.name
+        self._batcher = PrequentialBatcher(self._model, fields)
+        self._prequential_add = self._batcher.add
         self._labels = spec.contract.labels
         """Targets (what river learned and predicted) back to labels as declared."""
-        self._batch_time = ""
         self.prequential_unrenderable = 0
 
     def learn(self, items: list[Released]) -> None:
@@ -63,7 +66,7 @@ class Dispatcher:
         learner = self.learner
         hold, label, advance = learner.hold, learner.label, learner.advance
         source = self._source
-        self._batch_time = datetime.now(UTC).isoformat()  # when these predictions were made
+        self._batcher.open(datetime.now(UTC).isoformat())  # when these predictions were made
         for item in items:
             if item[0] == FEATURES:
                 _, topic, partition, offset, join_key, subject, at_ms, x, segment = item
@@ -89,6 +92,7 @@ class Dispatcher:
                     learner.state.join.forget(ref)
                 self.dead_letters.send(rejection)
             advance(topic, partition, offset)
+        self._publish_batch(self._batcher.close())
         self.reject_failures()
 
     def reject_failures(self) -> None:
@@ -108,9 +112,8 @@ class Dispatcher:
                 labels.probabilities_out(proba),
             )
         try:
-            value = self._prequential_render(
+            done = self._prequential_add(
                 joined.event_id,
-                self._batch_time,
                 self.learner.state.n_learned - 1,
                 label,
                 pred,
@@ -122,7 +125,12 @@ class Dispatcher:
             self.prequential_unrenderable += 1
             log.error("no prequential record for %s: %s", joined.event_id, exc)
             return
-        self._publisher.publish(self._prequential_topic, joined.event_id, value)
+        if done is not None:
+            self._publish_batch(done)
+
+    def _publish_batch(self, batch: bytes | None) -> None:
+        if batch is not None:
+            self._publisher.publish(self._prequential_topic, self._model, batch)
 
     def _position(self, origin: int) -> InputPosition:
         """A packed origin as the input event's (full topic name, partition, offset):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from lazarus.kafka.config import client_config
+from lazarus.schemas.topics import PREQUENTIAL
 from lazarus.settings import Settings
 
 
@@ -67,3 +70,19 @@ def key_of(msg: Message) -> bytes:
     key = msg.key()
     assert key is not None, f"a message without a key at offset {msg.offset()}"
     return key
+
+
+def prequential_entries(
+    settings: Settings, *, expect: int, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """What the prequential topic holds, one dict per learned event: a batch's entries (version
+    2) one by one, a record (version 1) as it is; read again until there are `expect` (or
+    `timeout` passed: then what there is)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out: list[dict[str, Any]] = []
+        for msg in read_all(settings, PREQUENTIAL.full(settings.topic_prefix), idle=1.0):
+            data = json.loads(value_of(msg))
+            out.extend(data["entries"] if data.get("schema_version") == 2 else [data])
+        if len(out) >= expect or time.monotonic() > deadline:
+            return out

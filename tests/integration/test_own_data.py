@@ -25,7 +25,7 @@ from lazarus.schemas.scores import Score
 from lazarus.schemas.specfile import read_spec_file
 from lazarus.settings import Settings
 from tests.integration.cli import cli_env, lazarus, lazarus_bg
-from tests.integration.kafkatools import read_all, value_of
+from tests.integration.kafkatools import prequential_entries, read_all, value_of
 from tests.integration.trainerkit import store_of, with_keys
 
 ROWS = 240
@@ -188,10 +188,7 @@ def test_spec_init_train_score_keeps_classes_and_values_as_declared(
     if case.classes is not None:  # on the wire, as declared: "present", 2
         assert raw["prediction"] in case.classes
     # the trainer's prequential records carry labels as declared too
-    records = [
-        json.loads(value_of(m))
-        for m in read_all(s, f"{s.topic_prefix}lazarus.prequential.v1", expect=learnable)
-    ]
+    records = prequential_entries(s, expect=learnable)
     assert len(records) == learnable
     if case.classes is None:
         assert all(type(r["label"]) is float for r in records)

@@ -149,7 +149,7 @@ def test_schemas_export_writes_one_file_per_event(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file())  # cli/ apart
     assert names == sorted(
-        f"{e}.v{2 if e == 'GenomicSample' else 1}.schema.json"
+        f"{e}.v{2 if e in ('GenomicSample', 'PrequentialBatch') else 1}.schema.json"
         for e in (
             "SensorReading",
             "GenomicSample",
@@ -157,6 +157,7 @@ def test_schemas_export_writes_one_file_per_event(tmp_path: Path) -> None:
             "Score",
             "DeadLetter",
             "PrequentialRecord",
+            "PrequentialBatch",
             "DriftEvent",
         )
     )

@@ -22,7 +22,7 @@ from lazarus.trainer.decoding import FEATURES, INVALID, LABEL, Decoder
 from lazarus.trainer.finite import first_nonfinite
 from lazarus.trainer.join import Joined
 from lazarus.trainer.learner import Learner
-from lazarus.trainer.prequential import PrequentialRenderer
+from lazarus.trainer.prequential import PrequentialBatcher
 from lazarus.trainer.rows import FeatureRow, RowMaker
 from lazarus.trainer.specs import habitat
 from tests.unit.test_decoding import OUT, READ, Msg, eof
@@ -133,7 +133,8 @@ def test_the_trainer_core_dead_letters_or_learns_and_stays_finite(
     released = decoder.ready()
     assert len(released) == len(msgs)  # every message is a row or a dead letter
     learner = Learner(spec, pickle.loads(PRETRAINED))
-    render = PrequentialRenderer(spec.name, spec.segment_fields).render
+    batcher = PrequentialBatcher(spec.name, spec.segment_fields)
+    batcher.open("2026-01-01T00:00:00+00:00")
     for item in released:
         if item[0] == FEATURES:
             learner.hold(*cast(FeatureRow, item[4:]), item[3])
@@ -141,17 +142,8 @@ def test_the_trainer_core_dead_letters_or_learns_and_stays_finite(
             result = learner.label(*item[4:])
             if isinstance(result, Joined):
                 pred, proba = learner.last_prediction
-                _strict(
-                    render(
-                        result.event_id,
-                        "2026-01-01T00:00:00+00:00",
-                        0,
-                        item[-1],
-                        pred,
-                        proba,
-                        result.segment,
-                    )
-                )
+                batcher.add(result.event_id, 0, item[-1], pred, proba, result.segment)
+                _strict(batcher.close() or b"")
         else:
             assert item[0] == INVALID and isinstance(item[4].reason, str) and item[4].reason
     learner.checkpoint()

@@ -178,37 +178,6 @@ def test_class_keys_come_back_from_json_strings() -> None:
     assert classes(None) is None
 
 
-def test_rendered_prequential_records_are_valid_records() -> None:
-    import numpy as np
-
-    from lazarus.schemas.prequential import PrequentialRecord, prequential_id
-    from lazarus.trainer.prequential import PrequentialRenderer
-
-    render = PrequentialRenderer("habitat", ("site_id",)).render
-    at = "2026-05-01T12:00:00+00:00"
-    cases: list[tuple[object, object, dict[Any, Any] | None]] = [
-        (True, True, {False: 0.25, True: 0.75}),
-        (False, np.bool_(True), {False: np.float64(0.4), True: np.float64(0.6)}),
-        (2.5, 3.0, None),
-        (True, None, None),
-        ("oak", "elm", {"oak": 0.3, "elm": 0.7}),
-    ]
-    for label, pred, proba in cases:
-        for position in (("p.habitat.sensor_readings.v1", 1, 12_345), None):
-            raw = render("sensor-1-9", at, 41, label, pred, proba, ('site-"odd"',), position)
-            record = PrequentialRecord.model_validate_json(raw)
-            assert record.event_id == prequential_id("sensor-1-9", "habitat")
-            assert record.label == label and record.n_learned == 41
-            assert record.prediction == (
-                None if pred is None else (bool(pred) if isinstance(pred, np.bool_) else pred)
-            )
-            assert record.segment == {"site_id": 'site-"odd"'}
-            assert record.probabilities == (
-                None if proba is None else {str(k): float(v) for k, v in proba.items()}
-            )
-            assert record.position == position
-
-
 def test_a_prequential_record_names_a_whole_position_or_none() -> None:
     from pydantic import ValidationError
 

@@ -13,7 +13,7 @@ from lazarus.producers.feed import FeedLimits, run_feed
 from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
 from lazarus.registry.signing import generate, parse_private
 from lazarus.registry.store import MemorySnapshotStore
-from lazarus.schemas.prequential import PrequentialRecord
+from lazarus.schemas.prequential import PrequentialBatch
 from lazarus.schemas.topics import HABITAT_OUTCOMES, PREQUENTIAL, SENSOR_READINGS
 from lazarus.settings import Settings
 from lazarus.testing import EOF, TestingSink, TestingSource
@@ -62,9 +62,12 @@ def test_every_prequential_record_names_its_input_events_position() -> None:
         SENSOR_READINGS.decode(m.value() or b"").event_id: offset
         for offset, m in enumerate(recording.of(readings))
     }
-    records = [
-        PrequentialRecord.model_validate_json(m.value() or b"") for m in out.of(PREQUENTIAL.full(p))
+    batches = [
+        PrequentialBatch.model_validate_json(m.value() or b"") for m in out.of(PREQUENTIAL.full(p))
     ]
+    assert all(m.key() == b"habitat" for m in out.of(PREQUENTIAL.full(p)))
+    records = [r for batch in batches for r in batch.records()]
+    assert len(batches) < len(records)  # batched
     assert len(records) == app.learner.state.n_learned > EVENTS // 2
     for record in records:
         assert record.position == (readings, 0, where[record.input_event_id])

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from lazarus.schemas import DeadLetter, GenomicSample, Outcome, Score, SensorReading
 from lazarus.schemas.fingerprint import schema_fingerprint
-from lazarus.schemas.prequential import PrequentialRecord
+from lazarus.schemas.prequential import PrequentialBatch, PrequentialRecord
 from lazarus.schemas.sensors import KNOWN_MEASUREMENTS, UNKNOWN_MEASUREMENT_LIMIT, SensorKind
 from lazarus.schemas.topics import ALL_TOPICS, SENSOR_READINGS, by_name
 from tests.conftest import FIXTURES
@@ -277,7 +277,7 @@ def test_topics_are_declared_once_with_the_naming_pattern() -> None:
 
 @pytest.mark.parametrize(
     "event",
-    [SensorReading, GenomicSample, Outcome, Score, DeadLetter, PrequentialRecord],
+    [SensorReading, GenomicSample, Outcome, Score, DeadLetter, PrequentialRecord, PrequentialBatch],
     ids=lambda e: e.__name__,
 )
 def test_current_models_read_every_published_version(event: type[BaseModel]) -> None:

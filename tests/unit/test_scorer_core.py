@@ -26,13 +26,13 @@ from lazarus.producers.sensor_sim import SensorNetwork, SimConfig
 from lazarus.registry.opening import NotLearnedEnough
 from lazarus.registry.sealing import SealedSnapshot, environment, seal
 from lazarus.registry.signing import Signer, generate, parse_private
-from lazarus.schemas.prequential import PrequentialRecord, prequential_id
+from lazarus.schemas.prequential import PrequentialBatch, prequential_id
 from lazarus.schemas.scores import Score, score_id
 from lazarus.schemas.topics import SENSOR_READINGS
 from lazarus.scorer.predictors import ModelOutputError, describe, predict_checked, predictor_for
 from lazarus.scorer.render import ScoreRenderer
 from lazarus.scorer.serving import open_snapshot
-from lazarus.trainer.prequential import PrequentialRenderer
+from lazarus.trainer.prequential import PrequentialBatcher
 from lazarus.trainer.specs import habitat
 
 MARKER = Path("/tmp/lazarus-scorer-pwned-marker")
@@ -292,7 +292,7 @@ def test_renderers_never_write_invalid_json(
     prediction: Any, probabilities: dict[Any, float] | None, latency: float
 ) -> None:
     """A non-finite number is a ValueError (the caller dead-letters); anything rendered is a
-    strictly valid Score / PrequentialRecord."""
+    strictly valid Score / PrequentialBatch."""
     at = datetime(2026, 5, 1, tzinfo=UTC).isoformat()
     try:
         _, raw = ScoreRenderer("habitat", 2, {}).render(
@@ -304,15 +304,16 @@ def test_renderers_never_write_invalid_json(
     else:
         Score.model_validate_json(strict_json(raw))
     label = True if prediction is None else prediction
+    batcher = PrequentialBatcher("habitat", ("site_id",))
+    batcher.open(at)
     try:
-        raw = PrequentialRenderer("habitat", ("site_id",)).render(
-            "e-1", at, 4, label, prediction, probabilities, ("site-1",)
-        )
+        batcher.add("e-1", 4, label, prediction, probabilities, ("site-1",))
     except ValueError:
         numbers = [label, prediction, *(probabilities or {}).values()]
         assert any(map(not_a_json_number, numbers))
+        assert batcher.close() is None
     else:
-        PrequentialRecord.model_validate_json(strict_json(raw))
+        PrequentialBatch.model_validate_json(strict_json(batcher.close() or b""))
 
 
 def test_ledger_stores_offsets_only_in_batch_order_after_every_ack() -> None:
