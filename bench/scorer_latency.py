@@ -107,21 +107,12 @@ def feed_main(phases: str, seed: int, record: str) -> None:
 
 
 def worker_main(batch: str) -> None:
-    """Child: `lazarus score habitat --batch B` with BENCH_POLL_S and BENCH_PRODUCER_OPTIONS."""
+    """Child: `lazarus score habitat --batch B` with BENCH_POLL_S as its poll timeout."""
     from lazarus.cli.main import main as cli
-    from lazarus.kafka.config import producer_config
     from lazarus.scorer import app
 
     if os.environ.get("BENCH_POLL_S"):
         app.POLL_S = float(os.environ["BENCH_POLL_S"])
-    extra = json.loads(os.environ.get("BENCH_PRODUCER_OPTIONS") or "{}")
-    if extra:
-        plain = producer_config
-
-        def tuned(settings: Settings, **kw: Any) -> dict[str, Any]:
-            return plain(settings, **{**kw, **extra})
-
-        app.producer_config = tuned  # type: ignore[attr-defined]
     cli(["score", "habitat", "--batch", batch])
 
 
@@ -148,9 +139,13 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
     """One worker, one paced feed: latencies (ms) by window, and how many inputs were scored."""
     env = cli_env(s)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
-    if "consumer" in variant:
-        env["LAZARUS_KAFKA_OPTIONS"] = variant["consumer"]
-    env["BENCH_PRODUCER_OPTIONS"] = variant.get("producer", "")
+    # The user's options win over the scorer's defaults, its producer's linger.ms included.
+    options = {
+        **json.loads(variant.get("consumer", "{}")),
+        **json.loads(variant.get("producer", "{}")),
+    }
+    if options:
+        env["LAZARUS_KAFKA_OPTIONS"] = json.dumps(options)
     env["BENCH_POLL_S"] = variant.get("poll", "")
     me = [sys.executable, "-m", "bench.scorer_latency"]
     with log.open("ab") as out:

@@ -152,19 +152,17 @@ class ScorerApp:
             self.consumer = GroupConsumer(self._consumer_config(), self.checkpoint)
 
     def _consumer_config(self) -> dict[str, Any]:
-        conf = consumer_config(
+        return consumer_config(
             self.settings,
             self.group,
-            **{
+            {  # defaults: LAZARUS_KAFKA_OPTIONS wins over these
                 "auto.commit.interval.ms": COMMIT_INTERVAL_MS,
                 # A scorer is latency-bound: do not let the broker hold a fetch for long.
                 "fetch.wait.max.ms": FETCH_WAIT_MS,
                 "statistics.interval.ms": STATS_INTERVAL_MS,
-                "stats_cb": self.kafka_stats,
             },
+            stats_cb=self.kafka_stats,
         )
-        conf.update(self.settings.kafka_options)  # the operator's word wins
-        return conf
 
     @property
     def ledger(self) -> Ledger:
