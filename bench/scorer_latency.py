@@ -51,6 +51,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "fetch.min.bytes=65536": {"consumer": '{"fetch.min.bytes": 65536}'},
     "worker linger.ms=0": {"producer": '{"linger.ms": 0}'},
     "worker linger.ms=50": {"producer": '{"linger.ms": 50}'},
+    "fixed batch 1000 (not adaptive)": {"fixed": "1"},
     "batch 100": {"batch": "100"},
     "batch 5000": {"batch": "5000"},
     "poll timeout 0.1 s": {"poll": "0.1"},
@@ -59,7 +60,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "feed not warmed (no metadata fetch)": {"feed_warm": "0"},
 }
 """Each: a change from the defaults (scorer consumer fetch.wait.max.ms 20, producers' linger.ms
-5, batch 1,000, poll timeout 0.01 s)."""
+5, batch adaptive from 100 to 1,000, poll timeout 0.01 s)."""
 
 
 def feed_main(phases: str, seed: int, record: str) -> None:
@@ -113,6 +114,8 @@ def worker_main(batch: str) -> None:
 
     if os.environ.get("BENCH_POLL_S"):
         app.POLL_S = float(os.environ["BENCH_POLL_S"])
+    if os.environ.get("BENCH_FIXED_BATCH"):  # every consume asks for --batch (before #20)
+        app.SMALLEST = 1_000_000
     cli(["score", "habitat", "--batch", batch])
 
 
@@ -147,6 +150,7 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
     if options:
         env["LAZARUS_KAFKA_OPTIONS"] = json.dumps(options)
     env["BENCH_POLL_S"] = variant.get("poll", "")
+    env["BENCH_FIXED_BATCH"] = variant.get("fixed", "")
     me = [sys.executable, "-m", "bench.scorer_latency"]
     with log.open("ab") as out:
         proc = subprocess.Popen([*me, "--worker", variant.get("batch", "1000")], env=env,
