@@ -18,12 +18,11 @@ from lazarus.embedded.ports import free_port
 from lazarus.groups import group_name
 from lazarus.kafka.config import client_config
 from lazarus.registry.sealing import seal
-from lazarus.registry.signing import verifier_from
-from lazarus.schemas.models import HABITAT
-from lazarus.scorer.app import ScorerApp
-from lazarus.registry.signing import generate, parse_private
+from lazarus.registry.signing import generate, parse_private, verifier_from
 from lazarus.schemas import DeadLetter
+from lazarus.schemas.models import HABITAT
 from lazarus.schemas.topics import DEAD_LETTERS, SENSOR_READINGS
+from lazarus.scorer.app import ScorerApp
 from lazarus.settings import Settings
 from tests.integration.kafkatools import read_all
 from tests.integration.scorerkit import (
