@@ -49,6 +49,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "fetch.wait.max.ms=100": {"consumer": '{"fetch.wait.max.ms": 100}'},
     "fetch.wait.max.ms=500 (librdkafka's)": {"consumer": '{"fetch.wait.max.ms": 500}'},
     "fetch.min.bytes=65536": {"consumer": '{"fetch.min.bytes": 65536}'},
+    "fetch.error.backoff.ms=10": {"consumer": '{"fetch.error.backoff.ms": 10}'},
     "worker linger.ms=0": {"producer": '{"linger.ms": 0}'},
     "worker linger.ms=50": {"producer": '{"linger.ms": 50}'},
     "fixed batch 1000 (not adaptive)": {"fixed": "1"},
@@ -219,6 +220,10 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
         if event_id in scored:
             by_second.setdefault(int((t - start) / 1000), []).append(scored[event_id][0] - t)
     seconds = " ".join(f"{pct(v, 0.99):.0f}" for _, v in sorted(by_second.items()))
+    early = sorted((t, scored[i][0] - t) for i, t in sent.items() if i in scored)[:4000:200]
+    seconds += "\n      first 4,000 inputs, every 200th: (ms after start, latency ms) " + " ".join(
+        f"({t - start:.0f}, {ms})" for t, ms in early
+    )
     matched = sum(1 for i in sent if i in scored)
     return {"windows": windows, "received": received, "sent": report["sent"], "scored": matched,
             "in_worker": in_worker, "in_worker_p99": pct(in_worker, 0.99), "cpu_us": [c / max(len(sent), 1) * 1e6 for c in cpu],
