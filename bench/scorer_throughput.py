@@ -32,9 +32,12 @@ def passthrough(s: Settings, n: int) -> float:
     consumer = Consumer(consumer_config(s, f"bench-pass-{uuid.uuid4().hex[:6]}"))
     consumer.subscribe([SENSOR_READINGS.full(s.topic_prefix)])
     failed: list[object] = []
-    producer = Producer(
-        {**producer_config(s), "on_delivery": lambda err, _: err is None or failed.append(err)}
-    )
+
+    def delivered(err: object, _: object) -> None:
+        if err is not None:
+            failed.append(err)
+
+    producer = Producer({**producer_config(s), "on_delivery": delivered})
     out = f"{s.topic_prefix}bench.passthrough"
     seen = 0
     started = 0.0
