@@ -49,8 +49,10 @@ VARIANTS: dict[str, dict[str, str]] = {
     "fetch.wait.max.ms=100": {"consumer": '{"fetch.wait.max.ms": 100}'},
     "fetch.wait.max.ms=500 (librdkafka's)": {"consumer": '{"fetch.wait.max.ms": 500}'},
     "fetch.min.bytes=65536": {"consumer": '{"fetch.min.bytes": 65536}'},
+    "fetch.error.backoff.ms=10": {"consumer": '{"fetch.error.backoff.ms": 10}'},
     "worker linger.ms=0": {"producer": '{"linger.ms": 0}'},
     "worker linger.ms=50": {"producer": '{"linger.ms": 50}'},
+    "fixed batch 1000 (not adaptive)": {"fixed": "1"},
     "batch 100": {"batch": "100"},
     "batch 5000": {"batch": "5000"},
     "poll timeout 0.1 s": {"poll": "0.1"},
@@ -59,7 +61,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "feed not warmed (no metadata fetch)": {"feed_warm": "0"},
 }
 """Each: a change from the defaults (scorer consumer fetch.wait.max.ms 20, producers' linger.ms
-5, batch 1,000, poll timeout 0.01 s)."""
+5, batch adaptive from 100 to 1,000, poll timeout 0.01 s)."""
 
 
 def feed_main(phases: str, seed: int, record: str) -> None:
@@ -107,21 +109,14 @@ def feed_main(phases: str, seed: int, record: str) -> None:
 
 
 def worker_main(batch: str) -> None:
-    """Child: `lazarus score habitat --batch B` with BENCH_POLL_S and BENCH_PRODUCER_OPTIONS."""
+    """Child: `lazarus score habitat --batch B` with BENCH_POLL_S as its poll timeout."""
     from lazarus.cli.main import main as cli
-    from lazarus.kafka.config import producer_config
     from lazarus.scorer import app
 
     if os.environ.get("BENCH_POLL_S"):
         app.POLL_S = float(os.environ["BENCH_POLL_S"])
-    extra = json.loads(os.environ.get("BENCH_PRODUCER_OPTIONS") or "{}")
-    if extra:
-        plain = producer_config
-
-        def tuned(settings: Settings, **kw: Any) -> dict[str, Any]:
-            return plain(settings, **{**kw, **extra})
-
-        app.producer_config = tuned  # type: ignore[attr-defined]
+    if os.environ.get("BENCH_FIXED_BATCH"):  # every consume asks for --batch (before #20)
+        setattr(app, "SMALLEST", 1_000_000)  # noqa: B010 (a module constant, for this run)
     cli(["score", "habitat", "--batch", batch])
 
 
@@ -148,10 +143,15 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
     """One worker, one paced feed: latencies (ms) by window, and how many inputs were scored."""
     env = cli_env(s)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
-    if "consumer" in variant:
-        env["LAZARUS_KAFKA_OPTIONS"] = variant["consumer"]
-    env["BENCH_PRODUCER_OPTIONS"] = variant.get("producer", "")
+    # The user's options win over the scorer's defaults, its producer's linger.ms included.
+    options = {
+        **json.loads(variant.get("consumer", "{}")),
+        **json.loads(variant.get("producer", "{}")),
+    }
+    if options:
+        env["LAZARUS_KAFKA_OPTIONS"] = json.dumps(options)
     env["BENCH_POLL_S"] = variant.get("poll", "")
+    env["BENCH_FIXED_BATCH"] = variant.get("fixed", "")
     me = [sys.executable, "-m", "bench.scorer_latency"]
     with log.open("ab") as out:
         proc = subprocess.Popen([*me, "--worker", variant.get("batch", "1000")], env=env,
@@ -220,6 +220,10 @@ def one_run(s: Settings, rate: float, phases: tuple[float, float, float], varian
         if event_id in scored:
             by_second.setdefault(int((t - start) / 1000), []).append(scored[event_id][0] - t)
     seconds = " ".join(f"{pct(v, 0.99):.0f}" for _, v in sorted(by_second.items()))
+    early = sorted((t, scored[i][0] - t) for i, t in sent.items() if i in scored)[:4000:200]
+    seconds += "\n      first 4,000 inputs, every 200th: (ms after start, latency ms) " + " ".join(
+        f"({t - start:.0f}, {ms})" for t, ms in early
+    )
     matched = sum(1 for i in sent if i in scored)
     return {"windows": windows, "received": received, "sent": report["sent"], "scored": matched,
             "in_worker": in_worker, "in_worker_p99": pct(in_worker, 0.99), "cpu_us": [c / max(len(sent), 1) * 1e6 for c in cpu],

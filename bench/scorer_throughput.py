@@ -15,14 +15,15 @@ import uuid
 
 from confluent_kafka import Consumer, Producer
 
-from bench.common import CpuMark, broker_settings, summary
+from bench.common import CpuMark, summary
+from bench.peers import broker
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config, consumer_config, producer_config
-from lazarus.registry.signing import generate, verifier_from
+from lazarus.registry.signing import verifier_from
 from lazarus.schemas.models import HABITAT
 from lazarus.schemas.topics import SENSOR_READINGS, topic_names
 from lazarus.scorer.app import BATCH, ScorerApp
-from lazarus.settings import DEFAULT_REDIS_URL, Settings
+from lazarus.settings import Settings
 from tests.integration.scorerkit import ModelMaker, send_sensors
 
 
@@ -30,7 +31,13 @@ def passthrough(s: Settings, n: int) -> float:
     """The floor: the same consumer and producer settings, no parsing, no scoring."""
     consumer = Consumer(consumer_config(s, f"bench-pass-{uuid.uuid4().hex[:6]}"))
     consumer.subscribe([SENSOR_READINGS.full(s.topic_prefix)])
-    producer = Producer(producer_config(s))
+    failed: list[object] = []
+
+    def delivered(err: object, _: object) -> None:
+        if err is not None:
+            failed.append(err)
+
+    producer = Producer({**producer_config(s), "on_delivery": delivered})
     out = f"{s.topic_prefix}bench.passthrough"
     seen = 0
     started = 0.0
@@ -47,8 +54,9 @@ def passthrough(s: Settings, n: int) -> float:
                     producer.produce(out, m.value(), m.key())
                 seen += 1
         producer.poll(0)
-    producer.flush(30)
+    left = producer.flush(30)
     elapsed = time.perf_counter() - started
+    assert left == 0 and not failed, f"passthrough: {left} unsent, failed: {failed[:1]}"
     consumer.close()
     return n / elapsed
 
@@ -86,15 +94,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="print the scorer's top functions")
     args = ap.parse_args()
-    private, public = generate()
-    with broker_settings(
-        topic_prefix="bench.",
-        redis_url=DEFAULT_REDIS_URL,
-        redis_key_prefix=f"bench:{uuid.uuid4().hex[:8]}",
-        signing_private_key=private,
-        signing_public_key=public,
-    ) as s:
-        ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), 4)
+    # An embedded broker, and the local Redis or an embedded one when there is none.
+    with broker(None) as (s, _):
+        names = [*topic_names(s.topic_prefix), f"{s.topic_prefix}bench.passthrough"]
+        ensure_topics(client_config(s, quiet=True), names, 4)
         ModelMaker(s).publish(learn=5000)
         send_sensors(s, args.events, fault_rate=0.002)
         profile = cProfile.Profile() if args.profile else None

@@ -225,6 +225,19 @@ class Settings(BaseSettings):
 
     @field_validator("kafka_options")
     @classmethod
+    def _options_keep_the_guarantees(
+        cls, value: dict[str, KafkaOptionValue]
+    ) -> dict[str, KafkaOptionValue]:
+        from lazarus.kafka.guarantees import guarantee_problem
+
+        for key, option in value.items():
+            problem = guarantee_problem(key, option)
+            if problem is not None:
+                raise ValueError(f"option {key!r}: {problem}")
+        return value
+
+    @field_validator("kafka_options")
+    @classmethod
     def _options_fit_the_group_protocol(
         cls, value: dict[str, KafkaOptionValue], info: ValidationInfo
     ) -> dict[str, KafkaOptionValue]:

@@ -38,6 +38,7 @@ from lazarus.registry.signing import Verifier
 from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.topics import DEAD_LETTERS, SHADOW_SCORES, Topic
 from lazarus.scorer import delivery, metrics_view
+from lazarus.scorer.batching import SMALLEST, AdaptiveBatch
 from lazarus.scorer.checkpoint import COMMIT_INTERVAL_MS, ScorerCheckpoint
 from lazarus.scorer.scoring import BatchScorer
 from lazarus.scorer.serving import ServingModel, SnapshotWatcher, describe_swap
@@ -50,6 +51,8 @@ BATCH = 1000
 POLL_S = 0.01
 FETCH_WAIT_MS = 20
 WAIT_LOG_EVERY_S = 30.0
+WARM_TIMEOUT_S = 10.0
+"""How long `start()` waits for the output topics' metadata (a broker that answered)."""
 
 
 class ScorerApp:
@@ -87,6 +90,8 @@ class ScorerApp:
         self.settings = settings
         self.spec = spec
         self.batch = batch
+        self.sizes = AdaptiveBatch(SMALLEST, batch)
+        """The next consume's size: up to `batch` under a backlog, fewer when caught up."""
         prefix = settings.topic_prefix
         self._inputs: dict[str, Topic[Any]] = {t.full(prefix): t for t in spec.inputs}
         self.scores_topic = spec.scores.full(prefix)
@@ -152,19 +157,27 @@ class ScorerApp:
             self.consumer = GroupConsumer(self._consumer_config(), self.checkpoint)
 
     def _consumer_config(self) -> dict[str, Any]:
-        conf = consumer_config(
+        return consumer_config(
             self.settings,
             self.group,
-            **{
+            {  # defaults: LAZARUS_KAFKA_OPTIONS wins over these
                 "auto.commit.interval.ms": COMMIT_INTERVAL_MS,
                 # A scorer is latency-bound: do not let the broker hold a fetch for long.
                 "fetch.wait.max.ms": FETCH_WAIT_MS,
                 "statistics.interval.ms": STATS_INTERVAL_MS,
-                "stats_cb": self.kafka_stats,
             },
+            stats_cb=self.kafka_stats,
         )
-        conf.update(self.settings.kafka_options)  # the operator's word wins
-        return conf
+
+    @property
+    def publisher(self) -> Publisher:
+        """The producer of scores, shadow scores and dead letters."""
+        return self._publisher
+
+    @property
+    def output_topics(self) -> tuple[str, ...]:
+        """Every topic this worker produces to (full names)."""
+        return (self.scores_topic, self.dead_letters.topic, self.shadow_topic)
 
     @property
     def ledger(self) -> Ledger:
@@ -197,7 +210,8 @@ class ScorerApp:
 
     def start(self, timeout: float = 120.0, stopped: Callable[[], bool] | None = None) -> None:
         """Check Redis answers (else ServiceUnavailable naming LAZARUS_REDIS_URL, within
-        `redisconn.START_TIMEOUT_S`, as the trainer), wait for Kafka, start the model watcher.
+        `redisconn.START_TIMEOUT_S`, as the trainer), wait for Kafka, look up the leaders of the
+        output topics (`output_topics`, so no first score waits for them), start the watchers.
         Redis going away later is another matter: the watcher retries and scoring goes on."""
         redis_wait = min(timeout, redisconn.START_TIMEOUT_S)
         redisconn.require(self.settings.redis_url_value, timeout=redis_wait).close()
@@ -205,6 +219,8 @@ class ScorerApp:
         if self.exactly_once:
             require_transactions(self.settings)
         self._publisher.start(timeout, stopped)
+        # Looked up now, not on the first score: that lookup held the first scores ~1 s.
+        self._publisher.warm(self.output_topics, min(timeout, WARM_TIMEOUT_S))
         for follower in self.followers:
             follower.start()
 
@@ -249,7 +265,8 @@ class ScorerApp:
         """Swap in a newer model if one is ready, score one batch, settle acks. Returns messages."""
         assert self.consumer.subscribed, "subscribe() first"
         self._maybe_swap()
-        messages = self.consumer.consume(self.batch, POLL_S)
+        messages = self.consumer.consume(self.sizes.size, POLL_S)
+        self.sizes.took(len(messages))
         if messages:
             self.scored += self._score(messages)
         self._publisher.poll(0)

@@ -66,7 +66,7 @@ finishes the batch, flushes, commits and exits 0.
     type=click.IntRange(min=1, max=100_000),
     default=BATCH,
     show_default=True,
-    help="Messages consumed and scored at a time.",
+    help="The most messages consumed and scored at a time (100 while caught up, more under a backlog).",
 )
 @click.option(
     "--timeout",

@@ -14,20 +14,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from lazarus import __version__
-from lazarus.cli import (
-    config_cmd,
-    dashboard_cmd,
-    dead_letters_cmd,
-    exporter_cmd,
-    lag_cmd,
-    models_cmd,
-    schemas_cmd,
-    stack_cmds,
-    status_cmd,
-    topics,
-)
-from lazarus.cli.context import CliContext
-from lazarus.cli.failures import one_line
 from lazarus.cli.lazy import LazyGroup
 from lazarus.logs import setup_logging
 
@@ -61,9 +47,57 @@ ROLE_COMMANDS = {
 }
 
 
+OPS_COMMANDS = {
+    "up": (
+        "lazarus.cli.stack_cmds:up",
+        "Bring the whole pipeline up: broker, Redis, topics, producers, trainers, scorers.",
+    ),
+    "broker": (
+        "lazarus.cli.stack_cmds:broker",
+        "Run only the embedded broker (memory storage), for multi-terminal work.",
+    ),
+    "topics": (
+        "lazarus.cli.topics:topics",
+        "Create and list the pipeline's topics (declared once, in schemas/topics.py).",
+    ),
+    "config": ("lazarus.cli.config_cmd:config", "Inspect configuration."),
+    "schemas": (
+        "lazarus.cli.schemas_cmd:schemas",
+        "The event contracts and the CLI's JSON outputs, for consumers in other languages.",
+    ),
+    "models": (
+        "lazarus.cli.models_cmd:models",
+        "List, inspect, verify, promote and roll back model snapshots.",
+    ),
+    "keys": ("lazarus.cli.models_cmd:keys", "Snapshot signing keys (Ed25519)."),
+    "lag": (
+        "lazarus.cli.lag_cmd:lag",
+        "Consumer lag per group, topic and partition: committed, log end, lag, lag in seconds.",
+    ),
+    "dlq": (
+        "lazarus.cli.dead_letters_cmd:dlq",
+        "Inspect dead letters grouped by reason, and replay fixed or selected ones.",
+    ),
+    "dashboard": (
+        "lazarus.cli.dashboard_cmd:dashboard",
+        "A live web dashboard: lag, throughput, model versions, staleness, dead letters.",
+    ),
+    "lag-exporter": (
+        "lazarus.cli.exporter_cmd:lag_exporter",
+        "Serve consumer lag (messages and seconds) at /metrics for Prometheus.",
+    ),
+    "status": (
+        "lazarus.cli.status_cmd:status",
+        "One summary of the whole system: services, lag, models, roles, dead letters.",
+    ),
+}
+"""The operations commands, imported when used: `lazarus --help` imports none of them (nor
+Redis, pydantic or river through them). Each one-line help is its command's own (a test checks)."""
+
+
 @click.group(
     cls=LazyGroup,
-    lazy=ROLE_COMMANDS,
+    lazy={**OPS_COMMANDS, **ROLE_COMMANDS},
     epilog=EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -83,27 +117,12 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
     and publish signed snapshots to Redis; scorer workers hot-swap to the newest
     snapshot and publish scores that name the model version that made them.
     """
+    from lazarus.cli.context import CliContext  # settings (pydantic): not for --help
+
     obj = ctx.ensure_object(CliContext)
     obj.overrides["log_level"] = log_level.upper() if log_level else None
     if ctx.invoked_subcommand and ctx.invoked_subcommand not in ("config",):
         setup_logging(obj.settings.log_level)
-
-
-for command in (
-    stack_cmds.up,
-    stack_cmds.broker,
-    topics.topics,
-    config_cmd.config,
-    schemas_cmd.schemas,
-    models_cmd.models,
-    models_cmd.keys,
-    lag_cmd.lag,
-    dead_letters_cmd.dlq,
-    dashboard_cmd.dashboard,
-    exporter_cmd.lag_exporter,
-    status_cmd.status,
-):
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(exc.exit_code)
     except Exception as exc:
+        from lazarus.cli.failures import one_line  # Kafka, Redis, pydantic: not for --help
+
         failure = one_line(exc)
         if failure is None:
             raise

@@ -126,27 +126,46 @@ def client_config(settings: Settings, *, quiet: bool = False) -> KafkaConfig:
     return conf
 
 
-def producer_config(settings: Settings, **overrides: Any) -> KafkaConfig:
-    """An idempotent producer: acks=all, ordered per partition, no duplicates on retry."""
+PRODUCER_DEFAULTS: KafkaConfig = {"linger.ms": 5, "compression.type": "lz4"}
+"""Producer options LAZARUS_KAFKA_OPTIONS may change (`docs/scorer.md`, the latency table)."""
+PRODUCER_GUARANTEES: KafkaConfig = {"enable.idempotence": True, "acks": "all"}
+"""Producer options set last, whatever the user's (`lazarus.kafka.guarantees`)."""
+
+
+def producer_config(
+    settings: Settings, defaults: KafkaConfig | None = None, /, **required: Any
+) -> KafkaConfig:
+    """An idempotent producer: acks=all, ordered per partition, no duplicates on retry.
+
+    Precedence, lowest first: `PRODUCER_DEFAULTS`, the caller's `defaults`, the user's
+    LAZARUS_KAFKA_OPTIONS, then `PRODUCER_GUARANTEES` and the caller's `required` options
+    (the settings refuse user options that would change those: `lazarus.kafka.guarantees`).
+
+    >>> producer_config(Settings(kafka_options={"linger.ms": 0}))["linger.ms"]
+    0
+    """
     conf = client_config(settings)
-    conf.update(
-        {
-            "enable.idempotence": True,
-            "acks": "all",
-            "linger.ms": 5,
-            "compression.type": "lz4",
-        }
-    )
-    conf.update(overrides)
+    _under_user_options(conf, settings, {**PRODUCER_DEFAULTS, **(defaults or {})})
+    conf.update(PRODUCER_GUARANTEES)
+    conf.update(required)
     return conf
 
 
-def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> KafkaConfig:
+def consumer_config(
+    settings: Settings,
+    group_id: str,
+    defaults: KafkaConfig | None = None,
+    /,
+    **required: Any,
+) -> KafkaConfig:
     """A group consumer that stores offsets only when told (at-least-once).
 
     ``group.protocol`` is LAZARUS_KAFKA_GROUP_PROTOCOL. With ``consumer`` (KIP-848) the broker
     keeps the session and assigns the partitions, so ``session.timeout.ms`` is left out
     (librdkafka refuses it, and every option in `CLASSIC_ONLY_OPTIONS`, with that protocol).
+    Precedence as in `producer_config`: the group timeouts (from their settings) and the
+    caller's `defaults` give way to LAZARUS_KAFKA_OPTIONS; the group, the offset store and
+    reset, and the caller's `required` options do not.
 
     >>> sorted(k for k in consumer_config(Settings(), "g") if "session" in k or "protocol" in k)
     ['group.protocol', 'security.protocol', 'session.timeout.ms']
@@ -155,6 +174,12 @@ def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> Kafk
     ('consumer', False)
     """
     conf = client_config(settings)
+    tunable: KafkaConfig = {"max.poll.interval.ms": settings.kafka_max_poll_interval_ms}
+    if settings.kafka_group_protocol == "classic":
+        tunable["session.timeout.ms"] = min(
+            settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms
+        )
+    _under_user_options(conf, settings, {**tunable, **(defaults or {})})
     conf.update(
         {
             "group.id": group_id,
@@ -162,15 +187,15 @@ def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> Kafk
             "enable.auto.commit": True,
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
-            "max.poll.interval.ms": settings.kafka_max_poll_interval_ms,
         }
     )
-    if settings.kafka_group_protocol == "classic":
-        conf["session.timeout.ms"] = min(
-            settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms
-        )
-    conf.update(overrides)
+    conf.update(required)
     return conf
+
+
+def _under_user_options(conf: KafkaConfig, settings: Settings, defaults: KafkaConfig) -> None:
+    """Add each of `defaults` to `conf` unless LAZARUS_KAFKA_OPTIONS sets it (the user wins)."""
+    conf.update({k: v for k, v in defaults.items() if k not in settings.kafka_options})
 
 
 def quiet_logger() -> logging.Logger:

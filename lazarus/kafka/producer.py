@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +101,8 @@ class Publisher:
         self._counts = DeliveryCounts()
         self._first_error: str | None = None
         self._refusals: set[int] = set()
+        self.warmed: frozenset[str] = frozenset()
+        """The topics whose leaders `warm()` looked up."""
 
     def start(self, timeout: float = 30.0, stopped: Callable[[], bool] | None = None) -> Publisher:
         """Wait for the broker (retrying with backoff, logging why), then create the producer."""
@@ -222,6 +224,21 @@ class Publisher:
         if self._since_poll >= POLL_EVERY:
             self._since_poll = 0
             producer.poll(0)
+
+    def warm(self, topics: Iterable[str], timeout: float = 10.0) -> frozenset[str]:
+        """Look up the leaders of each of `topics` that exists, so the first message to it is
+        sent at once: a producer's first message to a topic otherwise waits, with its
+        timestamp already set, for that lookup (about 1 s on the embedded broker). A topic
+        missing from the cluster is left alone (looking it up by name could create it).
+        Returns the topics looked up (also `warmed`); a broker that does not answer within
+        `timeout` seconds raises KafkaException."""
+        producer = self._require()
+        present = producer.list_topics(timeout=timeout).topics
+        found = [t for t in topics if t in present]
+        for topic in found:  # by name: librdkafka keeps the topic's leaders for its produce()
+            producer.list_topics(topic, timeout=timeout)
+        self.warmed = self.warmed | frozenset(found)
+        return frozenset(found)
 
     def poll(self, timeout: float = 0.0) -> int:
         return self._require().poll(timeout)

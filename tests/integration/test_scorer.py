@@ -18,9 +18,11 @@ from lazarus.embedded.ports import free_port
 from lazarus.groups import group_name
 from lazarus.kafka.config import client_config
 from lazarus.registry.sealing import seal
-from lazarus.registry.signing import generate, parse_private
+from lazarus.registry.signing import generate, parse_private, verifier_from
 from lazarus.schemas import DeadLetter
+from lazarus.schemas.models import HABITAT
 from lazarus.schemas.topics import DEAD_LETTERS, SENSOR_READINGS
+from lazarus.scorer.app import ScorerApp
 from lazarus.settings import Settings
 from tests.integration.kafkatools import read_all
 from tests.integration.scorerkit import (
@@ -130,6 +132,16 @@ def test_polling_catches_a_lost_notification(s: Settings) -> None:
         wait_until(lambda: app.model is not None, 10, "v1")
         v2 = maker.publish()
         wait_until(lambda: app.model is not None and app.model.version == v2.version, 10, "poll")
+
+
+def test_the_output_topics_are_looked_up_before_the_worker_is_ready(s: Settings) -> None:
+    app = ScorerApp(s, HABITAT, verifier_from(s))
+    app.start(30)
+    try:
+        assert app.publisher.warmed == set(app.output_topics)
+        assert app.scores_topic in app.output_topics and len(app.output_topics) == 3
+    finally:
+        app.stop()
 
 
 def test_without_a_snapshot_the_worker_waits_and_scores_nothing(s: Settings) -> None:

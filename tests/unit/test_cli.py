@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lazarus.cli.main import cli, main
+from lazarus.cli.main import OPS_COMMANDS, cli, main
 from lazarus.errors import MissingExtra
 
 
@@ -46,6 +46,30 @@ def test_every_command_group_exists() -> None:
         "schemas",
     ):
         assert f"  {group} " in result.output, group
+
+
+@pytest.mark.parametrize("name", sorted(OPS_COMMANDS))
+def test_each_lazy_commands_listed_help_is_its_own(name: str) -> None:
+    import click
+
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None and command.name == name
+    assert command.get_short_help_str(1000) == OPS_COMMANDS[name][1]
+
+
+def test_lazarus_help_imports_no_heavy_library() -> None:
+    # `lazarus --help` stays under 0.5 s (issue #20) by importing none of these (together
+    # about 1.5 s); a module count, not a timing, so a busy machine does not fail it.
+    probe = (
+        "import sys; from lazarus.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('river', 'scipy', 'numpy', 'pydantic', 'redis', 'confluent_kafka')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,7 @@ def refused(build: type[Producer] | type[Consumer], settings: Settings) -> Kafka
             "LAZARUS_KAFKA_SASL_MECHANISM",
         ),
         (
-            {"kafka_options": {"enable.idempotence": True, "acks": "1"}},
+            {"kafka_options": {"enable.idempotence": True, "max.in.flight": 10}},
             "LAZARUS_KAFKA_OPTIONS",
         ),
     ],

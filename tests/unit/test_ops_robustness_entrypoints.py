@@ -32,6 +32,7 @@ BAD_SETTINGS = [
     ("LAZARUS_REDIS_URL", "bogus"),
     ("LAZARUS_KAFKA_OPTIONS", "notjson"),
     ("LAZARUS_KAFKA_OPTIONS", '{"no.such.option": "1"}'),
+    ("LAZARUS_KAFKA_OPTIONS", '{"acks": "1"}'),  # breaks the idempotent producer
     ("LAZARUS_KAFKA_BOOTSTRAP_SERVERS", "kafka-1:port"),
 ]
 
