@@ -36,6 +36,9 @@ class Item(NamedTuple):
 
 
 _by_key = itemgetter(0)
+_item = tuple.__new__
+"""Builds an `Item` from a tuple without the Python-level `__new__` a NamedTuple call runs (per
+message)."""
 
 
 class OrderedMerge:
@@ -51,7 +54,10 @@ class OrderedMerge:
         if timestamp_ms > clock:
             self._clock[key] = clock = timestamp_ms
         self._queues[key].append(
-            Item((clock, self._rank[topic], partition, offset), topic, partition, offset, payload)
+            _item(
+                Item,
+                ((clock, self._rank[topic], partition, offset), topic, partition, offset, payload),
+            )
         )
         self._at_end[key] = False
 
