@@ -133,9 +133,10 @@ class FeatureDrift:
         cyclic = CYCLIC
         for name, value in x.items():
             # the usual case first: a finite float (x - x is 0.0 unless x is NaN or infinite)
-            if type(value) is not float or value - value != 0.0:
-                if not isinstance(value, float | int) or not math.isfinite(value):
-                    continue
+            if (type(value) is not float or value - value != 0.0) and (
+                not isinstance(value, float | int) or not math.isfinite(value)
+            ):
+                continue
             if name in cyclic:
                 continue
             windows = features.get(name)
