@@ -71,8 +71,40 @@ class Location(Contract):
 
 _TAU = 2 * math.pi
 _KNOWN_NAMES = tuple(KNOWN_MEASUREMENTS)
-_KNOWN_SET = frozenset(KNOWN_MEASUREMENTS)
 _KIND_FEATURE = {k: f"kind_{k.value}" for k in SensorKind}
+_RANGES = {name: (m.low, m.high) for name, m in KNOWN_MEASUREMENTS.items()}
+_UNKNOWN_RANGE = (-UNKNOWN_MEASUREMENT_LIMIT, UNKNOWN_MEASUREMENT_LIMIT)
+
+
+def _out_of_range(name: str, value: float) -> str:
+    known = KNOWN_MEASUREMENTS.get(name)
+    if known is None:
+        return (
+            f"{name}={value} is outside ±{UNKNOWN_MEASUREMENT_LIMIT:g}, the range of a measurement "
+            "with no known unit"
+        )
+    return f"{name}={value} is outside {known.low}..{known.high} {known.unit} ({known.about})"
+
+
+MeasurementLayout = tuple[tuple[str, str], ...]
+"""(feature name, measurement name) pairs, in feature order."""
+_LAYOUTS: dict[tuple[str, ...], MeasurementLayout] = {}
+_MAX_LAYOUTS, _MAX_CACHED_NAMES = 256, 32
+"""Readings' measurement names come in a few sets (one per sensor model): the layouts of up to
+256 sets of up to 32 names are kept (under 1 MB however odd the input); any other is worked
+out per reading."""
+
+
+def _measurement_layout(names: tuple[str, ...]) -> MeasurementLayout:
+    """The well-known names first, in KNOWN_MEASUREMENTS order, as themselves; then the others,
+    sorted, as `x_<name>`."""
+    given = set(names)
+    layout = tuple((n, n) for n in _KNOWN_NAMES if n in given) + tuple(
+        (f"x_{n}", n) for n in sorted(given.difference(_KNOWN_NAMES))
+    )
+    if len(_LAYOUTS) < _MAX_LAYOUTS and len(names) <= _MAX_CACHED_NAMES:
+        _LAYOUTS[names] = layout
+    return layout
 
 
 @functools.cache
@@ -99,19 +131,11 @@ class SensorReading(Event):
     @field_validator("measurements")
     @classmethod
     def _check_measurements(cls, values: dict[str, float]) -> dict[str, float]:
-        limit = UNKNOWN_MEASUREMENT_LIMIT
+        unknown = _UNKNOWN_RANGE
         for name, value in values.items():
-            known = KNOWN_MEASUREMENTS.get(name)
-            if known is None:
-                if not -limit <= value <= limit:
-                    raise ValueError(
-                        f"{name}={value} is outside ±{limit:g}, the range of a measurement "
-                        "with no known unit"
-                    )
-            elif not known.low <= value <= known.high:
-                raise ValueError(
-                    f"{name}={value} is outside {known.low}..{known.high} {known.unit} ({known.about})"
-                )
+            low, high = _RANGES.get(name, unknown)
+            if not low <= value <= high:
+                raise ValueError(_out_of_range(name, value))
         return values
 
     def to_features(self) -> Features:
@@ -130,11 +154,9 @@ class SensorReading(Event):
             _KIND_FEATURE[self.kind]: 1.0,
         }
         m = self.measurements
-        # Well-known names first, in KNOWN_MEASUREMENTS order; then the others, sorted.
-        feats.update({name: m[name] for name in _KNOWN_NAMES if name in m})
-        if len(feats) - 7 < len(m):
-            for name in sorted(m.keys() - _KNOWN_SET):
-                feats[f"x_{name}"] = m[name]
+        names = tuple(m)
+        for feature, name in _LAYOUTS.get(names) or _measurement_layout(names):
+            feats[feature] = m[name]
         return feats
 
     FEATURE_SPEC: ClassVar[tuple[str, ...]] = (

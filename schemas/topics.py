@@ -55,7 +55,7 @@ class Topic(Generic[E]):
             try:
                 append(validate(raw))
             except ValidationError as exc:
-                append(_without_frames(exc))
+                append(without_frames(exc))
         return out
 
     @staticmethod
@@ -80,7 +80,7 @@ def _records_topic(
     return Topic(name, record_type(model, columns, time_features), about)
 
 
-def _without_frames(exc: ValidationError) -> ValidationError:
+def without_frames(exc: ValidationError) -> ValidationError:
     """Drop the tracebacks an error (and a validator's ValueError inside it) carries: they hold
     the frames that hold the whole batch, in a reference cycle only a full collection frees."""
     exc.__traceback__ = None

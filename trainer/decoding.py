@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from confluent_kafka import KafkaError
+from pydantic import ValidationError
 
-from lazarus.dead_letters.rejection import Rejection
 from lazarus.inputchecks import InputRejected
-from lazarus.kafka.decoding import decode_each, rejection_of
-from lazarus.schemas.topics import Topic
+from lazarus.kafka.decoding import rejection_of
+from lazarus.schemas.topics import Topic, without_frames
 from lazarus.trainer.merge import OrderedMerge, PartitionKey
 from lazarus.trainer.rows import RowMaker
 
@@ -57,41 +57,38 @@ class Decoder:
         rank: dict[str, int],
         rows: RowMaker,
     ) -> None:
-        self._topics = topics
-        self._outcomes = outcomes
         # One str object per topic name: the pickled batch then stores each name once.
         self._names = {name: name for name in topics}
+        # Per topic: its schema's validator (pydantic-core, called per message) and its role.
+        self._plans = {
+            name: (topic.event.__pydantic_validator__.validate_json, name == outcomes)
+            for name, topic in topics.items()
+        }
         self._merge = OrderedMerge(partitions, rank)
         self._rows = rows
         self.counts: dict[str, int] = {}
         """Messages consumed per topic since the caller last cleared it."""
 
     def add(self, messages: Sequence[Message]) -> list[Any]:
-        """Decode a consumed batch into the merge; returns the broker errors among it."""
-        merge = self._merge
-        by_topic: dict[str, list[Message]] = {}
+        """Decode a consumed batch into the merge; returns the broker errors among it.
+
+        One pass in the batch's order (markers only count after the messages before them)."""
+        merge_add, at_end = self._merge.add, self._merge.at_end
+        names, counts, decode = self._names, self.counts, self._decode
         errors = []
         for msg in messages:
             err = msg.error()
             if err is None:
-                by_topic.setdefault(msg.topic() or "", []).append(msg)
+                name = names[msg.topic() or ""]
+                partition, offset, stamp = msg.partition() or 0, msg.offset() or 0, msg.timestamp()
+                merge_add(
+                    name, partition, offset, stamp[1], decode(name, msg, partition, offset, stamp)
+                )
+                counts[name] = counts.get(name, 0) + 1
             elif err.code() == PARTITION_EOF:
-                pass
+                at_end(names.get(msg.topic() or "", ""), msg.partition() or 0)
             else:
                 errors.append(err)
-        decoded = {topic: iter(self._decode(topic, batch)) for topic, batch in by_topic.items()}
-        for topic, batch in by_topic.items():
-            self.counts[topic] = self.counts.get(topic, 0) + len(batch)
-        # Markers only count after the messages before them: walk the batch in its order.
-        for msg in messages:
-            err = msg.error()
-            topic, partition = self._names.get(msg.topic() or "", ""), msg.partition() or 0
-            if err is None:
-                merge.add(
-                    topic, partition, msg.offset() or 0, msg.timestamp()[1], next(decoded[topic])
-                )
-            elif err.code() == PARTITION_EOF:
-                merge.at_end(topic, partition)
         return errors
 
     def ready(self) -> list[Released]:
@@ -102,31 +99,28 @@ class Decoder:
     def merge(self) -> OrderedMerge:
         return self._merge
 
-    def _decode(self, topic: str, batch: list[Message]) -> list[Released]:
-        name = self._names[topic]
-        events = decode_each(self._topics[topic], batch, stage="trainer")
-        out: list[Released] = []
-        is_outcome = topic == self._outcomes
-        features, label = self._rows.features, self._rows.label
-        for msg, event in zip(batch, events, strict=True):
-            partition, offset = msg.partition() or 0, msg.offset() or 0
-            if isinstance(event, Rejection):
-                ref = None if is_outcome else _join_key_in(msg.value(), self._rows.join_key)
-                out.append((INVALID, name, partition, offset, event, ref))
-                continue
-            try:
-                stamp = msg.timestamp()
-                row = label(event, stamp) if is_outcome else features(event, stamp)
-            except InputRejected as exc:  # a skewed clock, non-finite features, a wrong label
-                ref = None if is_outcome else self._rows.join_key_of(event)
-                out.append(_invalid(name, msg, exc, ref=ref))
-                continue
-            except Exception as exc:  # a custom event whose features raise
-                ref = None if is_outcome else self._rows.join_key_of(event)
-                out.append(_invalid(name, msg, exc, "features: ", ref))
-                continue
-            out.append((LABEL if is_outcome else FEATURES, name, partition, offset, *row))
-        return out
+    def _decode(
+        self, name: str, msg: Message, partition: int, offset: int, stamp: tuple[int, int]
+    ) -> Released:
+        """The message's row, or its rejection (with the join key it names, if readable)."""
+        validate, is_outcome = self._plans[name]
+        raw = msg.value() or b""
+        try:
+            event = validate(raw)
+        except ValidationError as exc:
+            rejection = rejection_of(msg, without_frames(exc), stage="trainer")
+            ref = None if is_outcome else _join_key_in(raw, self._rows.join_key)
+            return (INVALID, name, partition, offset, rejection, ref)
+        try:
+            if is_outcome:
+                return (LABEL, name, partition, offset, *self._rows.label(event, stamp))
+            return (FEATURES, name, partition, offset, *self._rows.features(event, stamp))
+        except InputRejected as exc:  # a skewed clock, non-finite features, a wrong label
+            ref = None if is_outcome else self._rows.join_key_of(event)
+            return _invalid(name, msg, exc, ref=ref)
+        except Exception as exc:  # a custom event whose features raise
+            ref = None if is_outcome else self._rows.join_key_of(event)
+            return _invalid(name, msg, exc, "features: ", ref)
 
 
 def _invalid(

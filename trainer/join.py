@@ -114,6 +114,14 @@ Layout = tuple[tuple[str, ...], tuple[str, ...]]
 """What entries share: (feature names, segment values). Bounded by the schema and the segments."""
 
 
+_new = tuple.__new__
+"""Builds a `Joined` without the Python-level `__new__` a NamedTuple call runs (per event)."""
+
+
+def _numbers_of(layouts: list[Layout]) -> list[struct.Struct | None]:
+    return [None if is_mixed(names) else packing(len(names)) for names, _ in layouts]
+
+
 @dataclass
 class PendingJoin:
     ttl_ms: int
@@ -135,12 +143,15 @@ class PendingJoin:
     _layout_ids: dict[Layout, int] = field(default_factory=dict, repr=False)
     _mixed: set[int] = field(default_factory=set, repr=False)
     """Ids of the layouts whose entries hold strings (categorical features)."""
+    _numbers: list[struct.Struct | None] = field(default_factory=list, repr=False)
+    """Per layout id: how its entries are packed (`packing`), None for a mixed layout."""
 
     def __post_init__(self) -> None:
         self.joined.capacity = self.keep_joined
         self.gone.capacity = self.keep_joined
         self._layout_ids = {layout: i for i, layout in enumerate(self.layouts)}
         self._mixed = {i for i, (names, _) in enumerate(self.layouts) if is_mixed(names)}
+        self._numbers = _numbers_of(self.layouts)
 
     def add(
         self,
@@ -177,6 +188,7 @@ class PendingJoin:
             if layout is None:
                 self._layout_ids[key] = len(self.layouts)
                 self.layouts.append(key)
+                self._numbers.append(packing(len(x)))
         self.entries[event_id] = packed + subject.encode()
         self.latest_by_subject[subject] = event_id
         self._advance(time_ms)
@@ -198,12 +210,12 @@ class PendingJoin:
             return None
         layout = HEADER.unpack_from(packed)[2]
         names, segment = self.layouts[layout]
-        if layout in self._mixed:
+        numbers = self._numbers[layout]
+        if numbers is None:  # a mixed layout
             self._drop(event_id)
             time_ms, origin, x, _ = unpack_mixed(packed, names)
             return self._joined(event_id, x, segment, origin, time_ms, outcome_ms)
         # All numbers (the usual case): `_drop` and `_joined` inlined, one unpack (per event).
-        numbers = packing(len(names))
         time_ms, origin, _, *values = numbers.unpack_from(packed)
         del self.entries[event_id]
         held_by = packed[numbers.size :].decode()
@@ -218,7 +230,9 @@ class PendingJoin:
         c.latency_sum_s += latency
         if c.latency_max_s is None or latency > c.latency_max_s:
             c.latency_max_s = latency
-        return Joined(event_id, dict(zip(names, values, strict=True)), segment, origin, latency)
+        return _new(
+            Joined, (event_id, dict(zip(names, values, strict=True)), segment, origin, latency)
+        )
 
     def forget(self, event_id: str) -> None:
         """These features will not come (they were dead-lettered): their outcome is not held."""
@@ -313,13 +327,16 @@ class PendingJoin:
             layout = self._layout_ids[key] = len(self.layouts)
             self.layouts.append(key)
             self._mixed.add(layout)
+            self._numbers.append(None)
         return pack_mixed(x, layout, time_ms, origin)
 
     def __getstate__(self) -> dict[str, object]:
         """The buffer as three flat blobs: pickling 25k small objects one by one is the slow part
         of every snapshot, joining them is done in C. Event ids never contain a unit separator."""
         state = {
-            k: v for k, v in self.__dict__.items() if k not in ("entries", "_layout_ids", "_mixed")
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("entries", "_layout_ids", "_mixed", "_numbers")
         }
         state["entry_ids"] = SEP.join(self.entries)
         state["entry_sizes"] = array("I", map(len, self.entries.values())).tobytes()
@@ -346,6 +363,7 @@ class PendingJoin:
         self.entries = entries
         self._layout_ids = {layout: i for i, layout in enumerate(self.layouts)}
         self._mixed = {i for i, (names, _) in enumerate(self.layouts) if is_mixed(names)}
+        self._numbers = _numbers_of(self.layouts)
 
     @property
     def label_latency_mean_s(self) -> float | None:

@@ -36,42 +36,61 @@ class Item(NamedTuple):
 
 
 _by_key = itemgetter(0)
+_item = tuple.__new__
+"""Builds an `Item` from a tuple without the Python-level `__new__` a NamedTuple call runs (per
+message)."""
+
+
+class _Partition:
+    """One partition's queue, its clock (running maximum of times) and whether it is at its end."""
+
+    __slots__ = ("at_end", "clock", "queue")
+
+    def __init__(self) -> None:
+        self.queue: list[Item] = []
+        self.clock = -1
+        self.at_end = False
 
 
 class OrderedMerge:
     def __init__(self, partitions: list[PartitionKey], topic_rank: dict[str, int]) -> None:
         self._rank = topic_rank
-        self._queues: dict[PartitionKey, list[Item]] = {p: [] for p in partitions}
-        self._at_end: dict[PartitionKey, bool] = dict.fromkeys(partitions, False)
-        self._clock: dict[PartitionKey, int] = dict.fromkeys(partitions, -1)
+        # One object per partition: a message costs one lookup by its (topic, partition).
+        self._parts: dict[PartitionKey, _Partition] = {p: _Partition() for p in partitions}
 
     def add(self, topic: str, partition: int, offset: int, timestamp_ms: int, payload: Any) -> None:
-        key = (topic, partition)
-        clock = self._clock[key]
+        part = self._parts[(topic, partition)]
+        clock = part.clock
         if timestamp_ms > clock:
-            self._clock[key] = clock = timestamp_ms
-        self._queues[key].append(
-            Item((clock, self._rank[topic], partition, offset), topic, partition, offset, payload)
+            part.clock = clock = timestamp_ms
+        part.queue.append(
+            _item(
+                Item,
+                ((clock, self._rank[topic], partition, offset), topic, partition, offset, payload),
+            )
         )
-        self._at_end[key] = False
+        part.at_end = False
 
     def at_end(self, topic: str, partition: int) -> None:
-        """The consumer reached the end of this partition (for now)."""
-        self._at_end[(topic, partition)] = True
+        """The consumer reached the end of this partition (for now); one not merged is ignored."""
+        part = self._parts.get((topic, partition))
+        if part is not None:
+            part.at_end = True
 
     def ready(self) -> Iterator[Item]:
         """Release, in order, every queued message no unseen message can precede."""
         frontier: SortKey | None = None
-        for key, queue in self._queues.items():
-            if self._at_end[key]:
+        for part in self._parts.values():
+            if part.at_end:
                 continue
-            if not queue:
+            if not part.queue:
                 return iter(())
-            last = queue[-1].sort_key
+            last = part.queue[-1].sort_key
             if frontier is None or last < frontier:
                 frontier = last
         released: list[Item] = []
-        for queue in self._queues.values():
+        for part in self._parts.values():
+            queue = part.queue
             if not queue:
                 continue
             if frontier is None or queue[-1].sort_key <= frontier:
@@ -86,11 +105,11 @@ class OrderedMerge:
 
     @property
     def queued(self) -> int:
-        return sum(len(q) for q in self._queues.values())
+        return sum(len(p.queue) for p in self._parts.values())
 
     def queued_by_partition(self) -> dict[PartitionKey, int]:
-        return {k: len(q) for k, q in self._queues.items()}
+        return {k: len(p.queue) for k, p in self._parts.items()}
 
     @property
     def blocked_on(self) -> list[PartitionKey]:
-        return [k for k, q in self._queues.items() if not q and not self._at_end[k]]
+        return [k for k, p in self._parts.items() if not p.queue and not p.at_end]

@@ -19,7 +19,7 @@ from lazarus.inputchecks import check_clock, check_features, check_label, checke
 from lazarus.schemas.base import Event, Features
 from lazarus.schemas.contract import ModelContract
 from lazarus.schemas.labels import LabelCodec
-from lazarus.schemas.outcomes import Outcome
+from lazarus.schemas.outcomes import Outcome, OutcomeKind
 from lazarus.schemas.records import Record
 
 FeatureRow = tuple[str, str, int, Features, tuple[str, ...]]
@@ -28,6 +28,10 @@ LabelRow = tuple[str, str | None, str, int, Any]
 
 def time_ms(event: Event) -> int:
     return int(event.event_time.timestamp() * 1000)
+
+
+_KIND_VALUES = {kind: kind.value for kind in OutcomeKind}
+"""`kind.value` by a dict lookup (the enum's `value` is a Python property): per label."""
 
 
 if TYPE_CHECKING:
@@ -117,7 +121,7 @@ class RowMaker:
         """Raises `InputRejected` for a skewed clock, or a label of this model's kind that is not
         of its task or classes."""
         at = time_ms(outcome)
-        kind = outcome.kind.value
+        kind = _KIND_VALUES.get(outcome.kind) or outcome.kind.value
         rules = self._rules
         y = outcome.label
         if rules is not None:

@@ -2,8 +2,8 @@
 
 Decoding never raises for a bad input. As bytewax's Kafka operators split a stream into oks
 and errs, `decode_batch` splits a batch into events and `Rejection`s, which the caller hands
-to its dead-letter sink. The trainer, which must keep every message in its place for the
-merge, uses the in-order form `decode_each`.
+to its dead-letter sink. (The trainer, which must keep every message in its place for the
+merge, decodes message by message: `trainer.decoding`.)
 """
 
 from __future__ import annotations
@@ -31,22 +31,6 @@ class Message(Protocol):
 
 
 M = TypeVar("M", bound=Message)
-
-
-def decode_each(
-    topic: Topic[E], messages: Sequence[Message], *, stage: Stage
-) -> list[E | Rejection]:
-    """Each message's event, or its `Rejection` (stage `stage`) where its value fails the
-    topic's schema, in the messages' order. An empty value is decoded as `b""` (and so
-    rejected). Never raises for a bad value."""
-    events = topic.decode_many([m.value() or b"" for m in messages])
-    out: list[E | Rejection] = []
-    for msg, event in zip(messages, events, strict=True):
-        if isinstance(event, ValidationError):
-            out.append(rejection_of(msg, event, stage=stage))
-        else:
-            out.append(event)
-    return out
 
 
 def decode_batch(

@@ -190,3 +190,24 @@ def test_entries_with_categories_expire_and_are_evicted_like_any_other() -> None
     assert j.counters.evicted == 1 and set(j.latest_by_subject) == {"t", "u"}
     j.add("d", "v", 5_000, {"depth_m": 2.0}, (), 4)  # the clock moves: "b" and "c" expire
     assert j.counters.expired == 2 and set(j.latest_by_subject) == {"v"}
+
+
+def test_recent_ids_keep_the_digests_snapshots_hold() -> None:
+    """A snapshot's rings hold each id as `int.from_bytes(blake2b-64, "little", signed=True)`:
+    ids recorded before the digest was computed another way are still found after a restore."""
+    import hashlib
+
+    from lazarus.trainer.recent_ids import RecentIds
+
+    ids = ["sensor-5-5", "é-ü", "x" * 200, "habitat:site-001.0"]
+    old = RecentIds(3)
+    old._ring.extend(
+        int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little", signed=True)
+        for i in ids[:3]
+    )
+    old._set = set(old._ring)
+    restored = pickle.loads(pickle.dumps(old))
+    assert all(i in restored for i in ids[:3]) and ids[3] not in restored
+    restored.add(ids[3])  # the ring is full: the oldest goes
+    assert ids[3] in restored and ids[0] not in restored and len(restored) == 3
+    assert [RecentIds._digest(i) for i in ids[1:]] == [*restored._ring[1:], restored._ring[0]]
