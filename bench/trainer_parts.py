@@ -34,7 +34,7 @@ from lazarus.trainer.dispatch import Dispatcher
 from lazarus.trainer.evaluation import Prequential
 from lazarus.trainer.folded import folded_step
 from lazarus.trainer.join import PendingJoin
-from lazarus.trainer.learner import Learner
+from lazarus.trainer.learner import CHECKPOINT_EVERY, Learner
 from lazarus.trainer.prequential import PrequentialBatcher
 from lazarus.trainer.rows import RowMaker
 from lazarus.trainer.specs import habitat
@@ -264,10 +264,10 @@ def parts(batches: list[list[Msg]], released: list[Any], n: int) -> dict[str, fl
     learner = Learner(spec)
 
     def checkpoints() -> None:
-        for _ in range(n // 1000):
+        for _ in range(n // CHECKPOINT_EVERY):
             learner.checkpoint()
 
-    out["checkpoints (every 1000)"] = timed(checkpoints)
+    out[f"checkpoints (every {CHECKPOINT_EVERY})"] = timed(checkpoints)
     batcher = PrequentialBatcher(spec.name, spec.segment_fields)
     batcher.open(datetime.now(UTC).isoformat())
     recs: list[bytes] = []
