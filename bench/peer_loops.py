@@ -67,7 +67,13 @@ def hand_scorer(s: Settings, n: int, one_by_one: bool = False) -> Result:
     in batches of 1,000."""
     model = served_model()
     consumer = _consumer(s, [SENSOR_READINGS.full(s.topic_prefix)])
-    producer = Producer(client_config(s, quiet=True))
+    failed: list[object] = []
+
+    def delivered(err: object, _: object) -> None:
+        if err is not None:
+            failed.append(err)
+
+    producer = Producer({**client_config(s, quiet=True), "on_delivery": delivered})
     out = f"{s.topic_prefix}bench.hand_scores"
     seen, started, cpu = 0, 0.0, 0.0
     while seen < n:
@@ -94,9 +100,11 @@ def hand_scorer(s: Settings, n: int, one_by_one: bool = False) -> Result:
                 producer.poll(0.05)
                 producer.produce(out, value.encode(), m.key())
         producer.poll(0)
-    producer.flush(30)
+    left = producer.flush(30)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     consumer.close()
+    if left or failed:  # a figure for scores never delivered would be a false one
+        raise RuntimeError(f"hand scorer: {left} unsent, {len(failed)} failed: {failed[:1]}")
     return seen / elapsed, seen, cpu
 
 

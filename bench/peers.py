@@ -148,7 +148,9 @@ def preload(s: Settings, events: int) -> None:
     from tests.integration.scorerkit import ModelMaker
     from tests.integration.trainerkit import produce_sensors
 
-    ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), 4)
+    outputs = [f"{s.topic_prefix}bench.{name}_scores" for name in ("hand", "quix", "bytewax")]
+    # created here: a broker with topic auto-creation off (scripts/kafka) refuses them
+    ensure_topics(client_config(s, quiet=True), [*topic_names(s.topic_prefix), *outputs], 4)
     ModelMaker(s).publish(learn=5000)  # the model the Lazarus scorer serves
     produce_sensors(s, events)  # readings and their outcomes, as the trainer bench does
 

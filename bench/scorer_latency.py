@@ -46,6 +46,7 @@ VERBOSE = bool(os.environ.get("BENCH_VERBOSE"))
 VARIANTS: dict[str, dict[str, str]] = {
     "default": {},
     "fetch.wait.max.ms=5": {"consumer": '{"fetch.wait.max.ms": 5}'},
+    "fetch.wait.max.ms=10": {"consumer": '{"fetch.wait.max.ms": 10}'},
     "fetch.wait.max.ms=100": {"consumer": '{"fetch.wait.max.ms": 100}'},
     "fetch.wait.max.ms=500 (librdkafka's)": {"consumer": '{"fetch.wait.max.ms": 500}'},
     "fetch.min.bytes=65536": {"consumer": '{"fetch.min.bytes": 65536}'},
