@@ -186,6 +186,37 @@ def setup_peers() -> None:
     print(f"done: python -m bench.peers --peers {','.join(FRAMEWORKS)}")
 
 
+def announce(s: Settings, kafka: str | None, events: int) -> None:
+    print(
+        f"broker: {s.kafka_bootstrap_servers} ({'Apache Kafka' if kafka else 'embedded Tansu'}); "
+        f"{events:,} readings and outcomes; load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
+def interleaved(
+    s: Settings,
+    names: tuple[str, ...],
+    events: int,
+    rounds: int,
+    broker_pid: int | None,
+    unit: str,
+) -> dict[str, list[Run]]:
+    """`rounds` rounds of every contender, each in a fresh process, the order reversed every
+    other round; each round's rates printed as it ends."""
+    runs: dict[str, list[Run]] = {n: [] for n in names}
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else tuple(reversed(names)):
+            runs[name].append(run_child(s, name, events, broker_pid))
+        print(
+            f"round {r + 1}: "
+            + ", ".join(f"{n} {runs[n][-1].rate:,.0f}" for n in names)
+            + f" {unit} (load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    return runs
+
+
 def table(runs: dict[str, list[Run]], baseline: str, names: tuple[str, ...]) -> None:
     base = statistics.median(r.rate for r in runs[baseline])
     print(
@@ -233,24 +264,10 @@ def main() -> None:
     names = (scorers if args.only != "training" else ()) + (
         TRAINERS if args.only != "scoring" else ()
     )
-    runs: dict[str, list[Run]] = {n: [] for n in names}
     with broker(args.kafka) as (s, broker_pid):
-        print(
-            f"broker: {s.kafka_bootstrap_servers} ({'Apache Kafka' if args.kafka else 'embedded Tansu'}); "
-            f"load {os.getloadavg()[0]:.1f}; {args.events:,} readings and outcomes",
-            flush=True,
-        )
+        announce(s, args.kafka, args.events)
         preload(s, args.events)
-        for r in range(args.rounds):
-            order = names if r % 2 == 0 else tuple(reversed(names))
-            for name in order:
-                runs[name].append(run_child(s, name, args.events, broker_pid))
-            print(
-                f"round {r + 1}: "
-                + ", ".join(f"{n} {runs[n][-1].rate:,.0f}" for n in names)
-                + f" ev/s (load {os.getloadavg()[0]:.1f})",
-                flush=True,
-            )
+        runs = interleaved(s, names, args.events, args.rounds, broker_pid, "ev/s")
     print()
     if args.only != "training":
         print("scoring (events/s in; 'vs' = Lazarus over it):")

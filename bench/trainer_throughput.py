@@ -17,7 +17,6 @@ broker's), and where the trainer's own CPU goes (learner thread, whole process, 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 import uuid
@@ -26,7 +25,7 @@ from collections.abc import Callable
 import redis
 
 from bench.common import CpuMark
-from bench.peers import Run, broker, run_child, table
+from bench.peers import Run, announce, broker, interleaved, table
 from lazarus.kafka.admin import ensure_topics
 from lazarus.kafka.config import client_config
 from lazarus.registry.redis_store import RedisSnapshotStore
@@ -95,25 +94,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.events, args.rounds = min(args.events, 20_000), 1
-    runs: dict[str, list[Run]] = {n: [] for n in CONTENDERS}
     with broker(args.kafka) as (s, broker_pid):
-        print(
-            f"broker: {s.kafka_bootstrap_servers} ({'Apache Kafka' if args.kafka else 'embedded Tansu'}); "
-            f"{args.events:,} readings and outcomes; load {os.getloadavg()[0]:.1f}",
-            flush=True,
-        )
+        announce(s, args.kafka, args.events)
         ensure_topics(client_config(s, quiet=True), topic_names(s.topic_prefix), 4)
         produce_sensors(s, args.events)
-        for r in range(args.rounds):
-            order = CONTENDERS if r % 2 == 0 else tuple(reversed(CONTENDERS))
-            for name in order:
-                runs[name].append(run_child(s, name, args.events, broker_pid))
-            print(
-                f"round {r + 1}: "
-                + ", ".join(f"{n} {runs[n][-1].rate:,.0f}" for n in CONTENDERS)
-                + f" learned/s (load {os.getloadavg()[0]:.1f})",
-                flush=True,
-            )
+        runs = interleaved(s, CONTENDERS, args.events, args.rounds, broker_pid, "learned/s")
     print()
     print("learned events/s; 'vs' = the Lazarus trainer's rate over the contender's:")
     table(runs, "lazarus trainer", CONTENDERS)
