@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -42,6 +43,18 @@ from lazarus.settings import Settings
 log = logging.getLogger(__name__)
 
 WRITE_EVERY_S = 2.0
+UNREADABLE = (
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+)
+"""What reading one record may raise on bad content (`1e400` as an offset: OverflowError; JSON
+nested beyond Python's limit: RecursionError): the record is counted unreadable, never fatal."""
+UNREADABLE_LOG_EVERY_S = 60.0
 _SERVED_DOC = "served metric on the scores version N served before learning their event"
 _PREQ_DOC = "the trainer's prequential metric on exactly those events"
 _JUDGED_DOC = (
@@ -103,6 +116,7 @@ class QualityApp:
         self.unreadable = 0
         """Records (a batch's entries one by one) and scores that could not be read."""
         self.unreadable_why = ""
+        self._logged: dict[str, float] = {}  # kind of error -> when last logged (monotonic s)
         """Why the last one could not be read."""
 
     def start(self) -> None:
@@ -151,7 +165,7 @@ class QualityApp:
                     self._take_batch(data)
                 else:
                     self._take(msg.topic(), data)
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
+            except UNREADABLE as exc:
                 self._unreadable(msg.topic(), exc)  # scorers and trainers check what they publish
         now = time.monotonic()
         if now - self._written >= WRITE_EVERY_S:
@@ -185,18 +199,24 @@ class QualityApp:
             try:
                 input_id = entry["input_event_id"]
                 judged = reader.judged(entry, topics)
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
+            except UNREADABLE as exc:
                 self._unreadable(self._prequential, exc)
                 continue
             join.add_judged(input_id, judged)
             pairs.add_label(input_id, judged)
 
     def _unreadable(self, topic: str | None, exc: Exception) -> None:
+        """Count it and keep its reason; log at most one per kind of error per minute, so a run
+        of bad entries cannot flood the log."""
         self.unreadable += 1
-        why = f"{type(exc).__name__}: {exc}"
-        if self.unreadable_why != why:
-            log.warning("an unreadable record on %s: %s", topic, why)
-        self.unreadable_why = why
+        self.unreadable_why = f"{type(exc).__name__}: {exc}"
+        kind, now = type(exc).__name__, time.monotonic()
+        if now - self._logged.get(kind, -math.inf) >= UNREADABLE_LOG_EVERY_S:
+            self._logged[kind] = now
+            log.warning(
+                "an unreadable record on %s: %s (%d unreadable so far)",
+                topic, self.unreadable_why, self.unreadable,
+            )  # fmt: skip
 
     def _publish_drift(self, event: DriftEvent) -> None:
         assert self._publisher is not None, "start() makes the drift topic's publisher"

@@ -114,7 +114,7 @@ class FeatureDrift:
     would fire again once the recent values are all new. Raises ConfigError for a window below 2
     or an alpha outside (0, 1).
 
-    Cost: a list append per feature and row; every `window // 2` rows, the KS statistic of each
+    Cost: an `array('d')` append per feature and row; every `window // 2` rows, the KS statistic of each
     feature with full windows, and `ks_2samp` for those near significance (`PREFILTER`)."""
 
     def __init__(self, window: int, alpha: float) -> None:

@@ -20,8 +20,9 @@ It folds only what it can reproduce, checked by exact type: a `Pipeline` of a
 `StandardScaler(with_std=True)` without a window and a `LogisticRegression` with log loss,
 zero-initialised weights, no L1, plain `SGD`, and learning-rate schedules that are pure
 functions of the iteration (`Constant`, `InverseScaling`, `Optimal`). Anything else gives
-None and the caller uses river. A step handed a label that is not a bool, or called inside
-`compose.learn_during_predict()`, calls river itself.
+None and the caller uses river. A step handed a label that is not a bool, a feature value that
+is not a finite float (a string, an int, NaN), or called inside `compose.learn_during_predict()`,
+calls river itself.
 """
 
 from __future__ import annotations
@@ -120,6 +121,12 @@ def _step(
     def step(x: Features, y: Any) -> dict[bool, float]:
         if type(y) is not bool or model._LEARN_UNSUPERVISED_DURING_PREDICT:
             return river(x, y)
+        # Checked before any state changes: a value that is not a finite float goes through
+        # river's own calls, so whatever river does with it happens, exactly and at river's
+        # cost (where river's predict refuses it, nothing was learned: no rollback needed).
+        for xi in x.values():
+            if type(xi) is not float or xi - xi != 0.0:
+                return river(x, y)
         if model._plan is None:
             model._build_plan()  # river builds it on its first call: the pickle holds it
         weights = lr._weights

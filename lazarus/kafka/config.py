@@ -12,6 +12,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 
 from lazarus.errors import ConfigError
+from lazarus.kafka.guarantees import option_name
 from lazarus.settings import Settings, env_name
 
 KafkaConfig = dict[str, Any]
@@ -176,8 +177,11 @@ def consumer_config(
     conf = client_config(settings)
     tunable: KafkaConfig = {"max.poll.interval.ms": settings.kafka_max_poll_interval_ms}
     if settings.kafka_group_protocol == "classic":
+        # librdkafka refuses a session longer than the poll interval: the one in effect
+        poll_ms = settings.kafka_options.get("max.poll.interval.ms")
         tunable["session.timeout.ms"] = min(
-            settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms
+            settings.kafka_session_timeout_ms,
+            int(poll_ms) if poll_ms is not None else settings.kafka_max_poll_interval_ms,
         )
     _under_user_options(conf, settings, {**tunable, **(defaults or {})})
     conf.update(
@@ -194,8 +198,10 @@ def consumer_config(
 
 
 def _under_user_options(conf: KafkaConfig, settings: Settings, defaults: KafkaConfig) -> None:
-    """Add each of `defaults` to `conf` unless LAZARUS_KAFKA_OPTIONS sets it (the user wins)."""
-    conf.update({k: v for k, v in defaults.items() if k not in settings.kafka_options})
+    """Add each of `defaults` to `conf` unless LAZARUS_KAFKA_OPTIONS sets it, under any of its
+    names (`guarantees.ALIASES`): the user wins."""
+    user = {option_name(k) for k in settings.kafka_options}
+    conf.update({k: v for k, v in defaults.items() if option_name(k) not in user})
 
 
 def quiet_logger() -> logging.Logger:

@@ -20,8 +20,29 @@ from __future__ import annotations
 
 from typing import Any
 
+ALIASES: dict[str, str] = {
+    "request.required.acks": "acks",
+    "queue.buffering.max.ms": "linger.ms",
+    "compression.codec": "compression.type",
+}
+"""librdkafka's other names for an option (alias -> the name Lazarus uses): a user's option is
+judged, and wins over Lazarus's defaults, by the option it names, whichever name it uses."""
+
+
+def option_name(key: str) -> str:
+    """The name Lazarus uses for librdkafka option `key` (`ALIASES`).
+
+    >>> option_name("queue.buffering.max.ms"), option_name("linger.ms")
+    ('linger.ms', 'linger.ms')
+    """
+    return ALIASES.get(key, key)
+
+
 NEEDED: dict[str, tuple[tuple[str, ...], str]] = {
-    "enable.idempotence": (("true",), "an idempotent producer never duplicates on retry"),
+    "enable.idempotence": (
+        ("true", "t", "1"),
+        "an idempotent producer never duplicates on retry",
+    ),
     "acks": (("all", "-1"), "an idempotent producer waits for every in-sync replica"),
     "enable.auto.offset.store": (
         ("false",),
@@ -41,6 +62,10 @@ SET_BY_ROLE: dict[str, str] = {
     "transaction.timeout.ms": "the exactly-once scorer sets it with its recovery time",
     "enable.auto.commit": "each role commits as its guarantee needs",
     "enable.partition.eof": "the trainer needs partition ends; the others must not see them",
+    "group.instance.id": (
+        "one static member id for every consumer of every role and worker would fence them "
+        "from each other"
+    ),
 }
 """Options each role sets for itself -> why a user may not set them."""
 
@@ -55,9 +80,12 @@ def guarantee_problem(key: str, value: Any) -> str | None:
     True
     >>> guarantee_problem("acks", "1")
     'Lazarus needs acks=all: an idempotent producer waits for every in-sync replica'
+    >>> guarantee_problem("request.required.acks", 1)
+    'Lazarus needs acks=all: an idempotent producer waits for every in-sync replica'
     >>> guarantee_problem("group.id", "mine")
     'set by Lazarus: each role names its own group (LAZARUS_TOPIC_PREFIX namespaces them)'
     """
+    key = option_name(key)
     if key in SET_BY_ROLE:
         return f"set by Lazarus: {SET_BY_ROLE[key]}"
     if key not in NEEDED:

@@ -205,6 +205,34 @@ def test_a_label_that_is_not_a_bool_and_learn_during_predict_go_through_river() 
     assert canonical_dumps(folded) == canonical_dumps(river_model)
 
 
+@pytest.mark.parametrize("bad", ["12.5", None, 10**400, 3, math.nan, math.inf])
+def test_a_value_the_fold_could_fail_on_goes_to_river_before_anything_changes(bad: Any) -> None:
+    """Not a finite float: river's own calls take it, so the model ends exactly as river's
+    does, whether river learns it (an int), fails half-way through its learn (a string) or
+    refuses it."""
+    river_model, folded = default(), default()
+    step = folded_step(folded)
+    assert step is not None
+    events = list(stream(3, 200))
+    for x, y in events:
+        river_model.learn_one(x, y)
+        step(x, y)
+    x = {**events[-1][0], "late": 1.0, "zz_last": bad}  # last: the others come before it
+    try:
+        river_model.predict_proba_one(x)
+        river_model.learn_one(x, True)
+        expected: Any = "learned"
+    except Exception as exc:
+        expected = type(exc)
+    try:
+        step(x, True)
+        got: Any = "learned"
+    except Exception as exc:
+        got = type(exc)
+    assert got == expected
+    assert canonical_dumps(folded) == canonical_dumps(river_model)
+
+
 class RiverLearner(Learner):
     """The learner with river's own calls, as before the folded step."""
 

@@ -84,3 +84,39 @@ def test_an_option_that_keeps_a_guarantee_is_allowed(key: str, value: object) ->
     assert key in NEEDED
     assert guarantee_problem(key, value) is None
     Settings(kafka_options={key: value})  # type: ignore[dict-item]
+
+
+def test_a_user_option_wins_under_librdkafkas_other_name_too() -> None:
+    s = Settings(kafka_options={"queue.buffering.max.ms": 0, "compression.codec": "zstd"})
+    conf = producer_config(s)
+    assert "linger.ms" not in conf and "compression.type" not in conf  # no default beside it
+    assert conf["queue.buffering.max.ms"] == 0 and conf["compression.codec"] == "zstd"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "refused"),
+    [
+        ("request.required.acks", 1, True),  # acks under its other name
+        ("request.required.acks", "all", False),
+        ("enable.idempotence", "t", False),  # librdkafka reads t and 1 as true
+        ("enable.idempotence", 1, False),
+        ("enable.idempotence", "f", True),
+        ("group.instance.id", "w1", True),
+    ],
+)
+def test_guarantees_are_judged_by_the_option_named_whatever_its_spelling(
+    key: str, value: object, refused: bool
+) -> None:
+    assert (guarantee_problem(key, value) is not None) is refused
+
+
+def test_the_session_timeout_follows_the_poll_interval_in_effect() -> None:
+    """A user's max.poll.interval.ms below the session timeout setting: the session shrinks
+    with it (librdkafka refuses a session longer than the poll interval)."""
+    s = Settings(
+        kafka_session_timeout_ms=30_000,
+        kafka_max_poll_interval_ms=60_000,
+        kafka_options={"max.poll.interval.ms": 4000},
+    )
+    conf = consumer_config(s, "g")
+    assert conf["max.poll.interval.ms"] == 4000 and conf["session.timeout.ms"] == 4000

@@ -266,3 +266,26 @@ def test_another_models_batch_is_counted_and_left_alone() -> None:
     app = monitor()
     read(app, [(PREQUENTIAL.full("p."), other.close() or b"")])
     assert app.events_in == 3 and app.unreadable == 0 and not app.join.judged
+
+
+def test_values_python_cannot_hold_count_unreadable_and_the_rest_reads(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The kinds of bad content that raise beyond ValueError: an offset of 1e400 (OverflowError
+    in int(inf)), a JSON nested past Python's limit (RecursionError), a bare string; none may
+    stop the monitor, and each kind of error is logged once, not once per record."""
+    preq = PREQUENTIAL.full("p.")
+    huge = json.loads(v2(range(3)))
+    huge["entries"][0]["input"] = [0, 0, 1e400]
+    record = json.loads(v1(7))
+    record["input_offset"] = 1e400
+    deep = b"[" * 100_000 + b"]" * 100_000
+    bad = [json.dumps(huge).encode(), json.dumps(record).encode(), deep, b'"text"', deep]
+    app = monitor()
+    with caplog.at_level("WARNING", logger="lazarus.quality.app"):
+        read(app, [*((preq, b) for b in bad), (preq, v1(8))])
+    assert app.unreadable == 1 + 1 + 1 + 1 + 1
+    assert app.stats()["waiting_labels"] == 3  # e1, e2 of the batch and the good record e8
+    assert app.events_in == 3 + 1 + 1 + 1 + 1 + 1  # every entry and record that came in
+    warned = [r for r in caplog.records if "unreadable record" in r.getMessage()]
+    assert 0 < len(warned) < app.unreadable  # the second deep one is not logged again
