@@ -212,26 +212,14 @@ class Settings(BaseSettings):
 
     @field_validator("kafka_options")
     @classmethod
-    def _options_known_to_librdkafka(
+    def _options_known_and_keeping_the_guarantees(
         cls, value: dict[str, KafkaOptionValue]
     ) -> dict[str, KafkaOptionValue]:
         from lazarus.kafka.config import option_problem  # kafka.config imports this module
-
-        for key, option in value.items():
-            problem = option_problem(key, option)
-            if problem is not None:
-                raise ValueError(f"option {key!r}: {problem}")
-        return value
-
-    @field_validator("kafka_options")
-    @classmethod
-    def _options_keep_the_guarantees(
-        cls, value: dict[str, KafkaOptionValue]
-    ) -> dict[str, KafkaOptionValue]:
         from lazarus.kafka.guarantees import guarantee_problem
 
         for key, option in value.items():
-            problem = guarantee_problem(key, option)
+            problem = option_problem(key, option) or guarantee_problem(key, option)
             if problem is not None:
                 raise ValueError(f"option {key!r}: {problem}")
         return value
